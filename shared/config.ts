@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { ConfigError, type ConfigProblem } from './errors.js';
+
+/** One configuration value: the environment variable it comes from and how to validate it. */
+export interface Variable<T> {
+  env: string;
+  schema: z.ZodType<T>;
+}
+
+export function variable<T>(env: string, schema: z.ZodType<T>): Variable<T> {
+  return { env, schema };
+}
+
+type Spec = Record<string, Variable<unknown>>;
+export type ConfigOf<S extends Spec> = { [K in keyof S]: S[K] extends Variable<infer T> ? T : never };
+
+/**
+ * Reads and validates every variable of `spec` at once, so a bad start-up reports all problems
+ * together, each under the name of its environment variable. Empty strings count as unset.
+ */
+export function loadConfig<S extends Spec>(
+  spec: S,
+  source: Record<string, string | undefined> = process.env,
+): ConfigOf<S> {
+  const problems: ConfigProblem[] = [];
+  const config: Record<string, unknown> = {};
+  for (const [key, { env, schema }] of Object.entries(spec)) {
+    const raw = source[env] === '' ? undefined : source[env];
+    const parsed = schema.safeParse(raw);
+    if (parsed.success) {
+      config[key] = parsed.data;
+    } else {
+      const detail = parsed.error.issues.map((issue) => issue.message).join('; ');
+      problems.push({ variable: env, problem: raw === undefined ? `is required (${detail})` : `${detail} (got "${raw}")` });
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config as ConfigOf<S>;
+}
+
+const hostPort = /^[A-Za-z0-9.-]+:\d{1,5}$/;
+
+export const brokerList = z
+  .string({ error: 'expected a comma-separated list of host:port' })
+  .transform((value) => value.split(',').map((broker) => broker.trim()))
+  .refine((brokers) => brokers.every((broker) => hostPort.test(broker)), {
+    error: 'expected a comma-separated list of host:port',
+  });
+
+export const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
+export const postgresUrl = z.url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// URL' });
+export const smtpUrl = z.url({ protocol: /^smtps?$/, error: 'expected an smtp:// or smtps:// URL' });
+export const port = z.coerce.number({ error: 'expected a port number' }).int().min(0).max(65535);
+export const positiveInt = z.coerce.number({ error: 'expected a positive integer' }).int().positive();
+export const flag = z.enum(['true', 'false'], { error: 'expected true or false' }).transform((v) => v === 'true');
+
+export const kafkaVariables = {
+  kafkaBrokers: variable('KAFKA_BROKERS', brokerList),
+  kafkaClientId: variable('KAFKA_CLIENT_ID', z.string().optional()),
+  kafkaSsl: variable('KAFKA_SSL', flag.default(false)),
+  kafkaSaslMechanism: variable(
+    'KAFKA_SASL_MECHANISM',
+    z.enum(['plain', 'scram-sha-256', 'scram-sha-512'], { error: 'expected plain, scram-sha-256 or scram-sha-512' }).optional(),
+  ),
+  kafkaSaslUsername: variable('KAFKA_SASL_USERNAME', z.string().optional()),
+  kafkaSaslPassword: variable('KAFKA_SASL_PASSWORD', z.string().optional()),
+  /** 1 on a single local broker, 3 in production. */
+  topicReplicationFactor: variable('TOPIC_REPLICATION_FACTOR', positiveInt.default(1)),
+};
+export type KafkaConfig = ConfigOf<typeof kafkaVariables>;
+
+export const registryVariables = {
+  schemaRegistryUrl: variable('SCHEMA_REGISTRY_URL', httpUrl),
+};
+export type RegistryConfig = ConfigOf<typeof registryVariables>;
+
+export const databaseVariables = {
+  databaseUrl: variable('DATABASE_URL', postgresUrl),
+};
+export type DatabaseConfig = ConfigOf<typeof databaseVariables>;
+
+export const smtpVariables = {
+  smtpUrl: variable('SMTP_URL', smtpUrl),
+};

@@ -1,0 +1,49 @@
+import type { AvroSerde } from '../registry/serde.js';
+import type { Logger } from '../logger.js';
+import type { Admin } from './client.js';
+import { physicalTopics, topics } from './topics.js';
+
+/**
+ * Creates every declared topic that is missing and raises partition counts that are below the
+ * declaration (Kafka cannot lower them). Safe to run any number of times, from any number of processes.
+ */
+export async function provisionTopics(admin: Admin, replicationFactor: number, logger: Logger): Promise<string[]> {
+  const declared = physicalTopics();
+  const existing = new Set(await admin.listTopics());
+  const missing = declared.filter((topic) => !existing.has(topic.name));
+  if (missing.length > 0) {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((topic) => ({
+        topic: topic.name,
+        numPartitions: topic.partitions,
+        replicationFactor,
+        configEntries: Object.entries(topic.config).map(([name, value]) => ({ name, value })),
+      })),
+    });
+  }
+  const present = declared.filter((topic) => existing.has(topic.name));
+  if (present.length > 0) {
+    const metadata = await admin.fetchTopicMetadata({ topics: present.map((topic) => topic.name) });
+    const tooSmall = present.filter((topic) => {
+      const current = metadata.topics.find((t) => t.name === topic.name)?.partitions.length ?? 0;
+      return current < topic.partitions;
+    });
+    if (tooSmall.length > 0) {
+      await admin.createPartitions({ topicPartitions: tooSmall.map((t) => ({ topic: t.name, count: t.partitions })) });
+      logger.warn({ topics: tooSmall.map((t) => t.name) }, 'raised partition counts: keys now map to other partitions');
+    }
+  }
+  const created = missing.map((topic) => topic.name);
+  logger.info({ created, total: declared.length }, 'topics provisioned');
+  return created;
+}
+
+/** Registers the value schema of every declared topic; returns subject → schema id. */
+export async function registerSchemas(serde: AvroSerde): Promise<Record<string, number>> {
+  const ids: Record<string, number> = {};
+  for (const topic of Object.values(topics)) {
+    ids[topic.name] = await serde.register(topic);
+  }
+  return ids;
+}

@@ -1,0 +1,107 @@
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import type avro from 'avsc';
+import { PermanentError, PoisonPillError, TransientError, errorMessage } from '../errors.js';
+import { valueSubject, type TopicDeclaration } from '../kafka/topics.js';
+
+/** Confluent wire format: magic byte 0, a 4-byte big-endian schema id, then the Avro body. */
+const MAGIC_BYTE = 0;
+const HEADER_LENGTH = 5;
+
+function statusOf(error: unknown): number | undefined {
+  if (typeof error === 'object' && error !== null && 'status' in error && typeof error.status === 'number') {
+    return error.status;
+  }
+  return undefined;
+}
+
+/**
+ * Avro values in the Confluent wire format, with schemas held by the registry. Values are always
+ * read with the consumer's own schema (resolving from the writer's), so producers can evolve first.
+ * Decoding failures are classified: undecodable bytes are poison pills, a registry outage is transient.
+ */
+export class AvroSerde {
+  private readonly ids = new Map<string, Promise<number>>();
+  private readonly readers = new Map<string, Promise<(body: Buffer) => unknown>>();
+
+  constructor(readonly registry: SchemaRegistry) {}
+
+  static connect(url: string): AvroSerde {
+    return new AvroSerde(new SchemaRegistry({ host: url, retry: { retries: 3, initialRetryTimeInSecs: 0.2 } }));
+  }
+
+  /** Registers the topic's schema under `<topic>-value` (idempotent) and returns its id. */
+  register(topic: TopicDeclaration): Promise<number> {
+    const subject = valueSubject(topic);
+    let id = this.ids.get(subject);
+    if (!id) {
+      id = this.registry
+        .register({ type: SchemaType.AVRO, schema: JSON.stringify(topic.schema.definition) }, { subject })
+        .then((registered) => registered.id);
+      id.catch(() => this.ids.delete(subject));
+      this.ids.set(subject, id);
+    }
+    return id;
+  }
+
+  async encode<T>(topic: TopicDeclaration<T>, value: T): Promise<Buffer> {
+    const problems: string[] = [];
+    topic.schema.type.isValid(value, {
+      errorHook: (path, fieldValue) => problems.push(`${path.join('.') || '(root)'}=${JSON.stringify(fieldValue)}`),
+    });
+    if (problems.length > 0) {
+      throw new PermanentError(`value does not match ${topic.schema.name}: ${problems.join(', ')}`);
+    }
+    return this.registry.encode(await this.register(topic), value);
+  }
+
+  async decode<T>(topic: TopicDeclaration<T>, bytes: Buffer | null): Promise<T> {
+    if (!bytes || bytes.length < HEADER_LENGTH || bytes[0] !== MAGIC_BYTE) {
+      throw new PoisonPillError('not-framed', `value on ${topic.name} is not in the Confluent Avro wire format`);
+    }
+    const schemaId = bytes.readUInt32BE(1);
+    const read = await this.readerFor(topic, schemaId);
+    try {
+      return read(bytes.subarray(HEADER_LENGTH)) as T;
+    } catch (error) {
+      throw new PoisonPillError('invalid-value', `value on ${topic.name} does not decode with schema ${schemaId}: ${errorMessage(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /** Resolvers are cached per (topic, writer schema): building one per message would dominate decoding. */
+  private readerFor(topic: TopicDeclaration, schemaId: number): Promise<(body: Buffer) => unknown> {
+    const key = `${topic.name}/${schemaId}`;
+    let reader = this.readers.get(key);
+    if (!reader) {
+      reader = this.buildReader(topic, schemaId);
+      reader.catch(() => this.readers.delete(key));
+      this.readers.set(key, reader);
+    }
+    return reader;
+  }
+
+  private async buildReader(topic: TopicDeclaration, schemaId: number): Promise<(body: Buffer) => unknown> {
+    let writer: avro.Type;
+    try {
+      writer = (await this.registry.getSchema(schemaId)) as unknown as avro.Type;
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 404) {
+        throw new PoisonPillError('unknown-schema', `schema id ${schemaId} on ${topic.name} is unknown to the registry`, {
+          cause: error,
+        });
+      }
+      throw new TransientError(`schema registry unavailable: ${errorMessage(error)}`, { cause: error });
+    }
+    const reader = topic.schema.type;
+    if (reader.equals(writer)) return (body) => reader.fromBuffer(body);
+    let resolver: ReturnType<avro.Type['createResolver']>;
+    try {
+      resolver = reader.createResolver(writer);
+    } catch (error) {
+      throw new PoisonPillError('invalid-value', `schema ${schemaId} cannot be read as ${topic.schema.name}`, { cause: error });
+    }
+    return (body) => reader.fromBuffer(body, resolver);
+  }
+}

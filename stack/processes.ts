@@ -1,0 +1,91 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Layout } from './layout.js';
+
+/**
+ * Detached background processes tracked by pid file. A pid only counts as ours while its command
+ * line still names this stack's folder, so a recycled pid is never signalled. Never stop by name.
+ */
+export class Processes {
+  constructor(private readonly layout: Layout) {}
+
+  private pidFile(name: string): string {
+    return path.join(this.layout.run, `${name}.pid`);
+  }
+
+  /** The pid of a running process of ours, or undefined. */
+  running(name: string): number | undefined {
+    const file = this.pidFile(name);
+    if (!existsSync(file)) return undefined;
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    try {
+      const commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (commandLine.includes(this.layout.root)) return pid;
+    } catch {
+      // gone
+    }
+    rmSync(file, { force: true });
+    return undefined;
+  }
+
+  /** Starts `command` in its own process group with output to logs/<name>.log. */
+  start(name: string, command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): number {
+    mkdirSync(this.layout.run, { recursive: true });
+    mkdirSync(this.layout.logs, { recursive: true });
+    const log = openSync(path.join(this.layout.logs, `${name}.log`), 'a');
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      detached: true,
+      stdio: ['ignore', log, log],
+    });
+    closeSync(log);
+    if (child.pid === undefined) throw new Error(`${name}: could not start ${command}`);
+    child.unref();
+    writeFileSync(this.pidFile(name), String(child.pid));
+    return child.pid;
+  }
+
+  /** SIGTERM to the process group, SIGKILL after `graceMs`; resolves when the process is gone. */
+  async stop(name: string, graceMs = 20_000): Promise<boolean> {
+    const pid = this.running(name);
+    if (pid === undefined) return false;
+    const signal = (sig: NodeJS.Signals) => {
+      try {
+        process.kill(-pid, sig);
+      } catch {
+        // already gone
+      }
+    };
+    signal('SIGTERM');
+    const deadline = Date.now() + graceMs;
+    while (this.alive(pid) && Date.now() < deadline) await sleep(100);
+    if (this.alive(pid)) {
+      signal('SIGKILL');
+      while (this.alive(pid)) await sleep(50);
+    }
+    rmSync(this.pidFile(name), { force: true });
+    return true;
+  }
+
+  private alive(pid: number): boolean {
+    try {
+      process.kill(pid, 0);
+      // A zombie still answers kill(0); its state letter says it is gone.
+      return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return false;
+    }
+  }
+}
+
+export async function waitUntil(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await probe().catch(() => false)) return;
+    await sleep(200);
+  }
+  throw new Error(`${what} did not become ready within ${timeoutMs / 1000} s`);
+}

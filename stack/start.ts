@@ -1,0 +1,79 @@
+/**
+ * `npm start`: the local stack, provisioning, then every service as child processes with prefixed
+ * logs. Ctrl-C (or SIGTERM) stops the services gracefully, then the stack parts this run started.
+ *   npm start -- --scale inventory=3 --scale email=2
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { repoRoot } from './layout.js';
+import { down, formatStatus, localStack, up } from './local-stack.js';
+import { services } from './services.js';
+
+const { values } = parseArgs({ options: { scale: { type: 'string', multiple: true, default: [] } } });
+const scale = new Map<string, number>();
+for (const entry of values.scale) {
+  const match = /^([\w-]+)=(\d+)$/.exec(entry);
+  const service = match && services.find((s) => s.name === match[1]);
+  if (!match || !service) {
+    console.error(`--scale ${entry}: expected <service>=<n> with a service among ${services.map((s) => s.name).join(', ')}`);
+    process.exit(2);
+  }
+  scale.set(service.name, Number(match[2]));
+}
+
+const stack = localStack();
+const rows = await up(stack, (line) => console.log(`[stack] ${line}`));
+console.log(formatStatus(rows));
+const startedHere = rows.filter((row) => row.state === 'started').map((row) => row.component);
+const env = { ...process.env, ...stack.env };
+
+const provision = spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts', 'provision.ts')], {
+  env,
+  stdio: 'inherit',
+});
+if (provision.status !== 0) {
+  await down(stack, startedHere);
+  process.exit(1);
+}
+
+const colors = [36, 33, 35, 32, 34, 31];
+const children: ChildProcess[] = [];
+services.forEach((service, index) => {
+  const instances = scale.get(service.name) ?? 1;
+  for (let i = 0; i < instances; i++) {
+    const label = instances > 1 ? `${service.name}#${i + 1}` : service.name;
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, service.entry)], {
+      env: { ...env, [service.portVariable]: String(service.port + i), INSTANCE_ID: label },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const prefix = `\u001b[${colors[index % colors.length]}m${label.padEnd(18)}|\u001b[0m `;
+    for (const stream of [child.stdout, child.stderr]) {
+      createInterface({ input: stream }).on('line', (line) => process.stdout.write(prefix + line + '\n'));
+    }
+    child.on('exit', (code, signal) => console.log(`${prefix}exited (${signal ?? code})`));
+    children.push(child);
+    if (i === 0) console.log(`${prefix}http://127.0.0.1:${service.port}`);
+  }
+});
+
+console.log('Running. Ctrl-C stops everything.');
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('stopping services…');
+    const exits = children.map(
+      (child) => new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve()))),
+    );
+    for (const child of children) child.kill('SIGTERM');
+    void Promise.all(exits)
+      .then(() => down(stack, startedHere))
+      .then((stopped) => {
+        if (stopped.length > 0) console.log(`stopped: ${stopped.join(', ')}`);
+        process.exit(0);
+      });
+  });
+}

@@ -1,0 +1,68 @@
+/**
+ * Finds the real stack the tests run against, in this order:
+ *   1. KAFKA_BROKERS, SCHEMA_REGISTRY_URL and DATABASE_URL, when all are set;
+ *   2. containers through testcontainers, when a Docker engine answers;
+ *   3. the local stack (stack/), starting what is missing and stopping, at the end, what it started.
+ * Then provisions topics and schemas once, as a deployment would.
+ */
+import type { TestProject } from 'vitest/node';
+import { kafkaVariables, loadConfig, registryVariables } from '../../shared/config.js';
+import { createKafka } from '../../shared/kafka/client.js';
+import { provisionTopics, registerSchemas } from '../../shared/kafka/provision.js';
+import { createLogger } from '../../shared/logger.js';
+import { AvroSerde } from '../../shared/registry/serde.js';
+import { defaults, type StackEnv } from '../../stack/layout.js';
+import { down, localStack, up } from '../../stack/local-stack.js';
+import { startContainers } from './containers.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    stackEnv: StackEnv;
+  }
+}
+
+async function dockerAnswers(): Promise<boolean> {
+  try {
+    const { getContainerRuntimeClient } = await import('testcontainers');
+    await getContainerRuntimeClient();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function findStack(): Promise<{ env: StackEnv; teardown: () => Promise<void> }> {
+  const { KAFKA_BROKERS, SCHEMA_REGISTRY_URL, DATABASE_URL, SMTP_URL } = process.env;
+  if (KAFKA_BROKERS && SCHEMA_REGISTRY_URL && DATABASE_URL) {
+    console.log('tests: using the stack named by the environment');
+    return {
+      env: { KAFKA_BROKERS, SCHEMA_REGISTRY_URL, DATABASE_URL, SMTP_URL: SMTP_URL ?? defaults.SMTP_URL },
+      teardown: async () => {},
+    };
+  }
+  if (process.env.TESTCONTAINERS !== 'false' && (await dockerAnswers())) {
+    console.log('tests: starting containers');
+    return startContainers();
+  }
+  const stack = localStack();
+  const rows = await up(stack, (line) => console.log(`tests: ${line}`));
+  const started = rows.filter((row) => row.state === 'started').map((row) => row.component);
+  console.log(`tests: local stack (${rows.map((row) => `${row.component} ${row.state}`).join(', ')})`);
+  return { env: stack.env, teardown: async () => void (await down(stack, started)) };
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const { env, teardown } = await findStack();
+  const logger = createLogger('test-setup');
+  const config = loadConfig({ ...kafkaVariables, ...registryVariables }, env);
+  const admin = createKafka(config, logger, 'test-setup').admin();
+  await admin.connect();
+  try {
+    await provisionTopics(admin, 1, logger);
+  } finally {
+    await admin.disconnect();
+  }
+  await registerSchemas(AvroSerde.connect(config.schemaRegistryUrl));
+  project.provide('stackEnv', env);
+  return teardown;
+}
