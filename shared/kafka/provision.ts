@@ -1,14 +1,18 @@
 import type { AvroSerde } from '../registry/serde.js';
 import type { Logger } from '../logger.js';
 import type { Admin } from './client.js';
-import { physicalTopics, topics } from './topics.js';
+import { physicalTopics, topics, type PhysicalTopic } from './topics.js';
 
 /**
  * Creates every declared topic that is missing and raises partition counts that are below the
  * declaration (Kafka cannot lower them). Safe to run any number of times, from any number of processes.
  */
-export async function provisionTopics(admin: Admin, replicationFactor: number, logger: Logger): Promise<string[]> {
-  const declared = physicalTopics();
+export async function provisionTopics(
+  admin: Admin,
+  replicationFactor: number,
+  logger: Logger,
+  declared: PhysicalTopic[] = physicalTopics(),
+): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
   const missing = declared.filter((topic) => !existing.has(topic.name));
   if (missing.length > 0) {

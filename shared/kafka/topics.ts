@@ -39,6 +39,68 @@ export function valueSubject(topic: Pick<TopicDeclaration, 'name'>): string {
   return `${topic.name}-value`;
 }
 
+/**
+ * A consumer group and what it reads. Each group gets its own retry topics (one per delay tier)
+ * and its own DLQ for every source topic, so one group's failures never reach another group.
+ */
+export interface ConsumerGroupDeclaration {
+  readonly groupId: string;
+  readonly topics: readonly TopicDeclaration[];
+  /**
+   * While a key has a message in the retry path, later messages with that key follow it there
+   * instead of overtaking it; other keys keep flowing.
+   * @defaultValue false
+   */
+  readonly orderedRetries?: boolean;
+  readonly retry?: RetryPolicy;
+}
+
+export interface RetryPolicy {
+  /**
+   * Deliveries in all, the first included, before a message goes to the DLQ. There is one retry
+   * topic (delay tier) per retry: attempts - 1 tiers.
+   * @defaultValue 4
+   */
+  readonly attempts?: number;
+  /**
+   * Delay before retry n is min(baseDelayMs * 2^(n-1), maxDelayMs), minus up to jitterRatio of it.
+   * @defaultValue 1000
+   */
+  readonly baseDelayMs?: number;
+  /** @defaultValue 60000 */
+  readonly maxDelayMs?: number;
+  /** @defaultValue 0.2 */
+  readonly jitterRatio?: number;
+}
+
+export const defaultRetryPolicy: Required<RetryPolicy> = {
+  attempts: 4,
+  baseDelayMs: 1000,
+  maxDelayMs: 60_000,
+  jitterRatio: 0.2,
+};
+
+export const consumerGroups = {
+  inventory: { groupId: 'inventory-service', topics: [topics.orderCreated], orderedRetries: true },
+  email: { groupId: 'email-service', topics: [topics.orderCreated] },
+  analytics: { groupId: 'analytics-service', topics: [topics.orderCreated] },
+  batchIngestion: { groupId: 'batch-ingestion', topics: [topics.analyticsEvents] },
+} as const satisfies Record<string, ConsumerGroupDeclaration>;
+
+export function retryPolicyOf(group: ConsumerGroupDeclaration): Required<RetryPolicy> {
+  return { ...defaultRetryPolicy, ...group.retry };
+}
+
+/** `<topic>.<group>.retry.<tier>`, tiers counted from 1. */
+export function retryTopicName(topic: Pick<TopicDeclaration, 'name'>, groupId: string, tier: number): string {
+  return `${topic.name}.${groupId}.retry.${tier}`;
+}
+
+/** `<topic>.<group>.dlq` */
+export function dlqTopicName(topic: Pick<TopicDeclaration, 'name'>, groupId: string): string {
+  return `${topic.name}.${groupId}.dlq`;
+}
+
 /** A topic as the broker needs it: everything provisioning creates. */
 export interface PhysicalTopic {
   name: string;
@@ -46,10 +108,27 @@ export interface PhysicalTopic {
   config: Readonly<Record<string, string>>;
 }
 
-export function physicalTopics(): PhysicalTopic[] {
-  return Object.values(topics).map((topic) => ({
-    name: topic.name,
-    partitions: topic.partitions,
-    config: topic.config ?? {},
-  }));
+/** The retry and DLQ topics of one group, each with the partitions of its source topic. */
+export function failureTopics(group: ConsumerGroupDeclaration): PhysicalTopic[] {
+  const tiers = retryPolicyOf(group).attempts - 1;
+  return group.topics.flatMap((topic) => [
+    ...Array.from({ length: tiers }, (_, i) => ({
+      name: retryTopicName(topic, group.groupId, i + 1),
+      partitions: topic.partitions,
+      config: topic.config ?? {},
+    })),
+    // Dead letters wait for a person: kept a month.
+    { name: dlqTopicName(topic, group.groupId), partitions: topic.partitions, config: { 'retention.ms': String(30 * 24 * 3600 * 1000) } },
+  ]);
+}
+
+export function physicalTopics(groups: readonly ConsumerGroupDeclaration[] = Object.values(consumerGroups)): PhysicalTopic[] {
+  return [
+    ...Object.values(topics).map((topic) => ({
+      name: topic.name,
+      partitions: topic.partitions,
+      config: topic.config ?? {},
+    })),
+    ...groups.flatMap(failureTopics),
+  ];
 }

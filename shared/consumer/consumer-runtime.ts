@@ -1,0 +1,345 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Pool } from '../db.js';
+import { PoisonPillError, isRetriable } from '../errors.js';
+import {
+  createIdempotentProducer,
+  type Consumer,
+  type EachBatchPayload,
+  type Kafka,
+  type KafkaMessage,
+  type Producer,
+} from '../kafka/client.js';
+import { retryTopicName, type ConsumerGroupDeclaration, type TopicDeclaration } from '../kafka/topics.js';
+import type { Logger } from '../logger.js';
+import { consumedMessages, handlerSeconds } from '../metrics.js';
+import type { AvroSerde } from '../registry/serde.js';
+import { FailureRouter, type Delivery } from './failure-router.js';
+import { HEADERS, headersToStrings } from './headers.js';
+import { KeyOrder } from './key-order.js';
+import type { BatchHandler, EventFailure, EventHandler, InboundEvent } from './types.js';
+
+export interface ConsumerRuntimeOptions {
+  kafka: Kafka;
+  serde: AvroSerde;
+  logger: Logger;
+  group: ConsumerGroupDeclaration;
+  /** Required when the group declares `orderedRetries`: the per-key queues live in PostgreSQL. */
+  pool?: Pool;
+  /**
+   * Partitions this member handles at once (each still in offset order).
+   * @defaultValue 1
+   */
+  partitionsConsumedConcurrently?: number;
+  /**
+   * Longest a fetch waits for data. kafkajs' 5 s default is latency at low volume.
+   * @defaultValue 100
+   */
+  maxWaitTimeInMs?: number;
+  /**
+   * A member silent for this long is dropped from the group and its partitions move.
+   * @defaultValue 30000
+   */
+  sessionTimeoutMs?: number;
+  /** @defaultValue 3000 */
+  heartbeatIntervalMs?: number;
+  /**
+   * How long stop() lets in-flight handlers finish before disconnecting anyway.
+   * @defaultValue 25000
+   */
+  stopTimeoutMs?: number;
+}
+
+type Registration =
+  | { kind: 'event'; source: TopicDeclaration; handle: EventHandler<unknown> }
+  | { kind: 'batch'; source: TopicDeclaration; handle: BatchHandler<unknown> };
+
+/** A physical topic the group reads: a source topic (tier 0) or one of its retry tiers. */
+interface Route {
+  registration: Registration;
+  tier: number;
+}
+
+/**
+ * The one consumer loop of the pipeline. For a consumer group it reads the source topics and the
+ * group's own retry topics, decodes Avro values, calls the handlers, and routes failures:
+ * retriable errors through the retry tiers with exponential backoff (a retry topic's partition is
+ * paused, never blocked, until its head is due), permanent errors and exhausted retries to the
+ * group's DLQ, undecodable bytes (poison pills) to the DLQ at once. An offset is resolved, and so
+ * committed, only after its message was handled or written to a retry topic or the DLQ.
+ */
+export class ConsumerRuntime {
+  private readonly registrations = new Map<string, Registration>();
+  private readonly routes = new Map<string, Route>();
+  private readonly resumeTimers = new Set<NodeJS.Timeout>();
+  private readonly logger: Logger;
+  private readonly keyOrder: KeyOrder | undefined;
+  private consumer: Consumer | undefined;
+  private producer: Producer | undefined;
+  private router: FailureRouter | undefined;
+  private joined = false;
+
+  constructor(private readonly options: ConsumerRuntimeOptions) {
+    this.logger = options.logger.child({ group: options.group.groupId });
+    if (options.group.orderedRetries) {
+      if (!options.pool) throw new Error(`${options.group.groupId}: ordered retries need a database pool`);
+      this.keyOrder = new KeyOrder(options.pool, options.group.groupId);
+    }
+  }
+
+  get groupId(): string {
+    return this.options.group.groupId;
+  }
+
+  /** Handles each event of `topic` on its own. */
+  on<T>(topic: TopicDeclaration<T>, handle: EventHandler<T>): this {
+    return this.register({ kind: 'event', source: topic, handle: handle as EventHandler<unknown> });
+  }
+
+  /** Handles the events of `topic` a fetched batch at a time (bulk writers). */
+  onBatch<T>(topic: TopicDeclaration<T>, handle: BatchHandler<T>): this {
+    if (this.keyOrder) throw new Error(`${this.groupId}: batch handlers do not support ordered retries`);
+    return this.register({ kind: 'batch', source: topic, handle: handle as BatchHandler<unknown> });
+  }
+
+  private register(registration: Registration): this {
+    const { source } = registration;
+    if (!this.options.group.topics.some((topic) => topic.name === source.name)) {
+      throw new Error(`${this.groupId} does not declare ${source.name} (shared/kafka/topics.ts)`);
+    }
+    this.registrations.set(source.name, registration);
+    return this;
+  }
+
+  /** True once this member has joined its group: the readiness signal of a consumer service. */
+  isReady(): boolean {
+    return this.joined;
+  }
+
+  async start(): Promise<void> {
+    if (this.registrations.size === 0) throw new Error(`${this.groupId}: no handlers registered`);
+    const { kafka, group } = this.options;
+    this.producer = createIdempotentProducer(kafka);
+    this.router = new FailureRouter(this.producer, group);
+    this.consumer = kafka.consumer({
+      groupId: group.groupId,
+      maxWaitTimeInMs: this.options.maxWaitTimeInMs ?? 100,
+      sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: this.options.heartbeatIntervalMs ?? 3000,
+      allowAutoTopicCreation: false,
+    });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.joined = true;
+      this.logger.info({ memberAssignment: payload.memberAssignment }, 'joined group');
+    });
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      this.joined = false;
+      this.logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+    });
+
+    for (const registration of this.registrations.values()) {
+      this.routes.set(registration.source.name, { registration, tier: 0 });
+      for (let tier = 1; tier <= this.router.tiers; tier++) {
+        this.routes.set(retryTopicName(registration.source, group.groupId, tier), { registration, tier });
+      }
+    }
+
+    await this.producer.connect();
+    await this.consumer.connect();
+    // A new group starts at the earliest retained event: an event published before the group
+    // first joined must still reach it.
+    await this.consumer.subscribe({ topics: [...this.routes.keys()], fromBeginning: true });
+    await this.consumer.run({
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
+      eachBatchAutoResolve: false,
+      eachBatch: (payload) => this.handleBatch(payload),
+    });
+  }
+
+  /** Stops fetching, lets in-flight handlers finish (bounded), commits and disconnects. */
+  async stop(): Promise<void> {
+    for (const timer of this.resumeTimers) clearTimeout(timer);
+    this.resumeTimers.clear();
+    const bound = this.options.stopTimeoutMs ?? 25_000;
+    const consumer = this.consumer;
+    if (consumer) {
+      const stopped = await Promise.race([consumer.disconnect().then(() => true), sleep(bound).then(() => false)]);
+      if (!stopped) this.logger.warn({ stopTimeoutMs: bound }, 'in-flight work did not finish in time');
+    }
+    await this.producer?.disconnect();
+    this.joined = false;
+  }
+
+  private async handleBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    const route = this.routes.get(batch.topic);
+    if (!route) throw new Error(`no route for ${batch.topic}`);
+    // Heartbeats keep flowing while a slow handler works, so the group does not rebalance.
+    const beat = setInterval(() => void payload.heartbeat().catch(() => undefined), 1000);
+    try {
+      const due = this.dueMessages(payload, route);
+      if (route.registration.kind === 'event') {
+        for (const message of due) {
+          if (!payload.isRunning() || payload.isStale()) break;
+          await this.handleOne(route, route.registration, { topic: batch.topic, partition: batch.partition, message });
+          payload.resolveOffset(message.offset);
+          await payload.heartbeat();
+        }
+      } else {
+        await this.handleMany(payload, route, route.registration, due);
+      }
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
+  /**
+   * The leading messages of the batch that may be handled now. On a retry topic the first message
+   * not yet due pauses the partition until it is: later messages of a tier are due later still.
+   */
+  private dueMessages(payload: EachBatchPayload, route: Route): KafkaMessage[] {
+    if (route.tier === 0) return payload.batch.messages;
+    const now = Date.now();
+    const firstNotDue = payload.batch.messages.findIndex((message) => {
+      const dueAt = Number(message.headers?.[HEADERS.dueAt]?.toString() ?? 0);
+      return dueAt > now;
+    });
+    if (firstNotDue === -1) return payload.batch.messages;
+    const waiting = payload.batch.messages[firstNotDue];
+    const waitMs = Number(waiting?.headers?.[HEADERS.dueAt]?.toString() ?? 0) - now;
+    const resume = payload.pause();
+    const timer = setTimeout(() => {
+      this.resumeTimers.delete(timer);
+      resume();
+    }, waitMs);
+    this.resumeTimers.add(timer);
+    return payload.batch.messages.slice(0, firstNotDue);
+  }
+
+  private async decode(route: Route, delivery: Delivery): Promise<InboundEvent<unknown> | undefined> {
+    const { source } = route.registration;
+    const { message } = delivery;
+    const headers = headersToStrings(message.headers);
+    const failedSoFar = Number(headers[HEADERS.attempt] ?? 0);
+    let value: unknown;
+    try {
+      value = await this.options.serde.decode(source, message.value);
+    } catch (error) {
+      if (!(error instanceof PoisonPillError)) throw error;
+      await this.router!.deadLetter(source, delivery, failedSoFar + 1, error);
+      consumedMessages.inc({ group: this.groupId, topic: source.name, outcome: 'poison' });
+      this.logger.warn(
+        { topic: delivery.topic, partition: delivery.partition, offset: message.offset, reason: error.reason, err: error },
+        'poison pill sent to the DLQ',
+      );
+      return undefined;
+    }
+    const valueEventId =
+      typeof value === 'object' && value !== null && 'eventId' in value && typeof value.eventId === 'string'
+        ? value.eventId
+        : undefined;
+    const eventId =
+      headers[HEADERS.eventId] ??
+      valueEventId ??
+      `${headers[HEADERS.originalTopic] ?? source.name}:${headers[HEADERS.originalPartition] ?? delivery.partition}:${headers[HEADERS.originalOffset] ?? message.offset}`;
+    return {
+      value,
+      key: message.key?.toString() ?? null,
+      headers,
+      eventId,
+      correlationId: headers[HEADERS.correlationId],
+      topic: source.name,
+      deliveredFrom: { topic: delivery.topic, partition: delivery.partition, offset: message.offset },
+      attempt: failedSoFar + 1,
+      logger: this.logger.child({
+        eventId,
+        topic: delivery.topic,
+        partition: delivery.partition,
+        offset: message.offset,
+      }),
+    };
+  }
+
+  private async handleOne(
+    route: Route,
+    registration: Extract<Registration, { kind: 'event' }>,
+    delivery: Delivery,
+  ): Promise<void> {
+    const event = await this.decode(route, delivery);
+    if (!event) return;
+    const { source } = registration;
+    const key = event.key;
+    if (this.keyOrder && key !== null) {
+      const head = await this.keyOrder.head(key);
+      if (head !== undefined && head !== event.eventId) {
+        // An earlier message of this key is in the retry path: follow it instead of overtaking it.
+        await this.keyOrder.enqueue(key, event.eventId);
+        await this.router!.retry(source, delivery, route.tier + 1, event.attempt - 1);
+        consumedMessages.inc({ group: this.groupId, topic: source.name, outcome: 'parked' });
+        event.logger.info({ behind: head }, 'parked behind an earlier message of its key');
+        return;
+      }
+    }
+    const timer = handlerSeconds.startTimer({ group: this.groupId, topic: source.name });
+    try {
+      await registration.handle(event);
+      timer();
+      consumedMessages.inc({ group: this.groupId, topic: source.name, outcome: 'processed' });
+      if (this.keyOrder && key !== null && route.tier > 0) await this.keyOrder.release(key, event.eventId);
+    } catch (error) {
+      timer();
+      await this.routeFailure(route, { event, error }, delivery);
+    }
+  }
+
+  private async routeFailure(route: Route, failure: EventFailure<unknown>, delivery: Delivery): Promise<void> {
+    const { event, error } = failure;
+    const { source } = route.registration;
+    const router = this.router!;
+    const key = event.key;
+    if (!isRetriable(error) || event.attempt >= router.policy.attempts) {
+      await router.deadLetter(source, delivery, event.attempt, error);
+      if (this.keyOrder && key !== null) await this.keyOrder.release(key, event.eventId);
+      consumedMessages.inc({ group: this.groupId, topic: source.name, outcome: 'dead_lettered' });
+      event.logger.error({ err: error, attempts: event.attempt }, 'sent to the DLQ');
+      return;
+    }
+    if (this.keyOrder && key !== null) await this.keyOrder.enqueue(key, event.eventId);
+    await router.retry(source, delivery, event.attempt, event.attempt, error);
+    consumedMessages.inc({ group: this.groupId, topic: source.name, outcome: 'retried' });
+    event.logger.warn({ err: error, attempt: event.attempt }, 'failed; scheduled for retry');
+  }
+
+  private async handleMany(
+    payload: EachBatchPayload,
+    route: Route,
+    registration: Extract<Registration, { kind: 'batch' }>,
+    messages: KafkaMessage[],
+  ): Promise<void> {
+    if (messages.length === 0) return;
+    const { batch } = payload;
+    const deliveries = new Map<InboundEvent<unknown>, Delivery>();
+    for (const message of messages) {
+      const delivery = { topic: batch.topic, partition: batch.partition, message };
+      const event = await this.decode(route, delivery);
+      if (event) deliveries.set(event, delivery);
+    }
+    const events = [...deliveries.keys()];
+    const failures =
+      events.length === 0
+        ? []
+        : await registration.handle(events, {
+            heartbeat: () => payload.heartbeat(),
+            isRunning: () => payload.isRunning() && !payload.isStale(),
+            logger: this.logger.child({ topic: batch.topic, partition: batch.partition }),
+          });
+    for (const failure of failures) {
+      const delivery = deliveries.get(failure.event);
+      if (!delivery) throw new Error('a batch handler reported a failure for an event it was not given');
+      await this.routeFailure(route, failure, delivery);
+    }
+    const processed = events.length - failures.length;
+    if (processed > 0) consumedMessages.inc({ group: this.groupId, topic: registration.source.name, outcome: 'processed' }, processed);
+    const last = messages[messages.length - 1];
+    if (last) payload.resolveOffset(last.offset);
+  }
+}

@@ -1,0 +1,37 @@
+import type { IHeaders } from '../kafka/client.js';
+
+/** Header names the pipeline reads and writes; one closed list. */
+export const HEADERS = {
+  eventId: 'event-id',
+  correlationId: 'correlation-id',
+  /** Failed deliveries so far; the next delivery is attempt + 1. */
+  attempt: 'retry-attempt',
+  /** Epoch ms before which a retry topic's message must not be processed. */
+  dueAt: 'retry-due-at',
+  /** Set on a message that waits behind an earlier message of its key (ordered retries). */
+  parked: 'retry-parked',
+  originalTopic: 'original-topic',
+  originalPartition: 'original-partition',
+  originalOffset: 'original-offset',
+  originalTimestamp: 'original-timestamp',
+  consumerGroup: 'failure-consumer-group',
+  firstFailureAt: 'failure-first-at',
+  lastFailureAt: 'failure-last-at',
+  errorClass: 'failure-error-class',
+  errorMessage: 'failure-error-message',
+  errorStack: 'failure-error-stack',
+  instance: 'failure-instance',
+  /** Counts `dlq replay` runs of a message, so a message that keeps failing is not replayed in a loop. */
+  replays: 'dlq-replays',
+} as const;
+
+export type HeaderName = (typeof HEADERS)[keyof typeof HEADERS];
+
+export function headersToStrings(headers: IHeaders | undefined): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    const first = Array.isArray(value) ? value[0] : value;
+    if (first !== undefined) result[name] = first.toString();
+  }
+  return result;
+}

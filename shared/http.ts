@@ -1,0 +1,35 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from './logger.js';
+import { metrics } from './metrics.js';
+
+export interface HttpServerOptions {
+  logger: Logger;
+  /** Ready means: every dependency the service needs to do its work answers (e.g. group joined). */
+  ready: () => boolean | Promise<boolean>;
+  /**
+   * Largest accepted request body in bytes; larger ones get 413.
+   * @defaultValue 65536
+   */
+  bodyLimit?: number;
+}
+
+/**
+ * The HTTP server every service runs: liveness at /healthz, readiness at /readyz, Prometheus
+ * metrics at /metrics. Services add their own routes before listen().
+ */
+export function createHttpServer(options: HttpServerOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: options.logger.child({ component: 'http' }),
+    bodyLimit: options.bodyLimit ?? 64 * 1024,
+    disableRequestLogging: true,
+  });
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const ready = await options.ready();
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready' });
+  });
+  app.get('/metrics', async (_request, reply) =>
+    reply.header('Content-Type', metrics.contentType).send(await metrics.metrics()),
+  );
+  return app;
+}
