@@ -182,6 +182,8 @@ export class ConsumerRuntime {
           if (!payload.isRunning() || payload.isStale()) break;
           await this.handleOne(route, route.registration, { topic: batch.topic, partition: batch.partition, message });
           payload.resolveOffset(message.offset);
+          // Commits every few seconds inside long batches too, so a crash redelivers little.
+          await payload.commitOffsetsIfNecessary();
           await payload.heartbeat();
         }
       } else {
@@ -268,8 +270,9 @@ export class ConsumerRuntime {
     if (!event) return;
     const { source } = registration;
     const key = event.key;
+    let head: string | undefined;
     if (this.keyOrder && key !== null) {
-      const head = await this.keyOrder.head(key);
+      head = await this.keyOrder.head(key);
       if (head !== undefined && head !== event.eventId) {
         // An earlier message of this key is in the retry path: follow it instead of overtaking it.
         await this.keyOrder.enqueue(key, event.eventId);
@@ -284,7 +287,8 @@ export class ConsumerRuntime {
       await registration.handle(event);
       timer();
       consumedMessages.inc({ group: this.groupId, topic: source.name, outcome: 'processed' });
-      if (this.keyOrder && key !== null && route.tier > 0) await this.keyOrder.release(key, event.eventId);
+      // The head of its key's queue (after a retry, or redelivered after a crash) unblocks the next.
+      if (this.keyOrder && key !== null && head === event.eventId) await this.keyOrder.release(key, event.eventId);
     } catch (error) {
       timer();
       await this.routeFailure(route, { event, error }, delivery);

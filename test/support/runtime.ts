@@ -1,0 +1,29 @@
+import { randomUUID } from 'node:crypto';
+import { ConsumerRuntime } from '../../shared/consumer/consumer-runtime.js';
+import type { Pool } from '../../shared/db.js';
+import { provisionTopics } from '../../shared/kafka/provision.js';
+import { failureTopics, topics, type ConsumerGroupDeclaration, type RetryPolicy } from '../../shared/kafka/topics.js';
+import { testKafka, testLogger, testSerde } from './stack.js';
+
+/** A consumer group that exists only for one test: its own retry and DLQ topics, provisioned now. */
+export async function testGroup(
+  options: { orderedRetries?: boolean; retry?: RetryPolicy } = {},
+): Promise<ConsumerGroupDeclaration> {
+  const group: ConsumerGroupDeclaration = {
+    groupId: `test-${randomUUID().slice(0, 8)}`,
+    topics: [topics.orderCreated],
+    ...options,
+  };
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    await provisionTopics(admin, 1, testLogger, failureTopics(group));
+  } finally {
+    await admin.disconnect();
+  }
+  return group;
+}
+
+export function testRuntime(group: ConsumerGroupDeclaration, pool?: Pool): ConsumerRuntime {
+  return new ConsumerRuntime({ kafka: testKafka(), serde: testSerde(), logger: testLogger, group, pool });
+}
