@@ -43,6 +43,11 @@ export interface ConsumerRuntimeOptions {
   /** @defaultValue 3000 */
   heartbeatIntervalMs?: number;
   /**
+   * Inside a long batch, handled offsets are committed at most this often (and always at its end).
+   * @defaultValue 1000
+   */
+  commitIntervalMs?: number;
+  /**
    * How long stop() lets in-flight handlers finish before disconnecting anyway.
    * @defaultValue 25000
    */
@@ -151,6 +156,7 @@ export class ConsumerRuntime {
     await this.consumer.run({
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
       eachBatchAutoResolve: false,
+      autoCommitInterval: this.options.commitIntervalMs ?? 1000,
       eachBatch: (payload) => this.handleBatch(payload),
     });
   }

@@ -25,11 +25,22 @@ await runService('runtime-worker', async ({ logger, shutdown }) => {
   const pool = createPool(config.databaseUrl, logger);
   shutdown.add('pool', () => pool.end());
   const group = { groupId: config.groupId, topics: [topics.orderCreated] };
-  const runtime = new ConsumerRuntime({ kafka: createKafka(config, logger, 'worker'), serde: AvroSerde.connect(config.schemaRegistryUrl), logger, group });
+  const runtime = new ConsumerRuntime({
+    kafka: createKafka(config, logger, 'worker'),
+    serde: AvroSerde.connect(config.schemaRegistryUrl),
+    logger,
+    group,
+    // A killed member's partitions move after 6 s instead of 30 s: quicker fault tests.
+    sessionTimeoutMs: 6000,
+    heartbeatIntervalMs: 1000,
+  });
   runtime.on(topics.orderCreated, async (event) => {
     await sleep(config.delayMs);
     await withTransaction(pool, async (client) => {
-      if (!(await claimEvent(client, group.groupId, event.eventId))) return;
+      if (!(await claimEvent(client, group.groupId, event.eventId))) {
+        event.logger.info('already processed');
+        return;
+      }
       await client.query('INSERT INTO runtime_test_effects (consumer_group, event_id, pid) VALUES ($1, $2, $3)', [
         group.groupId,
         event.eventId,
