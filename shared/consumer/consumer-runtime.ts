@@ -14,6 +14,7 @@ import type { Logger } from '../logger.js';
 import { consumedMessages, handlerSeconds } from '../metrics.js';
 import type { AvroSerde } from '../registry/serde.js';
 import { FailureRouter, type Delivery } from './failure-router.js';
+import { warnIfOversized } from './group-size.js';
 import { HEADERS, headersToStrings } from './headers.js';
 import { KeyOrder } from './key-order.js';
 import type { BatchHandler, EventFailure, EventHandler, InboundEvent } from './types.js';
@@ -135,6 +136,10 @@ export class ConsumerRuntime {
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
       this.joined = true;
       this.logger.info({ memberAssignment: payload.memberAssignment }, 'joined group');
+      // A member beyond the partition count does no work: say so loudly (best effort, off the hot path).
+      void warnIfOversized(kafka, this.consumer!, group, payload, this.logger).catch((error: unknown) =>
+        this.logger.debug({ err: error }, 'group size check failed'),
+      );
     });
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       this.joined = false;
