@@ -32,6 +32,41 @@ export const topics = {
     schema: schemas.AnalyticsEvent,
     config: { 'retention.ms': sevenDays },
   },
+  orderCancelled: {
+    name: 'order.cancelled',
+    partitions: 6,
+    key: 'order id',
+    schema: schemas.OrderCancelled,
+    config: { 'retention.ms': sevenDays },
+  },
+  inventoryReserved: {
+    name: 'inventory.reserved',
+    partitions: 6,
+    key: 'order id',
+    schema: schemas.InventoryReserved,
+    config: { 'retention.ms': sevenDays },
+  },
+  inventoryRejected: {
+    name: 'inventory.rejected',
+    partitions: 6,
+    key: 'order id',
+    schema: schemas.InventoryRejected,
+    config: { 'retention.ms': sevenDays },
+  },
+  inventoryReleased: {
+    name: 'inventory.released',
+    partitions: 6,
+    key: 'order id',
+    schema: schemas.InventoryReleased,
+    config: { 'retention.ms': sevenDays },
+  },
+  orderSteps: {
+    name: 'order.steps',
+    partitions: 6,
+    key: 'order id',
+    schema: schemas.OrderStep,
+    config: { 'retention.ms': sevenDays },
+  },
 } as const satisfies Record<string, TopicDeclaration>;
 
 /** The registry subject of a topic's values (TopicNameStrategy). */
@@ -81,7 +116,14 @@ export const defaultRetryPolicy: Required<RetryPolicy> = {
 };
 
 export const consumerGroups = {
-  inventory: { groupId: 'inventory-service', topics: [topics.orderCreated], orderedRetries: true },
+  // order.cancelled shares the order id key with order.created, so ordered retries keep an order's
+  // release behind its reservation.
+  inventory: { groupId: 'inventory-service', topics: [topics.orderCreated, topics.orderCancelled], orderedRetries: true },
+  // The order service's side of the saga: inventory outcomes move an order's status, steps feed GET /orders/:id.
+  orderService: {
+    groupId: 'order-service',
+    topics: [topics.inventoryReserved, topics.inventoryRejected, topics.inventoryReleased, topics.orderSteps],
+  },
   email: { groupId: 'email-service', topics: [topics.orderCreated] },
   analytics: { groupId: 'analytics-service', topics: [topics.orderCreated] },
   batchIngestion: { groupId: 'batch-ingestion', topics: [topics.analyticsEvents] },

@@ -1,6 +1,14 @@
 import { readFileSync } from 'node:fs';
 import avro from 'avsc';
-import type { AnalyticsEvent, OrderCreated } from './types.generated.js';
+import type {
+  AnalyticsEvent,
+  InventoryRejected,
+  InventoryReleased,
+  InventoryReserved,
+  OrderCancelled,
+  OrderCreated,
+  OrderStep,
+} from './types.generated.js';
 
 export type * from './types.generated.js';
 
@@ -27,6 +35,11 @@ function declare<T>(file: string): SchemaDeclaration<T> {
 export const schemas = {
   OrderCreated: declare<OrderCreated>('order-created.avsc'),
   AnalyticsEvent: declare<AnalyticsEvent>('analytics-event.avsc'),
+  OrderCancelled: declare<OrderCancelled>('order-cancelled.avsc'),
+  InventoryReserved: declare<InventoryReserved>('inventory-reserved.avsc'),
+  InventoryRejected: declare<InventoryRejected>('inventory-rejected.avsc'),
+  InventoryReleased: declare<InventoryReleased>('inventory-released.avsc'),
+  OrderStep: declare<OrderStep>('order-step.avsc'),
 };
 
 export type ValueOf<S> = S extends SchemaDeclaration<infer T> ? T : never;

@@ -16,6 +16,71 @@ export interface AnalyticsEvent {
 
 export type AnalyticsEventType = 'ORDER_PLACED' | 'LINE_ITEM' | 'REVENUE';
 
+/** An order could not be reserved in full, so nothing of it was reserved. Key: the order id. */
+export interface InventoryRejected {
+  /** Unique per event; consumers deduplicate on it. */
+  eventId: string;
+  orderId: string;
+  /** The event id of the order.created event this answers. */
+  causationId: string;
+  reason: string;
+  shortages: Array<StockShortage>;
+  /** The inventory instance that decided. */
+  handledBy: string;
+  rejectedAt: number;
+}
+
+export interface StockShortage {
+  sku: string;
+  requested: number;
+  available: number;
+}
+
+/** The stock reserved for a cancelled order went back on the shelf. Key: the order id. */
+export interface InventoryReleased {
+  /** Unique per event; consumers deduplicate on it. */
+  eventId: string;
+  orderId: string;
+  /** The event id of the order.cancelled event this answers. */
+  causationId: string;
+  items: Array<ReleasedLine>;
+  /** The inventory instance that released the stock. */
+  handledBy: string;
+  releasedAt: number;
+}
+
+export interface ReleasedLine {
+  sku: string;
+  quantity: number;
+}
+
+/** Stock for every line of an order was reserved (all or nothing). Key: the order id. */
+export interface InventoryReserved {
+  /** Unique per event; consumers deduplicate on it. */
+  eventId: string;
+  orderId: string;
+  /** The event id of the order.created event this answers. */
+  causationId: string;
+  items: Array<ReservedLine>;
+  /** The inventory instance that made the reservation. */
+  handledBy: string;
+  reservedAt: number;
+}
+
+export interface ReservedLine {
+  sku: string;
+  quantity: number;
+}
+
+/** A confirmed order was cancelled; inventory releases its stock (the saga's compensating step). Key: the order id. */
+export interface OrderCancelled {
+  /** Unique per event; consumers deduplicate on it. */
+  eventId: string;
+  orderId: string;
+  reason: null | string;
+  cancelledAt: number;
+}
+
 /** An order was accepted by the order API. Key: the order id. */
 export interface OrderCreated {
   /** Unique per event; consumers deduplicate on it. */
@@ -35,4 +100,22 @@ export interface LineItem {
   sku: string;
   quantity: number;
   unitPriceCents: number;
+}
+
+/** A downstream service finished its part for an order; the order service shows it in GET /orders/:id. Key: the order id. */
+export interface OrderStep {
+  /** Derived from the causing event and the service, so a redelivery repeats the same id. */
+  eventId: string;
+  orderId: string;
+  /** The event id of the event the service handled. */
+  causationId: string;
+  /** email or analytics. */
+  service: string;
+  /** What the service did, e.g. sent or published. */
+  outcome: string;
+  /** A short human-readable note; never personal data. */
+  detail: null | string;
+  /** The instance that did the work. */
+  handledBy: string;
+  occurredAt: number;
 }
