@@ -1,0 +1,48 @@
+import { HEADERS } from '../consumer/headers.js';
+import type { PoolClient } from '../db.js';
+import type { TopicDeclaration } from '../kafka/topics.js';
+
+/**
+ * A transactional outbox: a service writes the events of a state change into its own outbox table
+ * in the same transaction as the change, and an OutboxRelay publishes them afterwards. Either both
+ * the change and its events commit, or neither does; the relay may publish a row twice (a crash
+ * between the send and marking it sent), never lose it, and consumers deduplicate on the event id.
+ *
+ * Each service owns its table, created by its own schema.sql with these columns:
+ *   id bigserial PRIMARY KEY, event_id text NOT NULL UNIQUE, topic text NOT NULL,
+ *   message_key text NOT NULL, payload jsonb NOT NULL, headers jsonb NOT NULL DEFAULT '{}',
+ *   created_at timestamptz NOT NULL DEFAULT now(), sent_at timestamptz, failed_at timestamptz, error text
+ * plus a partial index on (id) WHERE sent_at IS NULL AND failed_at IS NULL.
+ */
+export interface OutboxMessage<T> {
+  topic: TopicDeclaration<T>;
+  key: string;
+  /** Stored as JSON, encoded to Avro by the relay, so writing an order never waits for the registry. */
+  value: T;
+  eventId: string;
+  correlationId?: string | undefined;
+}
+
+const identifier = /^[a-z_][a-z0-9_]*$/;
+
+/** A table name that is safe to interpolate into SQL (it cannot be a query parameter). */
+export function outboxTable(name: string): string {
+  if (!identifier.test(name)) throw new Error(`outbox table "${name}" is not a plain lower-case identifier`);
+  return name;
+}
+
+/** Appends messages inside the caller's transaction; they are published once it commits. */
+export async function appendToOutbox(client: PoolClient, table: string, messages: ReadonlyArray<OutboxMessage<unknown>>): Promise<void> {
+  if (messages.length === 0) return;
+  await client.query(
+    `INSERT INTO ${outboxTable(table)} (event_id, topic, message_key, payload, headers)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::jsonb[])`,
+    [
+      messages.map((m) => m.eventId),
+      messages.map((m) => m.topic.name),
+      messages.map((m) => m.key),
+      messages.map((m) => JSON.stringify(m.value)),
+      messages.map((m) => JSON.stringify(m.correlationId ? { [HEADERS.correlationId]: m.correlationId } : {})),
+    ],
+  );
+}

@@ -1,0 +1,241 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Counter } from 'prom-client';
+import { HEADERS } from '../consumer/headers.js';
+import { withTransaction, type Pool, type PoolClient } from '../db.js';
+import { PermanentError, errorMessage } from '../errors.js';
+import { ACKS_ALL, createIdempotentProducer, type Kafka, type Message, type Producer } from '../kafka/client.js';
+import { topics, type TopicDeclaration } from '../kafka/topics.js';
+import type { Logger } from '../logger.js';
+import { metrics } from '../metrics.js';
+import type { AvroSerde } from '../registry/serde.js';
+import { outboxTable } from './outbox.js';
+
+const published = new Counter({
+  name: 'pipeline_outbox_published_total',
+  help: 'Outbox rows published to Kafka',
+  labelNames: ['table'] as const,
+  registers: [metrics],
+});
+
+const relayFailures = new Counter({
+  name: 'pipeline_outbox_relay_failures_total',
+  help: 'Relay rounds that failed (broker or database unavailable) and will be retried',
+  labelNames: ['table'] as const,
+  registers: [metrics],
+});
+
+const unpublishable = new Counter({
+  name: 'pipeline_outbox_unpublishable_total',
+  help: 'Outbox rows set aside because their value can never be encoded',
+  labelNames: ['table'] as const,
+  registers: [metrics],
+});
+
+export interface OutboxRelayOptions {
+  pool: Pool;
+  kafka: Kafka;
+  serde: AvroSerde;
+  logger: Logger;
+  table: string;
+  /**
+   * Rows published per round (one Kafka request and one UPDATE).
+   * @defaultValue 500
+   */
+  batchSize?: number;
+  /**
+   * The safety net: rows nobody woke the relay for (written by another instance that died, or
+   * left unsent when the broker was down) are found within this time.
+   * @defaultValue 1000
+   */
+  pollIntervalMs?: number;
+  /**
+   * Longest pause after a failed round; pauses double from 200 ms up to this.
+   * @defaultValue 5000
+   */
+  maxBackoffMs?: number;
+  /**
+   * Sent rows older than this are deleted (checked every few minutes).
+   * @defaultValue 86400000 (one day)
+   */
+  retentionMs?: number;
+}
+
+interface OutboxRow {
+  id: string;
+  event_id: string;
+  topic: string;
+  message_key: string;
+  payload: unknown;
+  headers: Record<string, string>;
+}
+
+const topicsByName = new Map<string, TopicDeclaration>(Object.values(topics).map((topic) => [topic.name, topic]));
+
+/**
+ * Publishes a service's outbox rows in id order with an idempotent producer (acks = all), then marks
+ * them sent in the same transaction that locked them. `FOR UPDATE SKIP LOCKED` lets several
+ * instances of a service relay one table side by side: each round takes rows nobody else holds.
+ * (Two instances may then publish two rows of one key in either order; the pipeline only has one
+ * unsent row per key at a time, as a cancel can only follow a confirmed, so published, order.)
+ *
+ * Wake-ups: the writer calls wake() after its commit, so a new row is published within
+ * milliseconds; the poll is only the safety net. A restart resumes every unsent row.
+ */
+export class OutboxRelay {
+  private readonly table: string;
+  private readonly logger: Logger;
+  private producer: Producer | undefined;
+  private connected = false;
+  private stopped = false;
+  private dirty = true;
+  private wakeUp: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private lastCleanup = 0;
+
+  constructor(private readonly options: OutboxRelayOptions) {
+    this.table = outboxTable(options.table);
+    this.logger = options.logger.child({ component: 'outbox-relay', table: this.table });
+  }
+
+  /** Starts relaying in the background; never throws, so a service can start while Kafka is down. */
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** Something was committed to the outbox: publish it now instead of at the next poll. */
+  wake(): void {
+    this.dirty = true;
+    this.wakeUp?.();
+  }
+
+  /** True while the producer is connected (for readiness). */
+  isConnected(): boolean {
+    return this.connected;
+  }
+
+  /** Finishes the round in progress, then disconnects. Unsent rows wait for the next start. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wakeUp?.();
+    await this.loop;
+    await this.producer?.disconnect().catch(() => undefined);
+    this.connected = false;
+  }
+
+  private async run(): Promise<void> {
+    let backoffMs = 0;
+    while (!this.stopped) {
+      try {
+        await this.connect();
+        this.dirty = false;
+        const count = await this.relayRound();
+        backoffMs = 0;
+        await this.cleanupIfDue();
+        // A full round means more rows are probably waiting.
+        if (count === this.batchSize || this.dirty) continue;
+      } catch (error) {
+        relayFailures.inc({ table: this.table });
+        backoffMs = Math.min(Math.max(backoffMs * 2, 200), this.options.maxBackoffMs ?? 5000);
+        this.logger.warn({ err: error, retryInMs: backoffMs }, 'outbox relay round failed; rows stay unsent and will be retried');
+        await this.pause(backoffMs);
+        continue;
+      }
+      await this.pause(this.options.pollIntervalMs ?? 1000);
+    }
+  }
+
+  private get batchSize(): number {
+    return this.options.batchSize ?? 500;
+  }
+
+  /** Waits for a wake-up, a stop or the timeout, whichever comes first. */
+  private async pause(ms: number): Promise<void> {
+    if (this.stopped || this.dirty) return;
+    const controller = new AbortController();
+    const woken = new Promise<void>((resolve) => (this.wakeUp = resolve));
+    await Promise.race([woken, sleep(ms, undefined, { signal: controller.signal }).catch(() => undefined)]);
+    controller.abort();
+    this.wakeUp = undefined;
+  }
+
+  private async connect(): Promise<void> {
+    if (this.connected) return;
+    if (!this.producer) {
+      const producer = createIdempotentProducer(this.options.kafka);
+      producer.on(producer.events.DISCONNECT, () => (this.connected = false));
+      this.producer = producer;
+    }
+    await this.producer.connect();
+    this.connected = true;
+    this.logger.info('producer connected');
+  }
+
+  /** One round: lock a batch of unsent rows, publish them, mark them sent; returns the rows it took. */
+  private async relayRound(): Promise<number> {
+    return withTransaction(this.options.pool, async (client) => {
+      const { rows } = await client.query<OutboxRow>(
+        `SELECT id, event_id, topic, message_key, payload, headers FROM ${this.table}
+          WHERE sent_at IS NULL AND failed_at IS NULL
+          ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        [this.batchSize],
+      );
+      if (rows.length === 0) return 0;
+      const { byTopic, unencodable } = await this.encode(rows);
+      if (byTopic.size > 0) {
+        await this.producer!.sendBatch({
+          acks: ACKS_ALL,
+          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+        });
+      }
+      const sentIds = rows.filter((row) => !unencodable.has(row.id)).map((row) => row.id);
+      await client.query(`UPDATE ${this.table} SET sent_at = now() WHERE id = ANY($1::bigint[])`, [sentIds]);
+      await this.setAside(client, unencodable);
+      published.inc({ table: this.table }, sentIds.length);
+      this.logger.debug({ count: sentIds.length }, 'published outbox rows');
+      return rows.length;
+    });
+  }
+
+  private async encode(rows: OutboxRow[]): Promise<{ byTopic: Map<string, Message[]>; unencodable: Map<string, string> }> {
+    const byTopic = new Map<string, Message[]>();
+    const unencodable = new Map<string, string>();
+    for (const row of rows) {
+      const topic = topicsByName.get(row.topic);
+      let value: Buffer;
+      try {
+        if (!topic) throw new PermanentError(`topic ${row.topic} is not declared in shared/kafka/topics.ts`);
+        value = await this.options.serde.encode(topic, row.payload);
+      } catch (error) {
+        // A row that can never be encoded must not block the rows behind it; other errors (the
+        // registry being down) fail the round and it is retried.
+        if (!(error instanceof PermanentError)) throw error;
+        unencodable.set(row.id, errorMessage(error));
+        continue;
+      }
+      const messages = byTopic.get(row.topic) ?? [];
+      messages.push({ key: row.message_key, value, headers: { ...row.headers, [HEADERS.eventId]: row.event_id } });
+      byTopic.set(row.topic, messages);
+    }
+    return { byTopic, unencodable };
+  }
+
+  private async setAside(client: PoolClient, unencodable: Map<string, string>): Promise<void> {
+    for (const [id, error] of unencodable) {
+      await client.query(`UPDATE ${this.table} SET failed_at = now(), error = $2 WHERE id = $1`, [id, error]);
+      unpublishable.inc({ table: this.table });
+      this.logger.error({ outboxId: id, error }, 'outbox row can never be published; set aside (failed_at)');
+    }
+  }
+
+  private async cleanupIfDue(): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastCleanup < 5 * 60_000) return;
+    this.lastCleanup = now;
+    const retentionMs = this.options.retentionMs ?? 24 * 3600_000;
+    const { rowCount } = await this.options.pool.query(
+      `DELETE FROM ${this.table} WHERE sent_at < now() - make_interval(secs => $1)`,
+      [retentionMs / 1000],
+    );
+    if (rowCount) this.logger.info({ deleted: rowCount }, 'deleted old sent outbox rows');
+  }
+}
