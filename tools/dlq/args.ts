@@ -1,0 +1,163 @@
+import { parseArgs } from 'node:util';
+import { DlqUsageError } from './errors.js';
+import { defaultActor } from './operation-log.js';
+import { defaultMaxReplays, defaultRatePerSecond } from './replay.js';
+import { isEmptyFilter, parseFilter, type MessageFilter, type TargetOptions } from './selection.js';
+
+export const usage = `Dead letters of the pipeline's consumer groups.
+
+Usage: npm run dlq -- <command> [options]
+
+Commands:
+  list     per group and source topic: messages waiting, the oldest, the top error classes
+  show     messages with their decoded value and failure headers
+  replay   send messages back to the group's own first retry tier (no other group sees them again)
+  purge    delete handled messages: each partition's oldest ones, up to an offset (Kafka cannot delete
+           single messages)
+
+Which DLQs (taken from shared/kafka/topics.ts; DLQ topic names are never typed):
+  --group <groupId>               a declared consumer group; repeatable. list/show default: every group
+  --topic <topic>                 with --group: only that declared source topic
+  --group-id <id> --topic <topic> an ad-hoc group (tests, experiments) reading a declared topic
+
+Which messages (show, replay, purge):
+  --partition <n>                 DLQ partition
+  --offsets <from>-<to>           DLQ offsets, inclusive; one end may be left out: 10-, -42, or one offset
+  --key <key>                     message key (the order id)
+  --error-class <name>            e.g. PermanentError, PoisonPillError, TransientError
+  --all                           replay/purge: every message (needed when no other filter is given)
+  --replayed                      purge: only messages a replay has sent back (the operation log says so)
+  --limit <n>                     at most n messages, lowest offsets first (show: default 20; 0 = all)
+
+show:
+  --reveal                        print personal data in clear; by default \`email\` fields and
+                                  address-like text (also in headers and byte previews) are redacted
+
+replay:
+  --dry-run                       print what would be replayed; send and record nothing
+  --rate <n>                      messages per second (default ${defaultRatePerSecond})
+  --max-replays <n>               refuse messages replayed n times already (header dlq-replays; default
+                                  ${defaultMaxReplays}); exit code 3 when any was refused
+  --force                         replay even past --max-replays or when this DLQ entry was replayed before
+
+purge:
+  --dry-run                       print what would be deleted
+  --yes                           confirm the deletion (without it nothing is deleted; exit code 2)
+
+Common:
+  --actor <name>                  who runs it, for the operation log (default: the OS user)
+  --json                          machine-readable output
+  -h, --help
+
+Replays and purges are recorded in the database (DATABASE_URL), table dlq_operations.
+Exit codes: 0 done, 1 failure, 2 bad input or refused (nothing changed), 3 replay refused some messages.`;
+
+const options = {
+  group: { type: 'string', multiple: true },
+  'group-id': { type: 'string' },
+  topic: { type: 'string' },
+  partition: { type: 'string' },
+  offsets: { type: 'string' },
+  key: { type: 'string' },
+  'error-class': { type: 'string' },
+  all: { type: 'boolean' },
+  replayed: { type: 'boolean' },
+  limit: { type: 'string' },
+  reveal: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  rate: { type: 'string' },
+  'max-replays': { type: 'string' },
+  force: { type: 'boolean' },
+  yes: { type: 'boolean' },
+  actor: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type OptionName = keyof typeof options;
+
+const commands = ['list', 'show', 'replay', 'purge'] as const;
+type CommandName = (typeof commands)[number];
+
+const selectionOptions: OptionName[] = ['group', 'group-id', 'topic', 'json', 'help'];
+const filterOptions: OptionName[] = ['partition', 'offsets', 'key', 'error-class', 'limit'];
+const allowed: Record<CommandName, ReadonlySet<OptionName>> = {
+  list: new Set(selectionOptions),
+  show: new Set([...selectionOptions, ...filterOptions, 'reveal']),
+  replay: new Set([...selectionOptions, ...filterOptions, 'all', 'dry-run', 'rate', 'max-replays', 'force', 'actor']),
+  purge: new Set([...selectionOptions, ...filterOptions, 'all', 'replayed', 'dry-run', 'yes', 'actor']),
+};
+
+export type ParsedCommand =
+  | { command: 'help' }
+  | {
+      command: CommandName;
+      targets: TargetOptions;
+      filter: MessageFilter;
+      limit: number;
+      json: boolean;
+      reveal: boolean;
+      dryRun: boolean;
+      ratePerSecond: number;
+      maxReplays: number;
+      force: boolean;
+      yes: boolean;
+      replayedOnly: boolean;
+      actor: string;
+    };
+
+function positiveNumber(text: string, what: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value <= 0) throw new DlqUsageError(`${what}: expected a positive number, got "${text}"`);
+  return value;
+}
+
+function count(text: string, what: string): number {
+  if (!/^\d+$/.test(text)) throw new DlqUsageError(`${what}: expected a non-negative integer, got "${text}"`);
+  return Number(text);
+}
+
+export function parseCommandLine(argv: readonly string[]): ParsedCommand {
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof options; allowPositionals: true; strict: true }>>;
+  try {
+    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+  } catch (error) {
+    // node:util reports unknown options and missing values as TypeErrors with a readable message.
+    throw new DlqUsageError(error instanceof Error ? error.message : String(error));
+  }
+  const { values, positionals } = parsed;
+  if (values.help || positionals[0] === 'help' || positionals.length === 0) return { command: 'help' };
+  const [name, ...extra] = positionals;
+  const command = commands.find((c) => c === name);
+  if (!command) throw new DlqUsageError(`unknown command "${name}"; commands: ${commands.join(', ')}`);
+  if (extra.length > 0) throw new DlqUsageError(`unexpected argument(s): ${extra.join(' ')}`);
+  const given = (Object.keys(values) as OptionName[]).filter((option) => values[option] !== undefined);
+  const misplaced = given.filter((option) => !allowed[command].has(option));
+  if (misplaced.length > 0) throw new DlqUsageError(`${misplaced.map((o) => `--${o}`).join(', ')} not valid for ${command}`);
+
+  const filter = parseFilter({ partition: values.partition, offsets: values.offsets, key: values.key, errorClass: values['error-class'] });
+  const limit = values.limit === undefined ? (command === 'show' ? 20 : 0) : count(values.limit, '--limit');
+  const targets: TargetOptions = { groups: values.group ?? [], groupId: values['group-id'], topic: values.topic };
+  if ((command === 'replay' || command === 'purge') && targets.groups?.length === 0 && targets.groupId === undefined) {
+    throw new DlqUsageError(`${command} needs --group <groupId> (or --group-id <id> --topic <topic>)`);
+  }
+  if ((command === 'replay' || command === 'purge') && isEmptyFilter(filter) && !values.all && !values.replayed) {
+    throw new DlqUsageError(`${command} needs a selection (--partition, --offsets, --key, --error-class${command === 'purge' ? ', --replayed' : ''}) or --all`);
+  }
+  if (values.all && !isEmptyFilter(filter)) throw new DlqUsageError('--all cannot be combined with other message filters');
+  return {
+    command,
+    targets,
+    filter,
+    limit,
+    json: values.json ?? false,
+    reveal: values.reveal ?? false,
+    dryRun: values['dry-run'] ?? false,
+    ratePerSecond: values.rate === undefined ? defaultRatePerSecond : positiveNumber(values.rate, '--rate'),
+    maxReplays: values['max-replays'] === undefined ? defaultMaxReplays : count(values['max-replays'], '--max-replays'),
+    force: values.force ?? false,
+    yes: values.yes ?? false,
+    replayedOnly: values.replayed ?? false,
+    actor: values.actor ?? defaultActor(),
+  };
+}

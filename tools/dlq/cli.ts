@@ -1,0 +1,100 @@
+/** `npm run dlq -- <command>`: list, show, replay and purge the consumer groups' dead letters. */
+import { databaseVariables, kafkaVariables, loadConfig, registryVariables } from '../../shared/config.js';
+import { applySchema, createPool, type Pool } from '../../shared/db.js';
+import { createKafka } from '../../shared/kafka/client.js';
+import type { Logger } from '../../shared/logger.js';
+import { AvroSerde } from '../../shared/registry/serde.js';
+import { runTask } from '../../shared/service.js';
+import { parseCommandLine, usage, type ParsedCommand } from './args.js';
+import type { DlqContext } from './context.js';
+import { DlqRefusedError, DlqUsageError } from './errors.js';
+import { listDlqs, renderList } from './list.js';
+import { dlqToolSql } from './operation-log.js';
+import { purge, renderPurge } from './purge.js';
+import { renderReplay, replay } from './replay.js';
+import { resolveTargets } from './selection.js';
+import { renderShow, showMessages } from './show.js';
+import { toJson } from './render.js';
+
+const EXIT_REFUSED = 2;
+const EXIT_SOME_REFUSED = 3;
+
+// The shared logger writes to stdout, where the tool's own output goes: keep it to trouble.
+process.env.LOG_LEVEL ??= process.argv.includes('--json') ? 'error' : 'warn';
+
+function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+async function run(parsed: Exclude<ParsedCommand, { command: 'help' }>, context: DlqContext): Promise<number> {
+  const targets = resolveTargets(parsed.targets);
+  const output = (json: unknown, text: string) => print(parsed.json ? toJson(json) : text);
+  switch (parsed.command) {
+    case 'list': {
+      const summaries = await listDlqs(context, targets);
+      output(summaries, renderList(summaries));
+      return 0;
+    }
+    case 'show': {
+      const result = await showMessages(context, targets, { filter: parsed.filter, limit: parsed.limit, reveal: parsed.reveal });
+      output(result, renderShow(result, parsed.reveal));
+      return 0;
+    }
+    case 'replay': {
+      const result = await replay(context, targets, parsed);
+      output(result, renderReplay(result));
+      return result.refused > 0 ? EXIT_SOME_REFUSED : 0;
+    }
+    case 'purge': {
+      const result = await purge(context, targets, parsed);
+      output(result, renderPurge(result));
+      return result.status === 'needs-confirmation' ? EXIT_REFUSED : 0;
+    }
+  }
+}
+
+async function main(logger: Logger): Promise<void> {
+  let parsed: ParsedCommand;
+  try {
+    parsed = parseCommandLine(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof DlqUsageError)) throw error;
+    process.stderr.write(`dlq: ${error.message}\n\nRun npm run dlq -- --help for usage.\n`);
+    process.exitCode = EXIT_REFUSED;
+    return;
+  }
+  if (parsed.command === 'help') {
+    print(usage);
+    return;
+  }
+  const config = loadConfig({ ...kafkaVariables, ...registryVariables });
+  const kafka = createKafka(config, logger, 'dlq-tool');
+  const admin = kafka.admin();
+  let pool: Promise<Pool> | undefined;
+  const context: DlqContext = {
+    kafka,
+    admin,
+    serde: AvroSerde.connect(config.schemaRegistryUrl),
+    logger,
+    // Only replay and purge need the database; list and show work without DATABASE_URL.
+    pool: () =>
+      (pool ??= (async () => {
+        const created = createPool(loadConfig(databaseVariables).databaseUrl, logger, { max: 2 });
+        await applySchema(created, dlqToolSql);
+        return created;
+      })()),
+  };
+  await admin.connect();
+  try {
+    process.exitCode = await run(parsed, context);
+  } catch (error) {
+    if (!(error instanceof DlqUsageError || error instanceof DlqRefusedError)) throw error;
+    process.stderr.write(`dlq: ${error.message}\n`);
+    process.exitCode = EXIT_REFUSED;
+  } finally {
+    await admin.disconnect();
+    await pool?.then((opened) => opened.end()).catch(() => undefined);
+  }
+}
+
+await runTask('dlq', main);
