@@ -180,6 +180,23 @@ export class ConsumerRuntime {
     this.joined = false;
   }
 
+  /** Metric children are looked up once per label set: label hashing per message adds up. */
+  private readonly counters = new Map<string, ReturnType<typeof consumedMessages.labels>>();
+  private readonly timers = new Map<string, ReturnType<typeof handlerSeconds.labels>>();
+
+  private count(topic: string, outcome: 'processed' | 'retried' | 'parked' | 'dead_lettered' | 'poison', n = 1): void {
+    const key = `${topic}/${outcome}`;
+    let counter = this.counters.get(key);
+    if (!counter) this.counters.set(key, (counter = consumedMessages.labels(this.groupId, topic, outcome)));
+    counter.inc(n);
+  }
+
+  private handlerTimer(topic: string): ReturnType<typeof handlerSeconds.labels> {
+    let timer = this.timers.get(topic);
+    if (!timer) this.timers.set(topic, (timer = handlerSeconds.labels(this.groupId, topic)));
+    return timer;
+  }
+
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     const route = this.routes.get(batch.topic);
@@ -193,9 +210,9 @@ export class ConsumerRuntime {
           if (!payload.isRunning() || payload.isStale()) break;
           await this.handleOne(route, route.registration, { topic: batch.topic, partition: batch.partition, message });
           payload.resolveOffset(message.offset);
-          // Commits every few seconds inside long batches too, so a crash redelivers little.
+          // Commits every second inside long batches too, so a crash redelivers little. (Heartbeats
+          // come from the interval above, not per message.)
           await payload.commitOffsetsIfNecessary();
-          await payload.heartbeat();
         }
       } else {
         await this.handleMany(payload, route, route.registration, due);
@@ -239,13 +256,14 @@ export class ConsumerRuntime {
     } catch (error) {
       if (!(error instanceof PoisonPillError)) throw error;
       await this.router!.deadLetter(source, delivery, failedSoFar + 1, error);
-      consumedMessages.inc({ group: this.groupId, topic: source.name, outcome: 'poison' });
+      this.count(source.name, 'poison');
       this.logger.warn(
         { topic: delivery.topic, partition: delivery.partition, offset: message.offset, reason: error.reason, err: error },
         'poison pill sent to the DLQ',
       );
       return undefined;
     }
+    const runtimeLogger = this.logger;
     const valueEventId =
       typeof value === 'object' && value !== null && 'eventId' in value && typeof value.eventId === 'string'
         ? value.eventId
@@ -263,12 +281,12 @@ export class ConsumerRuntime {
       topic: source.name,
       deliveredFrom: { topic: delivery.topic, partition: delivery.partition, offset: message.offset },
       attempt: failedSoFar + 1,
-      logger: this.logger.child({
-        eventId,
-        topic: delivery.topic,
-        partition: delivery.partition,
-        offset: message.offset,
-      }),
+      // Built on first use: a child logger per message would cost more than the decoding.
+      get logger() {
+        const value = runtimeLogger.child({ eventId, topic: delivery.topic, partition: delivery.partition, offset: message.offset });
+        Object.defineProperty(this, 'logger', { value });
+        return value;
+      },
     };
   }
 
@@ -288,16 +306,16 @@ export class ConsumerRuntime {
         // An earlier message of this key is in the retry path: follow it instead of overtaking it.
         await this.keyOrder.enqueue(key, event.eventId);
         await this.router!.retry(source, delivery, route.tier + 1, event.attempt - 1);
-        consumedMessages.inc({ group: this.groupId, topic: source.name, outcome: 'parked' });
+        this.count(source.name, 'parked');
         event.logger.info({ behind: head }, 'parked behind an earlier message of its key');
         return;
       }
     }
-    const timer = handlerSeconds.startTimer({ group: this.groupId, topic: source.name });
+    const timer = this.handlerTimer(source.name).startTimer();
     try {
       await registration.handle(event);
       timer();
-      consumedMessages.inc({ group: this.groupId, topic: source.name, outcome: 'processed' });
+      this.count(source.name, 'processed');
       // The head of its key's queue (after a retry, or redelivered after a crash) unblocks the next.
       if (this.keyOrder && key !== null && head === event.eventId) await this.keyOrder.release(key, event.eventId);
     } catch (error) {
@@ -314,13 +332,13 @@ export class ConsumerRuntime {
     if (!isRetriable(error) || event.attempt >= router.policy.attempts) {
       await router.deadLetter(source, delivery, event.attempt, error);
       if (this.keyOrder && key !== null) await this.keyOrder.release(key, event.eventId);
-      consumedMessages.inc({ group: this.groupId, topic: source.name, outcome: 'dead_lettered' });
+      this.count(source.name, 'dead_lettered');
       event.logger.error({ err: error, attempts: event.attempt }, 'sent to the DLQ');
       return;
     }
     if (this.keyOrder && key !== null) await this.keyOrder.enqueue(key, event.eventId);
     await router.retry(source, delivery, event.attempt, event.attempt, error);
-    consumedMessages.inc({ group: this.groupId, topic: source.name, outcome: 'retried' });
+    this.count(source.name, 'retried');
     event.logger.warn({ err: error, attempt: event.attempt }, 'failed; scheduled for retry');
   }
 
@@ -353,7 +371,7 @@ export class ConsumerRuntime {
       await this.routeFailure(route, failure, delivery);
     }
     const processed = events.length - failures.length;
-    if (processed > 0) consumedMessages.inc({ group: this.groupId, topic: registration.source.name, outcome: 'processed' }, processed);
+    if (processed > 0) this.count(registration.source.name, 'processed', processed);
     const last = messages[messages.length - 1];
     if (last) payload.resolveOffset(last.offset);
   }
