@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
-import { hostPort, repoRoot, type Layout, type StackEnv } from './layout.js';
+import { hostPort, mailSinkUrl, repoRoot, type Layout, type StackEnv } from './layout.js';
 import { waitUntil, type Processes } from './processes.js';
 
 export interface Component {
@@ -198,5 +198,28 @@ export const postgres: Component = {
     } finally {
       await client.end();
     }
+  },
+};
+
+const smtpAddress = (env: StackEnv) => {
+  const { host, port } = hostPort(env.SMTP_URL);
+  return `${host}:${port || 25}`;
+};
+
+/** The SMTP sink with a Mailpit-like API (stack/smtp-sink.ts); messages are kept under data/mail. */
+export const mail: Component = {
+  name: 'mail',
+  address: (env) => `${env.SMTP_URL}, API ${mailSinkUrl()}/api/v1/messages`,
+  answers: (env) => tcpAnswers(smtpAddress(env)),
+  async start(env, layout, processes) {
+    processes.start('mail', process.execPath, [
+      '--import',
+      'tsx',
+      path.join(repoRoot, 'stack', 'smtp-sink.ts'),
+      layout.root,
+      env.SMTP_URL,
+      mailSinkUrl(),
+    ]);
+    await waitUntil('SMTP sink', () => this.answers(env), 30_000);
   },
 };

@@ -17,6 +17,14 @@ export const defaults = {
 
 export type StackEnv = { -readonly [K in keyof typeof defaults]: string };
 
+/**
+ * The HTTP API of the mail sink (Mailpit's in compose). Not part of StackEnv: services only send
+ * mail; tests and people read it here.
+ */
+export function mailSinkUrl(source: Record<string, string | undefined> = process.env): string {
+  return source.MAIL_SINK_URL || 'http://127.0.0.1:8025';
+}
+
 export function stackEnv(source: Record<string, string | undefined> = process.env): StackEnv {
   return {
     KAFKA_BROKERS: source.KAFKA_BROKERS || defaults.KAFKA_BROKERS,

@@ -1,8 +1,8 @@
-import { fetchJars, kafka, postgres, registry, type Component } from './components.js';
+import { fetchJars, kafka, mail, postgres, registry, type Component } from './components.js';
 import { layout as stackLayout, stackEnv, type Layout, type StackEnv } from './layout.js';
 import { Processes } from './processes.js';
 
-export const components: readonly Component[] = [kafka, registry, postgres];
+export const components: readonly Component[] = [kafka, registry, postgres, mail];
 
 export interface StackStatus {
   component: string;
