@@ -1,0 +1,123 @@
+/**
+ * docker-compose.yml against the code, with no Docker engine: every service `npm start` runs has
+ * a compose service running the same entry, with every variable its config requires (and only
+ * variables the code reads), healthchecks and start-up order, and no host port when it scales.
+ */
+import { describe, expect, it } from 'vitest';
+import { services as codeServices, type ServiceDefinition } from '../../stack/services.js';
+import { configSpecOf, infrastructure, initService, isRequired, processVariables } from './code-truth.js';
+import { publishedPort, readCompose, type ComposeService } from './compose-file.js';
+
+const compose = readCompose();
+const infraServices = new Set(Object.values(infrastructure).map((part) => part.service));
+const appServiceNames = [...compose.keys()].filter((name) => !infraServices.has(name) && name !== initService.name);
+/** Services in the code, in compose, or both: a service missing on either side fails under its own name. */
+const allNames = [...new Set([...codeServices.map((s) => s.name), ...appServiceNames])].sort();
+const nodeCommand = (entry: string) => ['node', '--import', 'tsx', entry];
+
+function composeService(name: string): ComposeService {
+  const service = compose.get(name);
+  if (!service) throw new Error(`docker-compose.yml has no service "${name}"`);
+  return service;
+}
+
+function codeService(name: string): ServiceDefinition {
+  const service = codeServices.find((s) => s.name === name);
+  if (!service) {
+    throw new Error(
+      `docker-compose.yml declares "${name}", which stack/services.ts does not list: drift, or services/${name} has not landed yet`,
+    );
+  }
+  return service;
+}
+
+describe('compose: infrastructure and init', () => {
+  it('has a service for every part of the local stack, each with a healthcheck', () => {
+    for (const { service } of Object.values(infrastructure)) {
+      expect(compose.has(service), `compose service ${service}`).toBe(true);
+      expect(composeService(service).healthcheck, `${service} healthcheck`).toBeDefined();
+    }
+  });
+
+  it('init provisions topics and schemas once Kafka and the registry are healthy', () => {
+    const init = composeService(initService.name);
+    expect(init.command).toEqual(nodeCommand(initService.entry));
+    expect(init.build ?? init.image).toBeDefined();
+    for (const variable of ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL'] as const) {
+      expect(init.environment[variable]).toBe(infrastructure[variable].address);
+      expect(init.dependsOn[infrastructure[variable].service]?.condition).toBe('service_healthy');
+    }
+  });
+});
+
+describe.each(allNames)('compose service %s', (name) => {
+  it('is listed in stack/services.ts and runs the same entry as npm start', () => {
+    const code = codeService(name);
+    const service = composeService(name);
+    expect(service.command).toEqual(nodeCommand(code.entry));
+    expect(service.image, 'runs the application image').toBe(composeService(initService.name).image);
+  });
+
+  it('sets every variable its configSpec requires, with valid values, and nothing the code does not read', async () => {
+    const code = codeService(name);
+    const spec = await configSpecOf(name);
+    if (!spec) throw new Error(`services/${name}/config.ts does not exist yet`);
+    const { environment } = composeService(name);
+    const specVariables = Object.values(spec);
+
+    const missing = specVariables.filter((v) => isRequired(v) && !(v.env in environment)).map((v) => v.env);
+    expect(missing, 'required by configSpec, not set in compose').toEqual([]);
+
+    const known = new Set([...specVariables.map((v) => v.env), ...processVariables(name)]);
+    const unknown = Object.keys(environment).filter((variable) => !known.has(variable));
+    expect(unknown, 'set in compose, read by no code').toEqual([]);
+
+    const invalid = specVariables
+      .filter((v) => v.env in environment && !v.schema.safeParse(environment[v.env] === '' ? undefined : environment[v.env]).success)
+      .map((v) => `${v.env}=${environment[v.env]}`);
+    expect(invalid, 'rejected by the configSpec schema').toEqual([]);
+
+    expect(environment[code.portVariable], `${code.portVariable}: the HTTP port of the service`).toBeDefined();
+  });
+
+  it('points its stack variables at the compose services and starts after them', () => {
+    const service = composeService(name);
+    for (const [variable, part] of Object.entries(infrastructure)) {
+      if (!(variable in service.environment)) continue;
+      expect(service.environment[variable], variable).toBe(part.address);
+      // Kafka and the registry are healthy before init runs; the others are waited for directly.
+      const direct = service.dependsOn[part.service]?.condition === 'service_healthy';
+      const throughInit =
+        service.dependsOn[initService.name]?.condition === 'service_completed_successfully' &&
+        composeService(initService.name).dependsOn[part.service]?.condition === 'service_healthy';
+      expect(direct || throughInit, `${name} waits for a healthy ${part.service}`).toBe(true);
+    }
+    if ('KAFKA_BROKERS' in service.environment) {
+      expect(service.dependsOn[initService.name]?.condition, 'topics exist before it starts').toBe('service_completed_successfully');
+    }
+    for (const [dependency, { condition }] of Object.entries(service.dependsOn)) {
+      if (condition === 'service_healthy') expect(composeService(dependency).healthcheck, `${dependency} healthcheck`).toBeDefined();
+    }
+  });
+
+  it('has a healthcheck on /healthz or /readyz at its own port variable', () => {
+    const code = codeService(name);
+    const { healthcheck } = composeService(name);
+    expect(healthcheck, 'healthcheck').toBeDefined();
+    const test = healthcheck!.test.join(' ');
+    expect(test).toMatch(/\/(healthz|readyz)\b/);
+    expect(test).toContain(code.portVariable);
+  });
+
+  it('publishes a host port only when npm start gives it a fixed one; otherwise it scales', () => {
+    const code = codeService(name);
+    const service = composeService(name);
+    expect(service.containerName, 'container_name blocks --scale').toBeUndefined();
+    if (name === 'order') {
+      // The API: the host port npm start uses, mapped to the port the service listens on.
+      expect(service.ports.map(publishedPort)).toEqual([{ host: code.port, container: Number(service.environment[code.portVariable]) }]);
+    } else {
+      expect(service.ports, 'a fixed host port makes `--scale` fail').toEqual([]);
+    }
+  });
+});
