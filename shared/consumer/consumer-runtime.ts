@@ -37,6 +37,16 @@ export interface ConsumerRuntimeOptions {
    */
   maxWaitTimeInMs?: number;
   /**
+   * Most bytes one fetch returns per partition; bulk writers raise it for larger batches.
+   * @defaultValue 1048576 (kafkajs' default)
+   */
+  maxBytesPerPartition?: number;
+  /**
+   * Most bytes one fetch returns in all.
+   * @defaultValue 10485760 (kafkajs' default)
+   */
+  maxBytes?: number;
+  /**
    * A member silent for this long is dropped from the group and its partitions move.
    * @defaultValue 30000
    */
@@ -129,6 +139,8 @@ export class ConsumerRuntime {
     this.consumer = kafka.consumer({
       groupId: group.groupId,
       maxWaitTimeInMs: this.options.maxWaitTimeInMs ?? 100,
+      maxBytesPerPartition: this.options.maxBytesPerPartition,
+      maxBytes: this.options.maxBytes,
       sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: this.options.heartbeatIntervalMs ?? 3000,
       allowAutoTopicCreation: false,
