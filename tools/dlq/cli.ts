@@ -12,22 +12,25 @@ import { listDlqs, renderList } from './list.js';
 import { dlqToolSql } from './operation-log.js';
 import { purge, renderPurge } from './purge.js';
 import { renderReplay, replay } from './replay.js';
-import { resolveTargets } from './selection.js';
+import { resolveTargets, type DlqTarget } from './selection.js';
 import { renderShow, showMessages } from './show.js';
 import { toJson } from './render.js';
 
 const EXIT_REFUSED = 2;
 const EXIT_SOME_REFUSED = 3;
 
-// The shared logger writes to stdout, where the tool's own output goes: keep it to trouble.
-process.env.LOG_LEVEL ??= process.argv.includes('--json') ? 'error' : 'warn';
+// The shared logger writes to stdout, where the tool's own output goes: keep it to trouble, and
+// with --json to failures only, so scripts can parse what they read.
+if (process.argv.includes('--json')) process.env.LOG_LEVEL = 'error';
+else process.env.LOG_LEVEL ??= 'warn';
 
 function print(text: string): void {
   process.stdout.write(`${text}\n`);
 }
 
-async function run(parsed: Exclude<ParsedCommand, { command: 'help' }>, context: DlqContext): Promise<number> {
-  const targets = resolveTargets(parsed.targets);
+type Command = Exclude<ParsedCommand, { command: 'help' }>;
+
+async function run(parsed: Command, targets: DlqTarget[], context: DlqContext): Promise<number> {
   const output = (json: unknown, text: string) => print(parsed.json ? toJson(json) : text);
   switch (parsed.command) {
     case 'list': {
@@ -55,16 +58,19 @@ async function run(parsed: Exclude<ParsedCommand, { command: 'help' }>, context:
 
 async function main(logger: Logger): Promise<void> {
   let parsed: ParsedCommand;
+  let targets: DlqTarget[];
   try {
     parsed = parseCommandLine(process.argv.slice(2));
+    if (parsed.command === 'help') {
+      print(usage);
+      return;
+    }
+    // Before connecting anywhere: bad input fails fast.
+    targets = resolveTargets(parsed.targets);
   } catch (error) {
     if (!(error instanceof DlqUsageError)) throw error;
     process.stderr.write(`dlq: ${error.message}\n\nRun npm run dlq -- --help for usage.\n`);
     process.exitCode = EXIT_REFUSED;
-    return;
-  }
-  if (parsed.command === 'help') {
-    print(usage);
     return;
   }
   const config = loadConfig({ ...kafkaVariables, ...registryVariables });
@@ -86,7 +92,7 @@ async function main(logger: Logger): Promise<void> {
   };
   await admin.connect();
   try {
-    process.exitCode = await run(parsed, context);
+    process.exitCode = await run(parsed, targets, context);
   } catch (error) {
     if (!(error instanceof DlqUsageError || error instanceof DlqRefusedError)) throw error;
     process.stderr.write(`dlq: ${error.message}\n`);

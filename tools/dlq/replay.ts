@@ -146,7 +146,8 @@ export async function replay(context: DlqContext, targets: readonly DlqTarget[],
 async function send(context: DlqContext, plans: Array<ReplayPlan & { records: DlqRecord[] }>, options: ReplayOptions): Promise<void> {
   const pool = await context.pool();
   const producer = createIdempotentProducer(context.kafka);
-  await producer.connect();
+  // Connected only when something is to be sent: a run that only refuses touches no producer.
+  let connected: Promise<void> | undefined;
   try {
     const intervalMs = 1000 / options.ratePerSecond;
     const started = Date.now();
@@ -166,6 +167,7 @@ async function send(context: DlqContext, plans: Array<ReplayPlan & { records: Dl
         const record = plan.records[i]!;
         const wait = started + sentInRun * intervalMs - Date.now();
         if (wait > 0) await sleep(wait);
+        await (connected ??= producer.connect());
         await producer.send({
           topic: plan.targetTopic,
           acks: ACKS_ALL,
@@ -183,7 +185,7 @@ async function send(context: DlqContext, plans: Array<ReplayPlan & { records: Dl
       );
     }
   } finally {
-    await producer.disconnect();
+    if (connected) await producer.disconnect();
   }
 }
 

@@ -26,6 +26,11 @@ export async function showMessages(context: DlqContext, targets: readonly DlqTar
   return { matched: selected.length, messages };
 }
 
+/** Time headers hold epoch ms; a person reads them better as dates. */
+function readableTime(name: string, value: string): string {
+  return /(-at|-timestamp)$/.test(name) && /^\d{12,}$/.test(value) ? ` (${new Date(Number(value)).toISOString()})` : '';
+}
+
 function renderMessage(message: InspectedMessage): string {
   const lines = [
     `${message.dlqTopic}  partition ${message.partition}  offset ${message.offset}  (dead-lettered ${message.dlqTimestamp})`,
@@ -36,7 +41,7 @@ function renderMessage(message: InspectedMessage): string {
     '  headers:',
     ...Object.entries(message.headers)
       .sort(([a], [b]) => a.localeCompare(b))
-      .map(([name, value]) => (value.includes('\n') ? `    ${name}:\n${indent(value, '      ')}` : `    ${name}: ${value}`)),
+      .map(([name, value]) => (value.includes('\n') ? `    ${name}:\n${indent(value, '      ')}` : `    ${name}: ${value}${readableTime(name, value)}`)),
   ];
   if (message.undecodable) {
     const u = message.undecodable;
@@ -59,5 +64,5 @@ export function renderShow(result: ShowResult, reveal: boolean): string {
       (result.messages.length < result.matched ? ' (raise --limit to see more)' : ''),
   ];
   if (!reveal) footer.push('personal data (email) redacted; --reveal shows it');
-  return [...result.messages.map(renderMessage), ...footer].join('\n\n');
+  return [...result.messages.map(renderMessage), footer.join('\n')].join('\n\n');
 }
