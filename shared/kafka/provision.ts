@@ -17,7 +17,8 @@ export async function provisionTopics(
   const missing = declared.filter((topic) => !existing.has(topic.name));
   if (missing.length > 0) {
     await admin.createTopics({
-      waitForLeaders: true,
+      // kafkajs' own leader wait gives up on "does not host this topic-partition" on a fresh broker.
+      waitForLeaders: false,
       topics: missing.map((topic) => ({
         topic: topic.name,
         numPartitions: topic.partitions,
@@ -25,6 +26,7 @@ export async function provisionTopics(
         configEntries: Object.entries(topic.config).map(([name, value]) => ({ name, value })),
       })),
     });
+    await waitForLeaders(admin, missing.map((topic) => topic.name));
   }
   const present = declared.filter((topic) => existing.has(topic.name));
   if (present.length > 0) {
@@ -50,4 +52,20 @@ export async function registerSchemas(serde: AvroSerde): Promise<Record<string, 
     ids[topic.name] = await serde.register(topic);
   }
   return ids;
+}
+
+/** Resolves once every partition of `names` has a leader; metadata errors meanwhile are expected. */
+async function waitForLeaders(admin: Admin, names: string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: names });
+      const ready = metadata.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+      if (ready && metadata.topics.length === names.length) return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+    if (Date.now() > deadline) throw new Error(`topics without leaders after ${timeoutMs} ms: ${names.join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
