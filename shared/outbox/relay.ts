@@ -113,11 +113,19 @@ export class OutboxRelay {
     return this.connected;
   }
 
-  /** Finishes the round in progress, then disconnects. Unsent rows wait for the next start. */
+  /**
+   * Finishes the round in progress and publishes what was committed meanwhile (the HTTP server
+   * stops first), then disconnects. Rows it could not publish wait for the next start.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.wakeUp?.();
     await this.loop;
+    if (this.connected) {
+      await this.relayRound().catch((error: unknown) =>
+        this.logger.warn({ err: error }, 'last relay round failed; unsent rows wait for the next start'),
+      );
+    }
     await this.producer?.disconnect().catch(() => undefined);
     this.connected = false;
   }

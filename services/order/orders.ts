@@ -1,0 +1,194 @@
+import { randomUUID } from 'node:crypto';
+import { withTransaction, type Pool } from '../../shared/db.js';
+import { topics } from '../../shared/kafka/topics.js';
+import { appendToOutbox } from '../../shared/outbox/outbox.js';
+import type { OrderCancelled, OrderCreated } from '../../shared/schemas/catalog.js';
+
+export const OUTBOX_TABLE = 'order_outbox';
+
+export type OrderStatus = 'PENDING' | 'CONFIRMED' | 'REJECTED' | 'CANCELLING' | 'CANCELLED';
+
+export interface PricedLine {
+  sku: string;
+  quantity: number;
+  unitPriceCents: number;
+}
+
+export interface NewOrder {
+  id: string;
+  eventId: string;
+  correlationId: string;
+  customerId: string;
+  email: string;
+  currency: string;
+  lines: PricedLine[];
+  totalCents: number;
+  createdAt: number;
+}
+
+/** The body of the 202 a POST answers, stored with its Idempotency-Key to be answered again. */
+export interface AcceptedOrder {
+  orderId: string;
+  status: 'PENDING';
+}
+
+export interface IdempotencyRecord {
+  requestHash: string;
+  response: AcceptedOrder;
+}
+
+export async function findIdempotencyKey(pool: Pool, key: string): Promise<IdempotencyRecord | undefined> {
+  const { rows } = await pool.query<{ request_hash: string; response: AcceptedOrder }>(
+    'SELECT request_hash, response FROM order_idempotency_keys WHERE idempotency_key = $1',
+    [key],
+  );
+  const row = rows[0];
+  return row && { requestHash: row.request_hash, response: row.response };
+}
+
+export type InsertResult = { kind: 'created'; response: AcceptedOrder } | { kind: 'replay'; record: IdempotencyRecord };
+
+/**
+ * Writes the order, its lines, its Idempotency-Key and its order.created event in one transaction
+ * (the transactional outbox): the order exists if and only if its event will be published.
+ * A concurrent request with the same key waits on the key's row and then gets the first answer.
+ */
+export async function insertOrder(
+  pool: Pool,
+  order: NewOrder,
+  idempotency?: { key: string; requestHash: string },
+): Promise<InsertResult> {
+  const response: AcceptedOrder = { orderId: order.id, status: 'PENDING' };
+  return withTransaction(pool, async (client): Promise<InsertResult> => {
+    if (idempotency) {
+      const claimed = await client.query(
+        `INSERT INTO order_idempotency_keys (idempotency_key, request_hash, order_id, response)
+         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+        [idempotency.key, idempotency.requestHash, order.id, JSON.stringify(response)],
+      );
+      if (claimed.rowCount === 0) {
+        const { rows } = await client.query<{ request_hash: string; response: AcceptedOrder }>(
+          'SELECT request_hash, response FROM order_idempotency_keys WHERE idempotency_key = $1',
+          [idempotency.key],
+        );
+        const row = rows[0]!;
+        return { kind: 'replay', record: { requestHash: row.request_hash, response: row.response } };
+      }
+    }
+    const createdAt = new Date(order.createdAt);
+    await client.query(
+      `INSERT INTO orders (id, customer_id, email, currency, total_cents, status, correlation_id, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, 'PENDING', $6, $7, $7)`,
+      [order.id, order.customerId, order.email, order.currency, order.totalCents, order.correlationId, createdAt],
+    );
+    await client.query(
+      `INSERT INTO order_lines (order_id, line_no, sku, quantity, unit_price_cents)
+       SELECT $1, line_no, sku, quantity, price
+         FROM unnest($2::text[], $3::int[], $4::bigint[]) WITH ORDINALITY AS l (sku, quantity, price, line_no)`,
+      [order.id, order.lines.map((l) => l.sku), order.lines.map((l) => l.quantity), order.lines.map((l) => l.unitPriceCents)],
+    );
+    const event: OrderCreated = {
+      eventId: order.eventId,
+      orderId: order.id,
+      customerId: order.customerId,
+      email: order.email,
+      items: order.lines,
+      totalCents: order.totalCents,
+      currency: order.currency,
+      createdAt: order.createdAt,
+    };
+    await appendToOutbox(client, OUTBOX_TABLE, [
+      { topic: topics.orderCreated, key: order.id, value: event, eventId: order.eventId, correlationId: order.correlationId },
+    ]);
+    return { kind: 'created', response };
+  });
+}
+
+export interface StepView {
+  outcome: string;
+  detail: unknown;
+  handledBy: string | null;
+  at: string;
+}
+
+export interface OrderView {
+  orderId: string;
+  status: OrderStatus;
+  statusReason: string | null;
+  customerId: string;
+  currency: string;
+  totalCents: number;
+  items: PricedLine[];
+  createdAt: string;
+  updatedAt: string;
+  /** What each downstream step did: inventory, email, analytics and, after a cancel, compensation. */
+  steps: Record<string, StepView>;
+}
+
+export async function findOrder(pool: Pool, id: string): Promise<OrderView | undefined> {
+  const { rows } = await pool.query<{
+    id: string;
+    status: OrderStatus;
+    status_reason: string | null;
+    customer_id: string;
+    currency: string;
+    total_cents: string;
+    created_at: Date;
+    updated_at: Date;
+    items: PricedLine[];
+    steps: Record<string, StepView> | null;
+  }>(
+    `SELECT o.id, o.status, o.status_reason, o.customer_id, o.currency, o.total_cents, o.created_at, o.updated_at,
+            (SELECT json_agg(json_build_object('sku', l.sku, 'quantity', l.quantity, 'unitPriceCents', l.unit_price_cents)
+                             ORDER BY l.line_no)
+               FROM order_lines l WHERE l.order_id = o.id) AS items,
+            (SELECT json_object_agg(s.step, json_build_object('outcome', s.outcome, 'detail', s.detail,
+                                    'handledBy', s.handled_by, 'at', s.occurred_at))
+               FROM order_steps s WHERE s.order_id = o.id) AS steps
+       FROM orders o WHERE o.id = $1`,
+    [id],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  return {
+    orderId: row.id,
+    status: row.status,
+    statusReason: row.status_reason,
+    customerId: row.customer_id,
+    currency: row.currency,
+    totalCents: Number(row.total_cents),
+    items: row.items,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+    steps: row.steps ?? {},
+  };
+}
+
+export type CancelResult =
+  | { kind: 'not-found' }
+  | { kind: 'cancelling'; status: 'CANCELLING' }
+  | { kind: 'already'; status: OrderStatus }
+  | { kind: 'conflict'; status: OrderStatus };
+
+/**
+ * Starts the compensation of a confirmed order: status CANCELLING and an order.cancelled event in
+ * one transaction; inventory releases the stock and its inventory.released moves it to CANCELLED.
+ */
+export async function requestCancel(pool: Pool, id: string, reason: string | null, correlationId: string): Promise<CancelResult> {
+  return withTransaction(pool, async (client): Promise<CancelResult> => {
+    const { rows } = await client.query<{ status: OrderStatus }>('SELECT status FROM orders WHERE id = $1 FOR UPDATE', [id]);
+    const status = rows[0]?.status;
+    if (status === undefined) return { kind: 'not-found' };
+    if (status === 'CANCELLING' || status === 'CANCELLED') return { kind: 'already', status };
+    if (status !== 'CONFIRMED') return { kind: 'conflict', status };
+    const now = Date.now();
+    await client.query(
+      "UPDATE orders SET status = 'CANCELLING', status_reason = $2, updated_at = $3 WHERE id = $1",
+      [id, reason, new Date(now)],
+    );
+    const eventId = randomUUID();
+    const event: OrderCancelled = { eventId, orderId: id, reason, cancelledAt: now };
+    await appendToOutbox(client, OUTBOX_TABLE, [{ topic: topics.orderCancelled, key: id, value: event, eventId, correlationId }]);
+    return { kind: 'cancelling', status: 'CANCELLING' };
+  });
+}

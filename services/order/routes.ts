@@ -1,0 +1,187 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Pool } from '../../shared/db.js';
+import type { Logger } from '../../shared/logger.js';
+import { sellsIn, unitPrices } from './catalogue.js';
+import {
+  findIdempotencyKey,
+  findOrder,
+  insertOrder,
+  requestCancel,
+  type IdempotencyRecord,
+  type PricedLine,
+} from './orders.js';
+import { ordersAccepted, requestsRefused } from './metrics.js';
+import { ajv, createOrderBody, describeSchemaError, type CreateOrderRequest } from './validation.js';
+
+export interface OrderRoutesOptions {
+  pool: Pool;
+  logger: Logger;
+  bodyLimitBytes: number;
+  /** Called after an order (or cancel) committed: wakes the outbox relay. */
+  onOutboxWrite: () => void;
+}
+
+const MAX_QUANTITY = 1000;
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Every error answer has this shape; `field` names what to fix. */
+function problem(reply: FastifyReply, statusCode: number, message: string, field?: string): FastifyReply {
+  requestsRefused.inc({ status: String(statusCode) });
+  return reply.code(statusCode).send({ statusCode, error: STATUS_CODES[statusCode], message, ...(field ? { field } : {}) });
+}
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function isJson(contentType: string | undefined): boolean {
+  return contentType?.split(';')[0]?.trim().toLowerCase() === 'application/json';
+}
+
+/** 415 before the body is read: fastify would otherwise parse text/plain and answer 400. */
+async function requireJson(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  if (!isJson(header(request, 'content-type'))) {
+    await problem(reply, 415, 'Content-Type must be application/json', 'Content-Type');
+  }
+}
+
+function hasBody(request: FastifyRequest): boolean {
+  return Number(header(request, 'content-length') ?? 0) > 0 || header(request, 'transfer-encoding') !== undefined;
+}
+
+function correlationIdOf(request: FastifyRequest): string {
+  const given = header(request, 'x-correlation-id');
+  return given && given.length <= 200 ? given : randomUUID();
+}
+
+function sameRequestHash(body: unknown): string {
+  return createHash('sha256').update(JSON.stringify(body)).digest('hex');
+}
+
+export function registerOrderRoutes(app: FastifyInstance, options: OrderRoutesOptions): void {
+  const { pool, logger } = options;
+
+  // Strict validation (no coercion of "2" into 2, unknown fields refused) instead of fastify's lenient default.
+  app.setValidatorCompiler(({ schema }) => ajv.compile(schema as object));
+
+  app.setErrorHandler((error: FastifyError, _request, reply) => {
+    const first = error.validation?.[0];
+    if (first) {
+      const { field, message } = describeSchemaError(first);
+      return problem(reply, 400, message, field);
+    }
+    const status = error.statusCode ?? 500;
+    if (status === 413) return problem(reply, 413, `request body is larger than ${options.bodyLimitBytes} bytes`, 'body');
+    if (status === 415) return problem(reply, 415, 'Content-Type must be application/json', 'Content-Type');
+    if (status === 400) return problem(reply, 400, error.message, 'body');
+    if (status > 400 && status < 500) return problem(reply, status, error.message);
+    logger.error({ err: error }, 'request failed');
+    return problem(reply, 500, 'internal error');
+  });
+
+  const replay = (reply: FastifyReply, record: IdempotencyRecord, requestHash: string) => {
+    if (record.requestHash !== requestHash) {
+      return problem(reply, 422, 'Idempotency-Key was already used with a different request', 'Idempotency-Key');
+    }
+    return reply
+      .code(202)
+      .header('Location', `/orders/${record.response.orderId}`)
+      .header('Idempotent-Replayed', 'true')
+      .send(record.response);
+  };
+
+  app.post('/orders', { schema: { body: createOrderBody }, onRequest: requireJson }, async (request, reply) => {
+    const body = request.body as CreateOrderRequest;
+    const key = header(request, 'idempotency-key');
+    if (key !== undefined && (key.length === 0 || key.length > 255)) {
+      return problem(reply, 400, 'Idempotency-Key must be 1 to 255 characters', 'Idempotency-Key');
+    }
+    const requestHash = sameRequestHash(body);
+    if (key !== undefined) {
+      const earlier = await findIdempotencyKey(pool, key);
+      if (earlier) return replay(reply, earlier, requestHash);
+    }
+
+    // Business rules (422): positive quantities of SKUs the catalogue sells in this currency.
+    const quantities = new Map<string, number>();
+    for (const [index, item] of body.items.entries()) {
+      if (item.quantity <= 0) return problem(reply, 422, `items[${index}].quantity must be greater than 0`, `items[${index}].quantity`);
+      if (item.quantity > MAX_QUANTITY) {
+        return problem(reply, 422, `items[${index}].quantity must be at most ${MAX_QUANTITY}`, `items[${index}].quantity`);
+      }
+      // The same SKU twice is one line with the summed quantity.
+      quantities.set(item.sku, (quantities.get(item.sku) ?? 0) + item.quantity);
+    }
+    const prices = await unitPrices(pool, body.currency, [...quantities.keys()]);
+    if (prices.size < quantities.size) {
+      if (!(await sellsIn(pool, body.currency))) return problem(reply, 422, `the catalogue has no prices in ${body.currency}`, 'currency');
+      const index = body.items.findIndex((item) => !prices.has(item.sku));
+      return problem(reply, 422, `unknown SKU "${body.items[index]?.sku}"`, `items[${index}].sku`);
+    }
+    const lines: PricedLine[] = [...quantities].map(([sku, quantity]) => ({ sku, quantity, unitPriceCents: prices.get(sku)! }));
+    const totalCents = lines.reduce((sum, line) => sum + line.quantity * line.unitPriceCents, 0);
+    if (lines.some((line) => line.quantity > MAX_QUANTITY)) {
+      return problem(reply, 422, `a SKU's total quantity must be at most ${MAX_QUANTITY}`, 'items');
+    }
+
+    const order = {
+      id: randomUUID(),
+      eventId: randomUUID(),
+      correlationId: correlationIdOf(request),
+      customerId: body.customerId,
+      email: body.email,
+      currency: body.currency,
+      lines,
+      totalCents,
+      createdAt: Date.now(),
+    };
+    const result = await insertOrder(pool, order, key === undefined ? undefined : { key, requestHash });
+    if (result.kind === 'replay') return replay(reply, result.record, requestHash);
+    options.onOutboxWrite();
+    ordersAccepted.inc();
+    logger.info(
+      { orderId: order.id, eventId: order.eventId, correlationId: order.correlationId, lines: lines.length, totalCents },
+      'order accepted',
+    );
+    return reply.code(202).header('Location', `/orders/${order.id}`).header('X-Correlation-Id', order.correlationId).send(result.response);
+  });
+
+  app.get<{ Params: { id: string } }>('/orders/:id', async (request, reply) => {
+    const { id } = request.params;
+    if (!uuidPattern.test(id)) return problem(reply, 400, 'id must be a UUID', 'id');
+    const order = await findOrder(pool, id);
+    if (!order) return problem(reply, 404, `order ${id} not found`, 'id');
+    return order;
+  });
+
+  app.post<{ Params: { id: string } }>(
+    '/orders/:id/cancel',
+    { onRequest: async (request, reply) => (hasBody(request) ? requireJson(request, reply) : undefined) },
+    async (request, reply) => {
+      const { id } = request.params;
+      if (!uuidPattern.test(id)) return problem(reply, 400, 'id must be a UUID', 'id');
+      const body: unknown = request.body ?? {};
+      const reason = typeof body === 'object' && body !== null && 'reason' in body ? body.reason : undefined;
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) return problem(reply, 400, 'body must be an object', 'body');
+      if (reason !== undefined && (typeof reason !== 'string' || reason.length > 500)) {
+        return problem(reply, 400, 'reason must be a string of at most 500 characters', 'reason');
+      }
+      const result = await requestCancel(pool, id, reason ?? null, correlationIdOf(request));
+      switch (result.kind) {
+        case 'not-found':
+          return problem(reply, 404, `order ${id} not found`, 'id');
+        case 'conflict':
+          return problem(reply, 409, `only a CONFIRMED order can be cancelled; this one is ${result.status}`, 'status');
+        case 'already':
+          return reply.code(200).send({ orderId: id, status: result.status });
+        case 'cancelling':
+          options.onOutboxWrite();
+          logger.info({ orderId: id }, 'order cancellation requested');
+          return reply.code(202).header('Location', `/orders/${id}`).send({ orderId: id, status: result.status });
+      }
+    },
+  );
+}

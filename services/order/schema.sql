@@ -1,0 +1,79 @@
+-- The order service's own tables (idempotent; applied at every start).
+
+-- The catalogue: what can be ordered and at which price. Prices come from here, never from the client.
+CREATE TABLE IF NOT EXISTS catalogue (
+  sku text PRIMARY KEY,
+  name text NOT NULL
+);
+CREATE TABLE IF NOT EXISTS catalogue_prices (
+  sku text NOT NULL REFERENCES catalogue (sku),
+  currency text NOT NULL,
+  unit_price_cents bigint NOT NULL CHECK (unit_price_cents > 0),
+  PRIMARY KEY (sku, currency)
+);
+-- Seed SKU-001..SKU-030 (inventory seeds the same SKUs' stock). DO NOTHING keeps later price changes.
+INSERT INTO catalogue (sku, name)
+SELECT format('SKU-%s', lpad(n::text, 3, '0')), format('Catalogue item %s', n) FROM generate_series(1, 30) AS n
+ON CONFLICT DO NOTHING;
+INSERT INTO catalogue_prices (sku, currency, unit_price_cents)
+SELECT format('SKU-%s', lpad(n::text, 3, '0')), c.currency, round((490 + n * 135) * c.rate)
+FROM generate_series(1, 30) AS n
+CROSS JOIN (VALUES ('EUR', 1.0), ('USD', 1.1), ('GBP', 0.85)) AS c (currency, rate)
+ON CONFLICT DO NOTHING;
+
+-- Status moves by the saga: PENDING -> CONFIRMED | REJECTED; CONFIRMED -> CANCELLING -> CANCELLED.
+CREATE TABLE IF NOT EXISTS orders (
+  id uuid PRIMARY KEY,
+  customer_id text NOT NULL,
+  email text NOT NULL,
+  currency text NOT NULL,
+  total_cents bigint NOT NULL,
+  status text NOT NULL CHECK (status IN ('PENDING', 'CONFIRMED', 'REJECTED', 'CANCELLING', 'CANCELLED')),
+  status_reason text,
+  correlation_id text,
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL
+);
+CREATE TABLE IF NOT EXISTS order_lines (
+  order_id uuid NOT NULL REFERENCES orders (id),
+  line_no int NOT NULL,
+  sku text NOT NULL,
+  quantity int NOT NULL CHECK (quantity > 0),
+  unit_price_cents bigint NOT NULL,
+  PRIMARY KEY (order_id, line_no)
+);
+-- What each downstream service did for an order (inventory, email, analytics, compensation); the
+-- first report of a step wins, so a redelivered report changes nothing.
+CREATE TABLE IF NOT EXISTS order_steps (
+  order_id uuid NOT NULL REFERENCES orders (id),
+  step text NOT NULL,
+  outcome text NOT NULL,
+  detail jsonb,
+  handled_by text,
+  occurred_at timestamptz NOT NULL,
+  recorded_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (order_id, step)
+);
+-- A retried POST with the same Idempotency-Key gets the first answer back.
+CREATE TABLE IF NOT EXISTS order_idempotency_keys (
+  idempotency_key text PRIMARY KEY,
+  request_hash text NOT NULL,
+  order_id uuid NOT NULL,
+  response jsonb NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- Transactional outbox (shared/outbox): rows commit with the order and are published by the relay.
+CREATE TABLE IF NOT EXISTS order_outbox (
+  id bigserial PRIMARY KEY,
+  event_id text NOT NULL UNIQUE,
+  topic text NOT NULL,
+  message_key text NOT NULL,
+  payload jsonb NOT NULL,
+  headers jsonb NOT NULL DEFAULT '{}',
+  created_at timestamptz NOT NULL DEFAULT now(),
+  sent_at timestamptz,
+  failed_at timestamptz,
+  error text
+);
+CREATE INDEX IF NOT EXISTS order_outbox_unsent ON order_outbox (id) WHERE sent_at IS NULL AND failed_at IS NULL;
