@@ -35,6 +35,7 @@ await runService('runtime-worker', async ({ logger, shutdown }) => {
     heartbeatIntervalMs: 1000,
   });
   runtime.on(topics.orderCreated, async (event) => {
+    event.logger.debug('handling');
     await sleep(config.delayMs);
     await withTransaction(pool, async (client) => {
       if (!(await claimEvent(client, group.groupId, event.eventId))) {

@@ -10,8 +10,8 @@ const worker = 'test/support/runtime-worker.ts';
 const processes: ServiceProcess[] = [];
 let pool: Pool;
 
-function startWorker(groupId: string, delayMs: number): ServiceProcess {
-  const p = startProcess(worker, { WORKER_GROUP_ID: groupId, WORKER_DELAY_MS: String(delayMs), LOG_LEVEL: 'info' });
+function startWorker(groupId: string, delayMs: number, logLevel = 'info'): ServiceProcess {
+  const p = startProcess(worker, { WORKER_GROUP_ID: groupId, WORKER_DELAY_MS: String(delayMs), LOG_LEVEL: logLevel });
   processes.push(p);
   return p;
 }
@@ -78,5 +78,19 @@ describe('consumer runtime under process faults', () => {
     // A clean stop commits what it handled: the next member starts after it and redelivers nothing.
     const redelivered = second.output.filter((line) => line.includes('"msg":"already processed"')).length;
     expect(redelivered).toBe(0);
+  });
+
+  it('a second signal forces the exit while a handler is still busy', async () => {
+    const group = await testGroup();
+    await publishOrders([sampleOrder()]);
+    const busy = startWorker(group.groupId, 60_000, 'debug');
+    await eventually(async () => (busy.output.some((line) => line.includes('"msg":"handling"')) ? true : undefined), 'a busy handler', 60_000);
+    busy.child.kill('SIGTERM');
+    await eventually(async () => (busy.output.some((line) => line.includes('"msg":"shutting down"')) ? true : undefined), 'the first signal');
+    const second = Date.now();
+    busy.child.kill('SIGTERM');
+    const exit = await busy.exited;
+    expect(exit.code).toBe(130);
+    expect(Date.now() - second).toBeLessThan(3000);
   });
 });
