@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import { Counter } from 'prom-client';
+import { claimEvent } from '../../shared/consumer/processed-events.js';
+import type { InboundEvent } from '../../shared/consumer/types.js';
+import { withTransaction, type Pool } from '../../shared/db.js';
+import { consumerGroups, topics } from '../../shared/kafka/topics.js';
+import { instanceId } from '../../shared/logger.js';
+import { metrics } from '../../shared/metrics.js';
+import { appendToOutbox } from '../../shared/outbox/outbox.js';
+import type { OrderCreated, OrderStep } from '../../shared/schemas/catalog.js';
+import { confirmationFor } from './confirmation.js';
+import type { Mailer } from './mailer.js';
+
+export const OUTBOX_TABLE = 'email_outbox';
+const group = consumerGroups.email.groupId;
+
+const confirmations = new Counter({
+  name: 'email_confirmations_total',
+  help: 'Order confirmations, by outcome (sent, duplicate)',
+  labelNames: ['outcome'] as const,
+  registers: [metrics],
+});
+
+/**
+ * Sends one confirmation per order. The claim (processed_events), the send record and the
+ * order.steps report commit in one transaction around the SMTP send:
+ * - a redelivered event finds the claim and sends nothing;
+ * - two members handling the same event at once (right after a rebalance) serialise on the claim's
+ *   row: the second waits for the first transaction and then finds the claim;
+ * - a failed send rolls the claim back, so the retry sends.
+ * The remaining crash window: SMTP and PostgreSQL cannot commit together. If the process dies, or
+ * the COMMIT fails, after the server accepted the message (250) and before the COMMIT, the claim is
+ * rolled back and the redelivery sends a second mail. The window is the few milliseconds between
+ * the 250 and the COMMIT; the duplicate carries the same Message-ID, so mail clients can fold it.
+ */
+export class EmailHandlers {
+  constructor(
+    private readonly pool: Pool,
+    private readonly mailer: Mailer,
+    private readonly onOutboxWrite: () => void,
+  ) {}
+
+  onOrderCreated = async (event: InboundEvent<OrderCreated>): Promise<void> => {
+    const order = event.value;
+    const sent = await withTransaction(this.pool, async (client) => {
+      if (!(await claimEvent(client, group, event.eventId))) return false;
+      const mail = confirmationFor(order);
+      await this.mailer.send(mail);
+      await client.query(
+        'INSERT INTO email_sends (order_id, cause_event_id, message_id, handled_by) VALUES ($1, $2, $3, $4)',
+        [order.orderId, event.eventId, mail.messageId, instanceId],
+      );
+      const eventId = randomUUID();
+      const step: OrderStep = {
+        eventId,
+        orderId: order.orderId,
+        causationId: event.eventId,
+        service: 'email',
+        outcome: 'sent',
+        detail: 'order confirmation sent',
+        handledBy: instanceId,
+        occurredAt: Date.now(),
+      };
+      await appendToOutbox(client, OUTBOX_TABLE, [
+        { topic: topics.orderSteps, key: order.orderId, eventId, correlationId: event.correlationId, value: step },
+      ]);
+      return true;
+    });
+    confirmations.inc({ outcome: sent ? 'sent' : 'duplicate' });
+    if (!sent) {
+      event.logger.info({ orderId: order.orderId }, 'confirmation already sent; redelivery ignored');
+      return;
+    }
+    this.onOutboxWrite();
+    // The address is never logged; the order id is enough to find the mail.
+    event.logger.info({ orderId: order.orderId }, 'order confirmation sent');
+  };
+}

@@ -1,0 +1,48 @@
+import nodemailer from 'nodemailer';
+import { PermanentError, TransientError } from '../../shared/errors.js';
+import type { Confirmation } from './confirmation.js';
+
+function property(error: unknown, name: 'responseCode' | 'code' | 'command'): string | number | undefined {
+  if (typeof error !== 'object' || error === null || !(name in error)) return undefined;
+  const value = (error as Record<string, unknown>)[name];
+  return typeof value === 'string' || typeof value === 'number' ? value : undefined;
+}
+
+/** SMTP through nodemailer with pooled connections; failures classified for the consumer runtime. */
+export class Mailer {
+  private readonly transport: nodemailer.Transporter;
+
+  constructor(
+    smtpUrl: string,
+    private readonly from: string,
+  ) {
+    this.transport = nodemailer.createTransport({
+      url: smtpUrl,
+      pool: true,
+      maxConnections: 3,
+      // Short limits: a send happens inside a database transaction, which must not hang.
+      connectionTimeout: 5000,
+      greetingTimeout: 5000,
+      socketTimeout: 15_000,
+    } as nodemailer.TransportOptions);
+  }
+
+  /** Resolves once the server accepted the message (250). */
+  async send(mail: Confirmation): Promise<void> {
+    try {
+      await this.transport.sendMail({ from: this.from, to: mail.to, subject: mail.subject, text: mail.text, messageId: mail.messageId });
+    } catch (error) {
+      // Only codes go into the error: SMTP replies and nodemailer messages may quote the address,
+      // and errors end up in logs and DLQ headers (so no `cause` either: pino prints causes).
+      const responseCode = property(error, 'responseCode');
+      const what = `code ${property(error, 'code') ?? '?'}, command ${property(error, 'command') ?? '?'}, reply ${responseCode ?? '-'}`;
+      // 5xx: the server refuses this message for good (e.g. a rejected recipient); retrying cannot help.
+      if (typeof responseCode === 'number' && responseCode >= 500) throw new PermanentError(`SMTP refused the message (${what})`);
+      throw new TransientError(`SMTP send failed (${what})`);
+    }
+  }
+
+  close(): void {
+    this.transport.close();
+  }
+}

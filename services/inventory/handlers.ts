@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import { Counter } from 'prom-client';
+import { claimEvent } from '../../shared/consumer/processed-events.js';
+import type { InboundEvent } from '../../shared/consumer/types.js';
+import { withTransaction, type Pool } from '../../shared/db.js';
+import { consumerGroups, topics } from '../../shared/kafka/topics.js';
+import { instanceId } from '../../shared/logger.js';
+import { metrics } from '../../shared/metrics.js';
+import { appendToOutbox, type OutboxMessage } from '../../shared/outbox/outbox.js';
+import type { InventoryRejected, InventoryReleased, InventoryReserved, OrderCancelled, OrderCreated } from '../../shared/schemas/catalog.js';
+import { release, reserve } from './stock.js';
+
+export const OUTBOX_TABLE = 'inventory_outbox';
+const group = consumerGroups.inventory.groupId;
+
+const decisions = new Counter({
+  name: 'inventory_decisions_total',
+  help: 'Orders handled by inventory, by outcome (reserved, rejected, released, duplicate)',
+  labelNames: ['outcome'] as const,
+  registers: [metrics],
+});
+
+/**
+ * The inventory's side of the saga. The effect on stock, the processed-event record (claimEvent)
+ * and the answering event (into the outbox) commit in one transaction: a redelivered event finds
+ * its claim and changes nothing, and the answer is published once the transaction commits, so it
+ * can be neither lost (a crash after the commit leaves it in the outbox) nor doubled by a
+ * redelivery (the claim stops the second run; only a relay crash between send and marking can
+ * publish a row twice, with the same event id, which the order service's claim absorbs).
+ */
+export class InventoryHandlers {
+  constructor(
+    private readonly pool: Pool,
+    private readonly onOutboxWrite: () => void,
+  ) {}
+
+  onOrderCreated = async (event: InboundEvent<OrderCreated>): Promise<void> => {
+    const order = event.value;
+    const outcome = await withTransaction(this.pool, async (client) => {
+      if (!(await claimEvent(client, group, event.eventId))) return undefined;
+      const result = await reserve(client, order.orderId, event.eventId, order.items);
+      const eventId = randomUUID();
+      const message: OutboxMessage<InventoryReserved> | OutboxMessage<InventoryRejected> =
+        result.kind === 'reserved'
+          ? {
+              topic: topics.inventoryReserved,
+              key: order.orderId,
+              eventId,
+              correlationId: event.correlationId,
+              value: { eventId, orderId: order.orderId, causationId: event.eventId, items: result.lines, handledBy: instanceId, reservedAt: Date.now() },
+            }
+          : {
+              topic: topics.inventoryRejected,
+              key: order.orderId,
+              eventId,
+              correlationId: event.correlationId,
+              value: {
+                eventId,
+                orderId: order.orderId,
+                causationId: event.eventId,
+                reason: `insufficient stock for ${result.shortages.map((s) => `${s.sku} (requested ${s.requested}, available ${s.available})`).join(', ')}`,
+                shortages: result.shortages,
+                handledBy: instanceId,
+                rejectedAt: Date.now(),
+              },
+            };
+      await appendToOutbox(client, OUTBOX_TABLE, [message as OutboxMessage<unknown>]);
+      return result;
+    });
+    if (!outcome) {
+      decisions.inc({ outcome: 'duplicate' });
+      event.logger.info({ orderId: order.orderId }, 'already handled; redelivery ignored');
+      return;
+    }
+    this.onOutboxWrite();
+    decisions.inc({ outcome: outcome.kind });
+    if (outcome.kind === 'reserved') event.logger.info({ orderId: order.orderId, lines: outcome.lines.length }, 'stock reserved');
+    else event.logger.info({ orderId: order.orderId, shortages: outcome.shortages }, 'order rejected: insufficient stock');
+  };
+
+  onOrderCancelled = async (event: InboundEvent<OrderCancelled>): Promise<void> => {
+    const { orderId } = event.value;
+    const released = await withTransaction(this.pool, async (client) => {
+      if (!(await claimEvent(client, group, event.eventId))) return undefined;
+      const lines = await release(client, orderId);
+      const eventId = randomUUID();
+      const value: InventoryReleased = { eventId, orderId, causationId: event.eventId, items: lines, handledBy: instanceId, releasedAt: Date.now() };
+      await appendToOutbox(client, OUTBOX_TABLE, [
+        { topic: topics.inventoryReleased, key: orderId, eventId, correlationId: event.correlationId, value } as OutboxMessage<unknown>,
+      ]);
+      return lines;
+    });
+    if (!released) {
+      decisions.inc({ outcome: 'duplicate' });
+      event.logger.info({ orderId }, 'already handled; redelivery ignored');
+      return;
+    }
+    this.onOutboxWrite();
+    decisions.inc({ outcome: 'released' });
+    // Nothing held (never reserved, or released before) still answers, so the order's saga ends.
+    if (released.length === 0) event.logger.warn({ orderId }, 'cancelled order held no stock; nothing released');
+    else event.logger.info({ orderId, lines: released.length }, 'stock released');
+  };
+}
