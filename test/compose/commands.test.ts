@@ -121,6 +121,7 @@ describe.each(appServices.map((service) => [service.name, service] as const))('c
     // Listening on every interface is for containers; here loopback is enough.
     if ('HOST' in service.environment) overrides.HOST = '127.0.0.1';
     const env = hostEnvironment(service, overrides);
+    expect(healthcheckPasses(service, env), 'the healthcheck passes with nothing listening').toBe(false);
     const process_ = run(service.command, env);
 
     const deadline = Date.now() + 120_000;
