@@ -56,12 +56,13 @@ function typeScriptFiles(dir: string): string[] {
 }
 
 /**
- * Variables read straight from process.env (outside configSpec) by the shared library and the
- * service's own folder, e.g. LOG_LEVEL and INSTANCE_ID in shared/logger.ts.
+ * Variables read straight from process.env (outside configSpec) by the shared library and, given a
+ * service, its own folder, e.g. LOG_LEVEL and INSTANCE_ID in shared/logger.ts.
  */
-export function processVariables(service: string): Set<string> {
+export function processVariables(service?: string): Set<string> {
   const names = new Set<string>();
-  for (const file of [...typeScriptFiles(path.join(repoRoot, 'shared')), ...typeScriptFiles(path.join(repoRoot, 'services', service))]) {
+  const own = service ? typeScriptFiles(path.join(repoRoot, 'services', service)) : [];
+  for (const file of [...typeScriptFiles(path.join(repoRoot, 'shared')), ...own]) {
     for (const match of readFileSync(file, 'utf8').matchAll(/process\.env(?:\.([A-Z][A-Z0-9_]*)|\[['"]([A-Z][A-Z0-9_]*)['"]\])/g)) {
       names.add((match[1] ?? match[2])!);
     }

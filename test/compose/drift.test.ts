@@ -4,6 +4,7 @@
  * variables the code reads), healthchecks and start-up order, and no host port when it scales.
  */
 import { describe, expect, it } from 'vitest';
+import { kafkaVariables, registryVariables } from '../../shared/config.js';
 import { services as codeServices, type ServiceDefinition } from '../../stack/services.js';
 import { configSpecOf, infrastructure, initService, isRequired, processVariables } from './code-truth.js';
 import { publishedPort, readCompose, type ComposeService } from './compose-file.js';
@@ -37,6 +38,14 @@ describe('compose: infrastructure and init', () => {
       expect(compose.has(service), `compose service ${service}`).toBe(true);
       expect(composeService(service).healthcheck, `${service} healthcheck`).toBeDefined();
     }
+  });
+
+  it('init sets what scripts/provision.ts loads (Kafka and registry variables), and nothing else', () => {
+    const { environment } = composeService(initService.name);
+    const spec = Object.values({ ...kafkaVariables, ...registryVariables });
+    expect(spec.filter((v) => isRequired(v) && !(v.env in environment)).map((v) => v.env)).toEqual([]);
+    const known = new Set([...spec.map((v) => v.env), ...processVariables()]);
+    expect(Object.keys(environment).filter((variable) => !known.has(variable))).toEqual([]);
   });
 
   it('init provisions topics and schemas once Kafka and the registry are healthy', () => {
