@@ -1,0 +1,281 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { BatchContext, EventFailure, InboundEvent } from '../../shared/consumer/types.js';
+import { TransientError, isRetriable } from '../../shared/errors.js';
+import type { Logger } from '../../shared/logger.js';
+import type { AnalyticsEvent } from '../../shared/schemas/catalog.js';
+import { RowRejectedError, StoreUnavailableError } from './errors.js';
+import { writeIsolating } from './isolate.js';
+import { backpressureSeconds, flushBytes, flushRows, flushSeconds, paused, rowsDuplicate, rowsRejected, rowsWritten } from './metrics.js';
+import { toRow, type Row } from './rows.js';
+import type { AnalyticsStore, WriteResult } from './store.js';
+
+export interface BatcherOptions {
+  /** A batch is flushed when it holds this many rows... */
+  maxRows: number;
+  /** ...or this many COPY bytes... */
+  maxBytes: number;
+  /** ...or when its oldest row has waited this long, whichever comes first. */
+  maxWaitMs: number;
+  /**
+   * Also flush as soon as the event loop turns with rows pending. kafkajs hands a fetch's batches
+   * over together and fetches again only once they are all handled, so after that turn no further
+   * row can arrive until this flush commits: waiting longer would add latency and no rows.
+   */
+  flushWhenIdle: boolean;
+  /** Flushes in flight at once, each on its own connection. */
+  maxConcurrentFlushes: number;
+  /** Backoff between writes while the store is unavailable: doubles from initialMs up to maxMs. */
+  backoff: { initialMs: number; maxMs: number };
+  /** Deliveries before the runtime dead-letters a failed event (the group's retry policy); labels metrics. */
+  maxAttempts: number;
+}
+
+type Event = InboundEvent<AnalyticsEvent>;
+type Failure = EventFailure<AnalyticsEvent>;
+
+/** One eachBatch call's events, waiting for the flush that carries them. */
+interface Entry {
+  readonly rows: Row[];
+  /** rowEvents[i] is the event of rows[i]. */
+  readonly rowEvents: Event[];
+  readonly failures: Failure[];
+  bytes: number;
+  readonly context: BatchContext;
+  settled: boolean;
+  resolve(failures: Failure[]): void;
+  reject(error: unknown): void;
+}
+
+/** The batch was given up without writing all of it: the consumer is stopping or its group rebalancing. */
+export class FlushAbandonedError extends TransientError {}
+
+/**
+ * Collects the events of concurrent eachBatch calls (one per partition) into micro-batches and
+ * writes each batch in bulk. Every call resolves only once the transaction holding its rows has
+ * committed, so the runtime resolves (and kafkajs commits) its offsets after the data is durable.
+ *
+ * While the store is unavailable a flush keeps its rows and retries with exponential backoff,
+ * heartbeating; the calls wait, kafkajs fetches nothing more, and consumption resumes by itself
+ * with the first successful write. Rows the store rejects for their values are isolated and
+ * returned as failures, so the runtime sends them through the group's retry tiers and DLQ while
+ * the rest of the batch is written.
+ */
+export class MicroBatcher {
+  private buffer: Entry[] = [];
+  private bufferRows = 0;
+  private bufferBytes = 0;
+  private waitTimer: NodeJS.Timeout | undefined;
+  private waitExpired = false;
+  private idleScheduled = false;
+  private idleSeen = false;
+  private activeFlushes = 0;
+  private pausedFlushes = 0;
+  private pauseMark = 0;
+
+  constructor(
+    private readonly store: Pick<AnalyticsStore, 'write'>,
+    private readonly options: BatcherOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  /** The onBatch handler: resolves with the events that failed once the others are stored. */
+  submit(events: readonly Event[], context: BatchContext): Promise<Failure[]> {
+    return new Promise<Failure[]>((resolve, reject) => {
+      const entry: Entry = { rows: [], rowEvents: [], failures: [], bytes: 0, context, settled: false, resolve, reject };
+      for (const event of events) {
+        let row: Row;
+        try {
+          row = toRow(event.value);
+        } catch (error) {
+          entry.failures.push({
+            event,
+            error: new RowRejectedError('22008', `occurredAt ${event.value.occurredAt} is not a representable time`, { cause: error }),
+          });
+          continue;
+        }
+        entry.rows.push(row);
+        entry.rowEvents.push(event);
+        entry.bytes += row.bytes;
+      }
+      if (entry.rows.length === 0) {
+        this.settle(entry, entry.failures);
+        return;
+      }
+      this.buffer.push(entry);
+      this.bufferRows += entry.rows.length;
+      this.bufferBytes += entry.bytes;
+      if (this.buffer.length === 1) {
+        this.waitTimer = setTimeout(() => {
+          this.waitExpired = true;
+          this.pump();
+        }, this.options.maxWaitMs);
+      }
+      if (this.options.flushWhenIdle && !this.idleScheduled) {
+        this.idleScheduled = true;
+        setImmediate(() => {
+          this.idleScheduled = false;
+          this.idleSeen = true;
+          this.pump();
+        });
+      }
+      this.pump();
+    });
+  }
+
+  /** Stops the wait timer; flushes in flight finish on their own. */
+  close(): void {
+    clearTimeout(this.waitTimer);
+  }
+
+  private due(): boolean {
+    return (
+      this.bufferRows >= this.options.maxRows ||
+      this.bufferBytes >= this.options.maxBytes ||
+      this.waitExpired ||
+      this.idleSeen
+    );
+  }
+
+  private pump(): void {
+    while (this.buffer.length > 0 && this.activeFlushes < this.options.maxConcurrentFlushes && this.due()) {
+      const entries = this.buffer;
+      this.buffer = [];
+      this.bufferRows = 0;
+      this.bufferBytes = 0;
+      clearTimeout(this.waitTimer);
+      this.waitExpired = false;
+      this.idleSeen = false;
+      this.activeFlushes++;
+      void this.flush(entries).finally(() => {
+        this.activeFlushes--;
+        this.pump();
+      });
+    }
+  }
+
+  private async flush(entries: Entry[]): Promise<void> {
+    const started = performance.now();
+    const rows: Row[] = [];
+    const owners: Entry[] = [];
+    const events: Event[] = [];
+    let bytes = 0;
+    for (const entry of entries) {
+      for (let i = 0; i < entry.rows.length; i++) {
+        rows.push(entry.rows[i]!);
+        events.push(entry.rowEvents[i]!);
+        owners.push(entry);
+      }
+      bytes += entry.bytes;
+    }
+    try {
+      const result = await writeIsolating(rows, (segment) => this.writeDurably(segment, entries));
+      const seconds = (performance.now() - started) / 1000;
+      rowsWritten.inc(result.inserted);
+      rowsDuplicate.inc(rows.length - result.rejected.length - result.inserted);
+      flushRows.observe(rows.length);
+      flushBytes.observe(bytes);
+      flushSeconds.observe(seconds);
+      for (const { index, error } of result.rejected) owners[index]!.failures.push({ event: events[index]!, error });
+      if (result.rejected.length > 0) {
+        this.logger.warn(
+          { rows: rows.length, rejected: result.rejected.length, writes: result.writes },
+          'rows rejected by the store were isolated; the others are written',
+        );
+      }
+      this.logger.debug({ rows: rows.length, inserted: result.inserted, bytes, ms: Math.round(seconds * 1000) }, 'flushed');
+      for (const entry of entries) this.settle(entry, entry.failures);
+    } catch (error) {
+      for (const entry of entries) this.fail(entry, error);
+    }
+  }
+
+  /** Writes until the store takes the rows, waiting out outages; rejections and abandonment propagate. */
+  private async writeDurably(rows: readonly Row[], entries: readonly Entry[]): Promise<WriteResult> {
+    let delayMs = this.options.backoff.initialMs;
+    let waiting = false;
+    try {
+      for (;;) {
+        try {
+          const result = await this.store.write(rows);
+          if (waiting) this.logger.info({ rows: rows.length }, 'analytics store is back: consumption resumes');
+          return result;
+        } catch (error) {
+          if (!(error instanceof StoreUnavailableError)) throw error;
+          if (!waiting) {
+            waiting = true;
+            this.beginPause();
+            this.logger.warn({ err: error, rows: rows.length }, 'analytics store unavailable: consumption paused, retrying with backoff');
+          } else {
+            this.logger.debug({ err: error, delayMs }, 'analytics store still unavailable');
+          }
+          await this.waitOut(delayMs, entries);
+          delayMs = Math.min(delayMs * 2, this.options.backoff.maxMs);
+        }
+      }
+    } finally {
+      if (waiting) this.endPause();
+    }
+  }
+
+  /**
+   * Sleeps `delayMs` (less up to a fifth, so that instances spread out) in slices, heartbeating so
+   * the group keeps this member. Gives the batch up when the consumer stops or a heartbeat fails
+   * (the group is rebalancing): its offsets stay uncommitted and the events come again.
+   */
+  private async waitOut(delayMs: number, entries: readonly Entry[]): Promise<void> {
+    let remaining = Math.round(delayMs * (1 - 0.2 * Math.random()));
+    while (remaining > 0) {
+      const slice = Math.min(remaining, 1000);
+      await sleep(slice);
+      remaining -= slice;
+      this.accountPause();
+      const live = entries.filter((entry) => !entry.settled);
+      if (live.length === 0 || live.some((entry) => !entry.context.isRunning())) {
+        throw new FlushAbandonedError('the consumer is stopping: batch given up while the store is unavailable');
+      }
+      try {
+        await Promise.all(live.map((entry) => entry.context.heartbeat()));
+      } catch (error) {
+        throw new FlushAbandonedError('heartbeat failed while the store is unavailable (group rebalancing): batch given up', {
+          cause: error,
+        });
+      }
+    }
+  }
+
+  private beginPause(): void {
+    if (this.pausedFlushes++ === 0) {
+      this.pauseMark = performance.now();
+      paused.set(1);
+    }
+  }
+
+  /** Adds the time since the last mark to the paused total, counted once however many flushes wait. */
+  private accountPause(): void {
+    if (this.pausedFlushes === 0) return;
+    const now = performance.now();
+    backpressureSeconds.inc((now - this.pauseMark) / 1000);
+    this.pauseMark = now;
+  }
+
+  private endPause(): void {
+    this.accountPause();
+    if (--this.pausedFlushes === 0) paused.set(0);
+  }
+
+  private settle(entry: Entry, failures: Failure[]): void {
+    if (entry.settled) return;
+    entry.settled = true;
+    for (const failure of failures) {
+      const dead = !isRetriable(failure.error) || failure.event.attempt >= this.options.maxAttempts;
+      rowsRejected.inc({ outcome: dead ? 'dead_lettered' : 'retried' });
+    }
+    entry.resolve(failures);
+  }
+
+  private fail(entry: Entry, error: unknown): void {
+    if (entry.settled) return;
+    entry.settled = true;
+    entry.reject(error);
+  }
+}

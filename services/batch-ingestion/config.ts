@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import {
+  databaseVariables,
+  flag,
+  kafkaVariables,
+  loadConfig,
+  port,
+  positiveInt,
+  registryVariables,
+  variable,
+} from '../../shared/config.js';
+
+const MiB = 1024 * 1024;
+
+export const configSpec = {
+  ...kafkaVariables,
+  ...registryVariables,
+  ...databaseVariables,
+  httpPort: variable('HTTP_PORT', port.default(0)),
+  /** A batch is flushed at this many rows, ... */
+  batchMaxRows: variable('BATCH_MAX_ROWS', positiveInt.default(50_000)),
+  /** ... at this many COPY bytes, ... */
+  batchMaxBytes: variable('BATCH_MAX_BYTES', positiveInt.default(16 * MiB)),
+  /** ... or when its oldest row has waited this long, whichever comes first. */
+  batchMaxWaitMs: variable('BATCH_MAX_WAIT_MS', positiveInt.default(250)),
+  /** Flush as soon as a fetch's batches are all in (nothing more can come before it commits). */
+  batchFlushWhenIdle: variable('BATCH_FLUSH_WHEN_IDLE', flag.default(true)),
+  batchMaxConcurrentFlushes: variable('BATCH_MAX_CONCURRENT_FLUSHES', positiveInt.default(2)),
+  /** Server-side bound on each write statement; past it the write counts as an outage and is retried. */
+  dbStatementTimeoutMs: variable('DB_STATEMENT_TIMEOUT_MS', positiveInt.default(60_000)),
+  dbConnectTimeoutMs: variable('DB_CONNECT_TIMEOUT_MS', positiveInt.default(5_000)),
+  /** Backoff while the store is unavailable: doubles from the initial delay up to the maximum. */
+  storeBackoffInitialMs: variable('STORE_BACKOFF_INITIAL_MS', positiveInt.default(200)),
+  storeBackoffMaxMs: variable('STORE_BACKOFF_MAX_MS', positiveInt.default(5_000)),
+  /** Larger fetches make larger batches: kafkajs' 1 MiB per partition caps a flush at a few thousand rows a partition. */
+  fetchMaxBytesPerPartition: variable('KAFKA_FETCH_MAX_BYTES_PER_PARTITION', positiveInt.default(4 * MiB)),
+  fetchMaxBytes: variable('KAFKA_FETCH_MAX_BYTES', positiveInt.default(32 * MiB)),
+  /** A member silent this long leaves the group; lower it to take over a crashed member's partitions sooner. */
+  sessionTimeoutMs: variable('KAFKA_SESSION_TIMEOUT_MS', z.coerce.number({ error: 'expected milliseconds' }).int().min(6_000).default(30_000)),
+};
+
+export type ServiceConfig = ReturnType<typeof loadServiceConfig>;
+
+export function loadServiceConfig(source: Record<string, string | undefined> = process.env) {
+  return loadConfig(configSpec, source);
+}

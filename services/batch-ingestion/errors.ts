@@ -1,0 +1,28 @@
+import { PipelineError, TransientError } from '../../shared/errors.js';
+
+/**
+ * The analytics store cannot take writes right now: unreachable, timing out, restarting, or failing
+ * for a reason that is not the data's fault. The batcher holds the batch and retries with backoff
+ * (consumption pauses meanwhile); such rows never become failures, so an outage sends nothing to
+ * the retry topics or the DLQ.
+ */
+export class StoreUnavailableError extends TransientError {}
+
+/**
+ * PostgreSQL rejected a row because of its values (SQLSTATE class 22 data exception or 23 integrity
+ * violation). Retriable on purpose: the row is valid Avro and is judged by the store's current DDL,
+ * which can change (a widened column, a relaxed CHECK, a new event type); the group's bounded retry
+ * tiers give such a fix a chance at almost no cost (the partition keeps flowing), and the DLQ then
+ * keeps the row with the database's reason in its error headers.
+ */
+export class RowRejectedError extends PipelineError {
+  readonly retriable = true;
+
+  constructor(
+    readonly sqlState: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

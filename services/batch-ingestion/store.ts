@@ -1,0 +1,162 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { Pool, PoolClient } from '../../shared/db.js';
+import { errorMessage } from '../../shared/errors.js';
+import { RowRejectedError, StoreUnavailableError } from './errors.js';
+import { columns, toChunks, type Row } from './rows.js';
+
+export const schemaSql = new URL('./schema.sql', import.meta.url);
+
+const table = 'analytics_events';
+const staging = 'analytics_events_staging';
+const columnList = columns.join(', ');
+
+/** A write failed because of some rows' values; `index` is the first bad row when PostgreSQL says which. */
+export class RowsRejectedError extends RowRejectedError {
+  constructor(
+    sqlState: string,
+    message: string,
+    readonly index: number | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(sqlState, message, options);
+  }
+}
+
+/** The direct COPY met an event id that is already stored: the batch is (partly) a replay. */
+class ReplayDetected extends Error {}
+
+interface PgErrorFields {
+  code?: unknown;
+  where?: unknown;
+  constraint?: unknown;
+}
+
+function fields(error: unknown): PgErrorFields {
+  return typeof error === 'object' && error !== null ? (error as PgErrorFields) : {};
+}
+
+/** A five-character SQLSTATE (Node's own errors carry codes like ECONNREFUSED instead). */
+function sqlStateOf(error: unknown): string | undefined {
+  const { code } = fields(error);
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+/** COPY reports the failing input line ("COPY analytics_events, line 42, column ..."): row 41. */
+function failingRow(error: unknown, rows: number): number | undefined {
+  const { where } = fields(error);
+  const match = typeof where === 'string' ? /COPY [^,]+, line (\d+)/.exec(where) : null;
+  const index = match ? Number(match[1]) - 1 : NaN;
+  return Number.isInteger(index) && index >= 0 && index < rows ? index : undefined;
+}
+
+/**
+ * Data errors are the rows' fault (class 22 data exception, class 23 integrity violation); every
+ * other failure (connection refused or reset, timeout, shutdown, too many connections, deadlock,
+ * even a missing table) is the store's, and waiting is the answer: nothing reaches the DLQ for it.
+ */
+function classify(error: unknown, rows: number): Error {
+  const sqlState = sqlStateOf(error);
+  if (sqlState === '23505' && fields(error).constraint === `${table}_pkey`) return new ReplayDetected();
+  if (sqlState?.startsWith('22') || sqlState?.startsWith('23')) {
+    return new RowsRejectedError(sqlState, errorMessage(error), failingRow(error, rows), { cause: error });
+  }
+  return new StoreUnavailableError(`analytics store unavailable: ${sqlState ? `${sqlState} ` : ''}${errorMessage(error)}`, {
+    cause: error,
+  });
+}
+
+export interface StoreOptions {
+  /** Server-side bound on each statement: a hung write becomes a retriable timeout. */
+  statementTimeoutMs: number;
+}
+
+export interface WriteResult {
+  /** Rows new to the table; the rest were stored before (a replay). */
+  inserted: number;
+}
+
+/**
+ * Writes rows into analytics_events in one transaction each call, idempotently by event id.
+ *
+ * The common case is a straight COPY into the table, as fast as PostgreSQL ingests. A batch that
+ * replays stored events (after a crash or a rebalance) makes that COPY fail on the primary key; it
+ * is then written through a staging temp table and INSERT ... ON CONFLICT (event_id) DO NOTHING,
+ * and later batches take that path too until one of them holds no replayed event.
+ */
+export class AnalyticsStore {
+  private replaying = false;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly options: StoreOptions,
+  ) {}
+
+  /**
+   * Throws RowsRejectedError when PostgreSQL rejects a row's values (nothing of the call is
+   * written), StoreUnavailableError for anything else.
+   */
+  async write(rows: readonly Row[]): Promise<WriteResult> {
+    if (rows.length === 0) return { inserted: 0 };
+    if (!this.replaying) {
+      try {
+        return await this.transaction(rows, (client, chunks) => this.copyDirect(client, chunks, rows.length));
+      } catch (error) {
+        if (!(error instanceof ReplayDetected)) throw error;
+        this.replaying = true;
+      }
+    }
+    const result = await this.transaction(rows, (client, chunks) => this.copyStaged(client, chunks));
+    if (result.inserted === rows.length) this.replaying = false;
+    return result;
+  }
+
+  private async transaction(
+    rows: readonly Row[],
+    work: (client: PoolClient, chunks: Buffer[]) => Promise<WriteResult>,
+  ): Promise<WriteResult> {
+    const chunks = toChunks(rows);
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw classify(error, rows.length);
+    }
+    let healthy = true;
+    try {
+      await client.query('BEGIN');
+      await client.query(`SET LOCAL statement_timeout = ${Math.round(this.options.statementTimeoutMs)}`);
+      const result = await work(client, chunks);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      healthy = await client.query('ROLLBACK').then(
+        () => true,
+        () => false,
+      );
+      // A failed COMMIT leaves the outcome unknown; the retry is safe either way (idempotent).
+      throw classify(error, rows.length);
+    } finally {
+      // A connection that could not even roll back is discarded, not handed to the next write.
+      client.release(!healthy);
+    }
+  }
+
+  private async copyDirect(client: PoolClient, chunks: Buffer[], rows: number): Promise<WriteResult> {
+    await pipeline(Readable.from(chunks), client.query(copyFrom(`COPY ${table} (${columnList}) FROM STDIN`)));
+    return { inserted: rows };
+  }
+
+  private async copyStaged(client: PoolClient, chunks: Buffer[]): Promise<WriteResult> {
+    // The staging table carries the table's CHECKs, so bad values fail in COPY, which names the line.
+    await client.query(
+      `CREATE TEMP TABLE IF NOT EXISTS ${staging} (LIKE ${table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS) ON COMMIT DELETE ROWS`,
+    );
+    await pipeline(Readable.from(chunks), client.query(copyFrom(`COPY ${staging} (${columnList}) FROM STDIN`)));
+    const inserted = await client.query(
+      `INSERT INTO ${table} (${columnList}) SELECT ${columnList} FROM ${staging} ON CONFLICT (event_id) DO NOTHING`,
+    );
+    return { inserted: inserted.rowCount ?? 0 };
+  }
+}
