@@ -1,0 +1,26 @@
+import { HEADERS } from '../../shared/consumer/headers.js';
+import { ACKS_ALL, createIdempotentProducer } from '../../shared/kafka/client.js';
+import type { TopicDeclaration } from '../../shared/kafka/topics.js';
+import { testKafka, testSerde } from './stack.js';
+
+/**
+ * Publishes Avro values to `topic` in one send, keyed by their orderId and with their eventId as
+ * the event-id header, as the services' relays do. Publishing a value twice is a redelivery.
+ */
+export async function publishEvents<T extends { orderId: string; eventId: string }>(topic: TopicDeclaration<T>, values: readonly T[]): Promise<void> {
+  const serde = testSerde();
+  const producer = createIdempotentProducer(testKafka());
+  await producer.connect();
+  try {
+    const messages = await Promise.all(
+      values.map(async (value) => ({
+        key: value.orderId,
+        value: await serde.encode(topic, value),
+        headers: { [HEADERS.eventId]: value.eventId },
+      })),
+    );
+    await producer.send({ topic: topic.name, acks: ACKS_ALL, messages });
+  } finally {
+    await producer.disconnect();
+  }
+}
