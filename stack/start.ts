@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { repoRoot } from './layout.js';
+import { mailSinkUrl, repoRoot } from './layout.js';
 import { down, formatStatus, localStack, up } from './local-stack.js';
 import { services } from './services.js';
 
@@ -47,6 +47,10 @@ services.forEach((service, index) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, service.entry)], {
       env: { ...env, [service.portVariable]: String(service.port + i), INSTANCE_ID: label },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: Ctrl-C reaches only this script, which then sends one SIGTERM. (A
+      // terminal's SIGINT to the whole group plus that SIGTERM would count as a second signal and
+      // force the services out without their graceful stop.)
+      detached: true,
     });
     const prefix = `\u001b[${colors[index % colors.length]}m${label.padEnd(18)}|\u001b[0m `;
     for (const stream of [child.stdout, child.stderr]) {
@@ -54,10 +58,13 @@ services.forEach((service, index) => {
     }
     child.on('exit', (code, signal) => console.log(`${prefix}exited (${signal ?? code})`));
     children.push(child);
-    if (i === 0) console.log(`${prefix}http://127.0.0.1:${service.port}`);
+    console.log(`${prefix}http://127.0.0.1:${service.port + i}`);
   }
 });
 
+const orderApi = services.find((service) => service.name === 'order');
+if (orderApi) console.log(`Order API: http://127.0.0.1:${orderApi.port}/orders (README: "Try it")`);
+console.log(`Mail: ${mailSinkUrl()}/api/v1/messages`);
 console.log('Running. Ctrl-C stops everything.');
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
