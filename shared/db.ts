@@ -14,16 +14,26 @@ export function createPool(databaseUrl: string, logger: Logger, options: pg.Pool
 
 export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  // The pool listens for errors only on idle clients: a connection lost while checked out (server
+  // restarted) would emit an unhandled 'error' and end the process. The failing query reports it.
+  const ignore = () => undefined;
+  client.on('error', ignore);
+  let broken = false;
   try {
     await client.query('BEGIN');
     const result = await work(client);
     await client.query('COMMIT');
     return result;
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    broken = await client.query('ROLLBACK').then(
+      () => false,
+      () => true,
+    );
     throw error;
   } finally {
-    client.release();
+    client.off('error', ignore);
+    // A connection that cannot even roll back is discarded, not handed to the next caller.
+    client.release(broken);
   }
 }
 
