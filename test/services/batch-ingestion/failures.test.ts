@@ -57,7 +57,7 @@ describe('batch-ingestion failure isolation', () => {
     const rowsAt = Date.now();
 
     const dlq = dlqTopicName(source, group.groupId);
-    const ours = (seen: ReadonlyArray<{ key: Buffer | null }>) => seen.filter((m) => m.key?.toString().startsWith(runId));
+    const ours = <M extends { key: Buffer | null }>(seen: readonly M[]) => seen.filter((m) => m.key?.toString().startsWith(runId));
     const dead = ours(await readTopic(dlq, (seen) => ours(seen).length >= 2, 60_000));
     expect(dead).toHaveLength(2);
 
