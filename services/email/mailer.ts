@@ -1,4 +1,6 @@
+import { connect } from 'node:net';
 import nodemailer from 'nodemailer';
+import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import { PermanentError, TransientError } from '../../shared/errors.js';
 import type { Confirmation } from './confirmation.js';
 
@@ -16,15 +18,43 @@ export class Mailer {
     smtpUrl: string,
     private readonly from: string,
   ) {
-    this.transport = nodemailer.createTransport({
-      url: smtpUrl,
+    // Options from the URL by hand: nodemailer ignores every other option when given `url`.
+    const url = new URL(smtpUrl);
+    const secure = url.protocol === 'smtps:';
+    const host = url.hostname;
+    const port = Number(url.port || (secure ? 465 : 25));
+    const connectionTimeout = 5000;
+    const options: SMTPPool.Options = {
+      host,
+      port,
+      secure,
+      auth: url.username ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } : undefined,
       pool: true,
       maxConnections: 3,
       // Short limits: a send happens inside a database transaction, which must not hang.
-      connectionTimeout: 5000,
+      connectionTimeout,
       greetingTimeout: 5000,
       socketTimeout: 15_000,
-    } as nodemailer.TransportOptions);
+    };
+    // Without TCP_NODELAY the message's last few bytes wait for the server's delayed ACK: about
+    // 40 ms per mail. (A TLS connection keeps nodemailer's own socket.)
+    if (!secure) {
+      options.getSocket = (_options, callback) => {
+        const socket = connect({ host, port, noDelay: true, timeout: connectionTimeout });
+        const fail = (error: Error) => {
+          socket.destroy();
+          callback(error, undefined);
+        };
+        socket.once('timeout', () => fail(new Error(`SMTP connection timed out after ${connectionTimeout} ms`)));
+        socket.once('error', fail);
+        socket.once('connect', () => {
+          socket.setTimeout(0);
+          socket.removeListener('error', fail);
+          callback(null, { connection: socket });
+        });
+      };
+    }
+    this.transport = nodemailer.createTransport(options);
   }
 
   /** Resolves once the server accepted the message (250). */
