@@ -13,6 +13,7 @@ import { OutboxRelay } from '../../shared/outbox/relay.js';
 import { AvroSerde } from '../../shared/registry/serde.js';
 import { runService } from '../../shared/service.js';
 import { BackgroundConsumer } from './background-consumer.js';
+import { Catalogue } from './catalogue.js';
 import { loadServiceConfig } from './config.js';
 import { OUTBOX_TABLE } from './orders.js';
 import { registerOrderRoutes } from './routes.js';
@@ -54,7 +55,13 @@ await runService('order', async ({ logger, shutdown }) => {
         () => false,
       )),
   });
-  registerOrderRoutes(app, { pool, logger, bodyLimitBytes: config.bodyLimitBytes, onOutboxWrite: () => relay.wake() });
+  registerOrderRoutes(app, {
+    pool,
+    catalogue: new Catalogue(pool, config.catalogueCacheMs),
+    logger,
+    bodyLimitBytes: config.bodyLimitBytes,
+    onOutboxWrite: () => relay.wake(),
+  });
   await app.listen({ host: config.host, port: config.port });
   // Registered last, so it closes first: no new orders while the rest winds down.
   shutdown.add('http server', () => app.close());

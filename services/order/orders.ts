@@ -75,17 +75,26 @@ export async function insertOrder(
         return { kind: 'replay', record: { requestHash: row.request_hash, response: row.response } };
       }
     }
-    const createdAt = new Date(order.createdAt);
+    // The order and its lines in one statement: a round trip fewer per order.
     await client.query(
-      `INSERT INTO orders (id, customer_id, email, currency, total_cents, status, correlation_id, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, 'PENDING', $6, $7, $7)`,
-      [order.id, order.customerId, order.email, order.currency, order.totalCents, order.correlationId, createdAt],
-    );
-    await client.query(
-      `INSERT INTO order_lines (order_id, line_no, sku, quantity, unit_price_cents)
-       SELECT $1, line_no, sku, quantity, price
-         FROM unnest($2::text[], $3::int[], $4::bigint[]) WITH ORDINALITY AS l (sku, quantity, price, line_no)`,
-      [order.id, order.lines.map((l) => l.sku), order.lines.map((l) => l.quantity), order.lines.map((l) => l.unitPriceCents)],
+      `WITH new_order AS (
+         INSERT INTO orders (id, customer_id, email, currency, total_cents, status, correlation_id, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, 'PENDING', $6, $7, $7) RETURNING id)
+       INSERT INTO order_lines (order_id, line_no, sku, quantity, unit_price_cents)
+       SELECT new_order.id, l.line_no, l.sku, l.quantity, l.price
+         FROM new_order, unnest($8::text[], $9::int[], $10::bigint[]) WITH ORDINALITY AS l (sku, quantity, price, line_no)`,
+      [
+        order.id,
+        order.customerId,
+        order.email,
+        order.currency,
+        order.totalCents,
+        order.correlationId,
+        new Date(order.createdAt),
+        order.lines.map((l) => l.sku),
+        order.lines.map((l) => l.quantity),
+        order.lines.map((l) => l.unitPriceCents),
+      ],
     );
     const event: OrderCreated = {
       eventId: order.eventId,

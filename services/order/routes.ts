@@ -3,7 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Pool } from '../../shared/db.js';
 import type { Logger } from '../../shared/logger.js';
-import { sellsIn, unitPrices } from './catalogue.js';
+import type { Catalogue } from './catalogue.js';
 import {
   findIdempotencyKey,
   findOrder,
@@ -17,6 +17,7 @@ import { ajv, createOrderBody, describeSchemaError, type CreateOrderRequest } fr
 
 export interface OrderRoutesOptions {
   pool: Pool;
+  catalogue: Catalogue;
   logger: Logger;
   bodyLimitBytes: number;
   /** Called after an order (or cancel) committed: wakes the outbox relay. */
@@ -115,9 +116,9 @@ export function registerOrderRoutes(app: FastifyInstance, options: OrderRoutesOp
       // The same SKU twice is one line with the summed quantity.
       quantities.set(item.sku, (quantities.get(item.sku) ?? 0) + item.quantity);
     }
-    const prices = await unitPrices(pool, body.currency, [...quantities.keys()]);
-    if (prices.size < quantities.size) {
-      if (!(await sellsIn(pool, body.currency))) return problem(reply, 422, `the catalogue has no prices in ${body.currency}`, 'currency');
+    const prices = await options.catalogue.priceList(body.currency);
+    if (prices.size === 0) return problem(reply, 422, `the catalogue has no prices in ${body.currency}`, 'currency');
+    if ([...quantities.keys()].some((sku) => !prices.has(sku))) {
       const index = body.items.findIndex((item) => !prices.has(item.sku));
       return problem(reply, 422, `unknown SKU "${body.items[index]?.sku}"`, `items[${index}].sku`);
     }
