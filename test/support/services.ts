@@ -85,7 +85,14 @@ export class ServiceFleet {
     await service.exited;
   }
 
-  async stopAll(): Promise<void> {
+  /**
+   * SIGTERM to everything still running, SIGKILL after `graceMs`. A graceful stop leaves the
+   * consumer groups at once; a killed member would hold up the next test's group for its session
+   * timeout.
+   */
+  async stopAll(graceMs = 10_000): Promise<void> {
+    const running = this.started.filter((s) => s.child.exitCode === null && s.child.signalCode === null);
+    await Promise.all(running.map((service) => this.stop(service, graceMs)));
     await killAll(this.started);
   }
 
