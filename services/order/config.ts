@@ -12,6 +12,8 @@ export const configSpec = {
   /** The relay's safety-net poll; new orders wake it at once. */
   outboxPollMs: variable('OUTBOX_POLL_MS', positiveInt.default(1000)),
   databasePoolSize: variable('DATABASE_POOL_SIZE', positiveInt.default(10)),
+  /** Partitions the saga consumer handles at once (each event locks only its own order's row). */
+  partitionsConcurrently: variable('PARTITIONS_CONCURRENTLY', positiveInt.default(3)),
   /** How long a currency's price list is reused; 0 reads the catalogue for every order. */
   catalogueCacheMs: variable('CATALOGUE_CACHE_MS', z.coerce.number({ error: 'expected milliseconds' }).int().min(0).default(5000)),
 };

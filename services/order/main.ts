@@ -35,7 +35,13 @@ await runService('order', async ({ logger, shutdown }) => {
   shutdown.add('outbox relay', () => relay.stop());
 
   const saga = new OrderSaga(pool);
-  const runtime = new ConsumerRuntime({ kafka, serde, logger, group: consumerGroups.orderService, pool })
+  const runtime = new ConsumerRuntime({
+    kafka,
+    serde,
+    logger,
+    group: consumerGroups.orderService,
+    partitionsConsumedConcurrently: config.partitionsConcurrently,
+  })
     .on(topics.inventoryReserved, saga.onReserved)
     .on(topics.inventoryRejected, saga.onRejected)
     .on(topics.inventoryReleased, saga.onReleased)
