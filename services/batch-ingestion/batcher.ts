@@ -6,7 +6,7 @@ import type { AnalyticsEvent } from '../../shared/schemas/catalog.js';
 import { RowRejectedError, StoreUnavailableError } from './errors.js';
 import { writeIsolating } from './isolate.js';
 import { backpressureSeconds, flushBytes, flushRows, flushSeconds, paused, rowsDuplicate, rowsRejected, rowsWritten } from './metrics.js';
-import { toRow, type Row } from './rows.js';
+import { encodeBlock, RowSet, toLine, type RowBlock } from './rows.js';
 import type { AnalyticsStore, WriteResult } from './store.js';
 
 export interface BatcherOptions {
@@ -35,11 +35,10 @@ type Failure = EventFailure<AnalyticsEvent>;
 
 /** One eachBatch call's events, waiting for the flush that carries them. */
 interface Entry {
-  readonly rows: Row[];
-  /** rowEvents[i] is the event of rows[i]. */
+  readonly block: RowBlock;
+  /** rowEvents[i] is the event of the block's row i. */
   readonly rowEvents: Event[];
   readonly failures: Failure[];
-  bytes: number;
   readonly context: BatchContext;
   settled: boolean;
   resolve(failures: Failure[]): void;
@@ -81,29 +80,28 @@ export class MicroBatcher {
   /** The onBatch handler: resolves with the events that failed once the others are stored. */
   submit(events: readonly Event[], context: BatchContext): Promise<Failure[]> {
     return new Promise<Failure[]>((resolve, reject) => {
-      const entry: Entry = { rows: [], rowEvents: [], failures: [], bytes: 0, context, settled: false, resolve, reject };
+      const lines: string[] = [];
+      const rowEvents: Event[] = [];
+      const failures: Failure[] = [];
       for (const event of events) {
-        let row: Row;
         try {
-          row = toRow(event.value);
+          lines.push(toLine(event.value));
+          rowEvents.push(event);
         } catch (error) {
-          entry.failures.push({
+          failures.push({
             event,
             error: new RowRejectedError('22008', `occurredAt ${event.value.occurredAt} is not a representable time`, { cause: error }),
           });
-          continue;
         }
-        entry.rows.push(row);
-        entry.rowEvents.push(event);
-        entry.bytes += row.bytes;
       }
-      if (entry.rows.length === 0) {
-        this.settle(entry, entry.failures);
+      const entry: Entry = { block: encodeBlock(lines), rowEvents, failures, context, settled: false, resolve, reject };
+      if (rowEvents.length === 0) {
+        this.settle(entry, failures);
         return;
       }
       this.buffer.push(entry);
-      this.bufferRows += entry.rows.length;
-      this.bufferBytes += entry.bytes;
+      this.bufferRows += rowEvents.length;
+      this.bufferBytes += entry.block.buffer.length;
       if (this.buffer.length === 1) {
         this.waitTimer = setTimeout(() => {
           this.waitExpired = true;
@@ -155,56 +153,57 @@ export class MicroBatcher {
 
   private async flush(entries: Entry[]): Promise<void> {
     const started = performance.now();
-    const rows: Row[] = [];
-    const owners: Entry[] = [];
-    const events: Event[] = [];
-    let bytes = 0;
-    for (const entry of entries) {
-      for (let i = 0; i < entry.rows.length; i++) {
-        rows.push(entry.rows[i]!);
-        events.push(entry.rowEvents[i]!);
-        owners.push(entry);
-      }
-      bytes += entry.bytes;
-    }
+    const rows = new RowSet(entries.map((entry) => entry.block));
+    const bytes = entries.reduce((sum, entry) => sum + entry.block.buffer.length, 0);
     try {
-      const result = await writeIsolating(rows, (segment) => this.writeDurably(segment, entries));
+      const result = await writeIsolating(rows.count, (start, end) => this.writeDurably(rows.chunks(start, end), end - start, entries));
       const seconds = (performance.now() - started) / 1000;
       rowsWritten.inc(result.inserted);
-      rowsDuplicate.inc(rows.length - result.rejected.length - result.inserted);
-      flushRows.observe(rows.length);
+      rowsDuplicate.inc(rows.count - result.rejected.length - result.inserted);
+      flushRows.observe(rows.count);
       flushBytes.observe(bytes);
       flushSeconds.observe(seconds);
-      for (const { index, error } of result.rejected) owners[index]!.failures.push({ event: events[index]!, error });
       if (result.rejected.length > 0) {
+        this.attribute(entries, result.rejected);
         this.logger.warn(
-          { rows: rows.length, rejected: result.rejected.length, writes: result.writes },
+          { rows: rows.count, rejected: result.rejected.length, writes: result.writes },
           'rows rejected by the store were isolated; the others are written',
         );
       }
-      this.logger.debug({ rows: rows.length, inserted: result.inserted, bytes, ms: Math.round(seconds * 1000) }, 'flushed');
+      this.logger.debug({ rows: rows.count, inserted: result.inserted, bytes, ms: Math.round(seconds * 1000) }, 'flushed');
       for (const entry of entries) this.settle(entry, entry.failures);
     } catch (error) {
       for (const entry of entries) this.fail(entry, error);
     }
   }
 
+  /** Gives each rejected row (numbered across the flush's entries) to its entry as a failure. */
+  private attribute(entries: readonly Entry[], rejected: ReadonlyArray<{ index: number; error: unknown }>): void {
+    let e = 0;
+    let first = 0;
+    for (const { index, error } of rejected) {
+      while (index >= first + entries[e]!.rowEvents.length) first += entries[e++]!.rowEvents.length;
+      const entry = entries[e]!;
+      entry.failures.push({ event: entry.rowEvents[index - first]!, error });
+    }
+  }
+
   /** Writes until the store takes the rows, waiting out outages; rejections and abandonment propagate. */
-  private async writeDurably(rows: readonly Row[], entries: readonly Entry[]): Promise<WriteResult> {
+  private async writeDurably(chunks: readonly Buffer[], rows: number, entries: readonly Entry[]): Promise<WriteResult> {
     let delayMs = this.options.backoff.initialMs;
     let waiting = false;
     try {
       for (;;) {
         try {
-          const result = await this.store.write(rows);
-          if (waiting) this.logger.info({ rows: rows.length }, 'analytics store is back: consumption resumes');
+          const result = await this.store.write(chunks, rows);
+          if (waiting) this.logger.info({ rows }, 'analytics store is back: consumption resumes');
           return result;
         } catch (error) {
           if (!(error instanceof StoreUnavailableError)) throw error;
           if (!waiting) {
             waiting = true;
             this.beginPause();
-            this.logger.warn({ err: error, rows: rows.length }, 'analytics store unavailable: consumption paused, retrying with backoff');
+            this.logger.warn({ err: error, rows }, 'analytics store unavailable: consumption paused, retrying with backoff');
           } else {
             this.logger.debug({ err: error, delayMs }, 'analytics store still unavailable');
           }

@@ -32,9 +32,14 @@ export const configSpec = {
   /** Backoff while the store is unavailable: doubles from the initial delay up to the maximum. */
   storeBackoffInitialMs: variable('STORE_BACKOFF_INITIAL_MS', positiveInt.default(200)),
   storeBackoffMaxMs: variable('STORE_BACKOFF_MAX_MS', positiveInt.default(5_000)),
-  /** Larger fetches make larger batches: kafkajs' 1 MiB per partition caps a flush at a few thousand rows a partition. */
-  fetchMaxBytesPerPartition: variable('KAFKA_FETCH_MAX_BYTES_PER_PARTITION', positiveInt.default(4 * MiB)),
-  fetchMaxBytes: variable('KAFKA_FETCH_MAX_BYTES', positiveInt.default(32 * MiB)),
+  /**
+   * A fetch's size bounds a flush (kafkajs fetches again only once the flush has committed). The
+   * kafkajs defaults (1 MiB a partition, 10 MiB in all: about 38,000 events) measured best here:
+   * larger fetches keep more events alive per flush and cost more in garbage collection than the
+   * fewer transactions save.
+   */
+  fetchMaxBytesPerPartition: variable('KAFKA_FETCH_MAX_BYTES_PER_PARTITION', positiveInt.default(MiB)),
+  fetchMaxBytes: variable('KAFKA_FETCH_MAX_BYTES', positiveInt.default(10 * MiB)),
   /** A member silent this long leaves the group; lower it to take over a crashed member's partitions sooner. */
   sessionTimeoutMs: variable('KAFKA_SESSION_TIMEOUT_MS', z.coerce.number({ error: 'expected milliseconds' }).int().min(6_000).default(30_000)),
 };

@@ -2,7 +2,7 @@ import type { RowRejectedError } from './errors.js';
 import { RowsRejectedError, type WriteResult } from './store.js';
 
 export interface Rejection {
-  /** Index into the rows given to writeIsolating. */
+  /** The rejected row's number. */
   index: number;
   error: RowRejectedError;
 }
@@ -15,35 +15,33 @@ export interface IsolatedWrite {
 }
 
 /**
- * Writes `rows`, isolating the ones PostgreSQL rejects: a rejected write is split and the parts
- * are written again until every bad row stands alone; all other rows are written. When COPY names
- * the failing line, the rows before it are known good and the rest is tried next (one retry per bad
- * row); otherwise the rows are bisected (about 2·log2(n) retries per bad row). Other errors propagate.
+ * Writes rows [0, count) with `write(start, end)`, isolating the rows PostgreSQL rejects: a rejected
+ * range is split and the parts are written again until every bad row stands alone; all other rows
+ * are written. When COPY names the failing line, the rows before it are known good and the rest
+ * is tried next (one retry per bad row); otherwise the range is bisected (about 2·log2(n) retries
+ * per bad row). Any other error propagates.
  */
-export async function writeIsolating<R>(
-  rows: readonly R[],
-  write: (rows: readonly R[]) => Promise<WriteResult>,
-): Promise<IsolatedWrite> {
+export async function writeIsolating(count: number, write: (start: number, end: number) => Promise<WriteResult>): Promise<IsolatedWrite> {
   const result: IsolatedWrite = { inserted: 0, rejected: [], writes: 0 };
-  // Segments of indices into rows, handled depth-first so good rows land early.
-  const pending: number[][] = [rows.map((_, index) => index)];
+  // Ranges [start, end), handled depth-first from the front so that good rows land early.
+  const pending: Array<[number, number]> = count > 0 ? [[0, count]] : [];
   while (pending.length > 0) {
-    const segment = pending.pop()!;
+    const [start, end] = pending.pop()!;
     result.writes++;
     try {
-      result.inserted += (await write(segment.map((index) => rows[index]!))).inserted;
+      result.inserted += (await write(start, end)).inserted;
     } catch (error) {
       if (!(error instanceof RowsRejectedError)) throw error;
-      if (segment.length === 1) {
-        result.rejected.push({ index: segment[0]!, error });
+      if (end - start === 1) {
+        result.rejected.push({ index: start, error });
       } else if (error.index !== undefined) {
-        const bad = error.index;
-        result.rejected.push({ index: segment[bad]!, error });
-        if (bad + 1 < segment.length) pending.push(segment.slice(bad + 1));
-        if (bad > 0) pending.push(segment.slice(0, bad));
+        const bad = start + error.index;
+        result.rejected.push({ index: bad, error });
+        if (bad + 1 < end) pending.push([bad + 1, end]);
+        if (bad > start) pending.push([start, bad]);
       } else {
-        const half = Math.ceil(segment.length / 2);
-        pending.push(segment.slice(half), segment.slice(0, half));
+        const middle = start + Math.ceil((end - start) / 2);
+        pending.push([middle, end], [start, middle]);
       }
     }
   }

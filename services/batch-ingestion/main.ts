@@ -20,9 +20,13 @@ await runService('batch-ingestion', async ({ logger, shutdown }) => {
     connectionTimeoutMillis: config.dbConnectTimeoutMs,
     // A peer that vanishes without closing the socket is noticed by TCP, not only by the timeout.
     keepAlive: true,
+    idleTimeoutMillis: 60_000,
   });
   shutdown.add('database pool', () => pool.end());
   await applySchema(pool, schemaSql);
+  // Connections made now, not in the first flushes (password authentication takes a while).
+  const warm = await Promise.all(Array.from({ length: config.batchMaxConcurrentFlushes }, () => pool.connect()));
+  for (const client of warm) client.release();
 
   const batcher = new MicroBatcher(
     new AnalyticsStore(pool, { statementTimeoutMs: config.dbStatementTimeoutMs }),

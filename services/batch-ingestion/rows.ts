@@ -1,6 +1,6 @@
 import type { AnalyticsEvent } from '../../shared/schemas/catalog.js';
 
-/** The columns every write names, in the order of a row's fields. */
+/** The columns every write names, in the order of a line's fields. */
 export const columns = [
   'event_id',
   'event_type',
@@ -12,15 +12,6 @@ export const columns = [
   'currency',
   'occurred_at',
 ] as const;
-
-/** One event as a line of PostgreSQL's COPY text format, ready to be streamed. */
-export interface Row {
-  readonly eventId: string;
-  /** Tab-separated fields ending in a newline; never contains another newline. */
-  readonly line: string;
-  /** UTF-8 length of `line`: what the batch's byte budget counts. */
-  readonly bytes: number;
-}
 
 const special = /[\\\t\n\r]/;
 const specials = /[\\\t\n\r]/g;
@@ -34,31 +25,65 @@ function text(value: string): string {
 const NULL = '\\N';
 
 /**
- * Throws a RangeError when `occurredAt` is no representable time; every other value problem is for
- * the database to judge (it is the authority on what the table accepts).
+ * One event as a line of PostgreSQL's COPY text format: tab-separated, ending in its only newline.
+ * Throws a RangeError when `occurredAt` is no representable time; every other value is for the
+ * database to judge (it is the authority on what the table accepts).
  */
-export function toRow(event: AnalyticsEvent): Row {
-  const line =
+export function toLine(event: AnalyticsEvent): string {
+  return (
     `${text(event.eventId)}\t${event.eventType}\t${text(event.orderId)}\t${text(event.customerId)}\t` +
     `${event.sku === null ? NULL : text(event.sku)}\t${event.quantity === null ? NULL : event.quantity}\t` +
-    `${event.amountCents}\t${text(event.currency)}\t${new Date(event.occurredAt).toISOString()}\n`;
-  return { eventId: event.eventId, line, bytes: Buffer.byteLength(line) };
+    `${event.amountCents}\t${text(event.currency)}\t${new Date(event.occurredAt).toISOString()}\n`
+  );
 }
 
-/** Joins rows into buffers of about `chunkBytes`: COPY is fastest fed a few large writes. */
-export function toChunks(rows: readonly Row[], chunkBytes = 1 << 20): Buffer[] {
-  const chunks: Buffer[] = [];
-  let lines: string[] = [];
-  let size = 0;
-  for (const row of rows) {
-    lines.push(row.line);
-    size += row.bytes;
-    if (size >= chunkBytes) {
-      chunks.push(Buffer.from(lines.join('')));
-      lines = [];
-      size = 0;
-    }
+/**
+ * Lines in one buffer: row i is buffer[offsets[i], offsets[i + 1]). A batch is kept this way from
+ * the moment it arrives, not as a string per row: the per-row strings die young, and what waits for
+ * the flush is one block of bytes, ready to be streamed to COPY as it is.
+ */
+export interface RowBlock {
+  readonly buffer: Buffer;
+  readonly offsets: Uint32Array;
+}
+
+export function encodeBlock(lines: readonly string[]): RowBlock {
+  const offsets = new Uint32Array(lines.length + 1);
+  let total = 0;
+  for (let i = 0; i < lines.length; i++) {
+    total += Buffer.byteLength(lines[i]!);
+    offsets[i + 1] = total;
   }
-  if (lines.length > 0) chunks.push(Buffer.from(lines.join('')));
-  return chunks;
+  const buffer = Buffer.allocUnsafe(total);
+  for (let i = 0; i < lines.length; i++) buffer.write(lines[i]!, offsets[i]!);
+  return { buffer, offsets };
+}
+
+/** The blocks of one flush, addressed by row number across all of them. */
+export class RowSet {
+  readonly count: number;
+  private readonly starts: number[] = [];
+
+  constructor(private readonly blocks: readonly RowBlock[]) {
+    let count = 0;
+    for (const block of blocks) {
+      this.starts.push(count);
+      count += block.offsets.length - 1;
+    }
+    this.count = count;
+  }
+
+  /** The COPY data of rows [start, end): views into the blocks, nothing copied. */
+  chunks(start: number, end: number): Buffer[] {
+    const chunks: Buffer[] = [];
+    for (let b = 0; b < this.blocks.length; b++) {
+      const block = this.blocks[b]!;
+      const first = this.starts[b]!;
+      const rows = block.offsets.length - 1;
+      const from = Math.max(start - first, 0);
+      const to = Math.min(end - first, rows);
+      if (from < to) chunks.push(block.buffer.subarray(block.offsets[from], block.offsets[to]));
+    }
+    return chunks;
+  }
 }

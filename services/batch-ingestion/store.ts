@@ -4,7 +4,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { Pool, PoolClient } from '../../shared/db.js';
 import { errorMessage } from '../../shared/errors.js';
 import { RowRejectedError, StoreUnavailableError } from './errors.js';
-import { columns, toChunks, type Row } from './rows.js';
+import { columns } from './rows.js';
 
 export const schemaSql = new URL('./schema.sql', import.meta.url);
 
@@ -94,34 +94,30 @@ export class AnalyticsStore {
   ) {}
 
   /**
-   * Throws RowsRejectedError when PostgreSQL rejects a row's values (nothing of the call is
+   * Writes the rows in `chunks` (COPY text, `rows` lines). Throws RowsRejectedError when PostgreSQL rejects a row's values (nothing of the call is
    * written), StoreUnavailableError for anything else.
    */
-  async write(rows: readonly Row[]): Promise<WriteResult> {
-    if (rows.length === 0) return { inserted: 0 };
+  async write(chunks: readonly Buffer[], rows: number): Promise<WriteResult> {
+    if (rows === 0) return { inserted: 0 };
     if (!this.replaying) {
       try {
-        return await this.transaction(rows, (client, chunks) => this.copyDirect(client, chunks, rows.length));
+        return await this.transaction(rows, (client) => this.copyDirect(client, chunks, rows));
       } catch (error) {
         if (!(error instanceof ReplayDetected)) throw error;
         this.replaying = true;
       }
     }
-    const result = await this.transaction(rows, (client, chunks) => this.copyStaged(client, chunks));
-    if (result.inserted === rows.length) this.replaying = false;
+    const result = await this.transaction(rows, (client) => this.copyStaged(client, chunks));
+    if (result.inserted === rows) this.replaying = false;
     return result;
   }
 
-  private async transaction(
-    rows: readonly Row[],
-    work: (client: PoolClient, chunks: Buffer[]) => Promise<WriteResult>,
-  ): Promise<WriteResult> {
-    const chunks = toChunks(rows);
+  private async transaction(rows: number, work: (client: PoolClient) => Promise<WriteResult>): Promise<WriteResult> {
     let client: PoolClient;
     try {
       client = await this.pool.connect();
     } catch (error) {
-      throw classify(error, rows.length);
+      throw classify(error, rows);
     }
     // A checked-out client has no pool listener: a connection lost mid-write (server stopped)
     // would emit an unhandled 'error' and end the process. The failing query reports it anyway.
@@ -131,7 +127,7 @@ export class AnalyticsStore {
     try {
       await client.query('BEGIN');
       await client.query(`SET LOCAL statement_timeout = ${Math.round(this.options.statementTimeoutMs)}`);
-      const result = await work(client, chunks);
+      const result = await work(client);
       await client.query('COMMIT');
       return result;
     } catch (error) {
@@ -140,7 +136,7 @@ export class AnalyticsStore {
         () => false,
       );
       // A failed COMMIT leaves the outcome unknown; the retry is safe either way (idempotent).
-      throw classify(error, rows.length);
+      throw classify(error, rows);
     } finally {
       // A connection that could not even roll back is discarded, not handed to the next write.
       client.off('error', ignore);
@@ -148,12 +144,12 @@ export class AnalyticsStore {
     }
   }
 
-  private async copyDirect(client: PoolClient, chunks: Buffer[], rows: number): Promise<WriteResult> {
+  private async copyDirect(client: PoolClient, chunks: readonly Buffer[], rows: number): Promise<WriteResult> {
     await pipeline(Readable.from(chunks), client.query(copyFrom(`COPY ${table} (${columnList}) FROM STDIN`)));
     return { inserted: rows };
   }
 
-  private async copyStaged(client: PoolClient, chunks: Buffer[]): Promise<WriteResult> {
+  private async copyStaged(client: PoolClient, chunks: readonly Buffer[]): Promise<WriteResult> {
     // The staging table carries the table's CHECKs, so bad values fail in COPY, which names the line.
     await client.query(
       `CREATE TEMP TABLE IF NOT EXISTS ${staging} (LIKE ${table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS) ON COMMIT DELETE ROWS`,

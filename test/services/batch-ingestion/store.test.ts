@@ -2,12 +2,25 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { applySchema } from '../../../shared/db.js';
 import type { AnalyticsEvent } from '../../../shared/schemas/catalog.js';
 import { writeIsolating } from '../../../services/batch-ingestion/isolate.js';
-import { toRow } from '../../../services/batch-ingestion/rows.js';
+import { encodeBlock, RowSet, toLine } from '../../../services/batch-ingestion/rows.js';
 import { AnalyticsStore, RowsRejectedError, schemaSql } from '../../../services/batch-ingestion/store.js';
 import { countRows, freshDatabase, makeEvents } from './helpers.js';
 
 let db: Awaited<ReturnType<typeof freshDatabase>>;
 let store: AnalyticsStore;
+
+/** The events as the batcher keeps them: blocks of COPY lines (here several, to cross block edges). */
+function rowsOf(events: readonly AnalyticsEvent[]): RowSet {
+  const lines = events.map(toLine);
+  const blocks = [];
+  for (let i = 0; i < lines.length; i += 300) blocks.push(encodeBlock(lines.slice(i, i + 300)));
+  return new RowSet(blocks);
+}
+
+function writeAll(events: readonly AnalyticsEvent[]) {
+  const rows = rowsOf(events);
+  return store.write(rows.chunks(0, rows.count), rows.count);
+}
 
 beforeAll(async () => {
   db = await freshDatabase(process.env.DATABASE_URL!);
@@ -42,7 +55,7 @@ describe('analytics store (real PostgreSQL)', () => {
     const [event] = makeEvents('escape', 1);
     event!.customerId = 'tab\there, newline\nthere, back\\slash, CR\r, \\N, ünïcødé ✓';
     event!.sku = '\\.';
-    await store.write([toRow(event!)]);
+    await writeAll([event!]);
     const { rows } = await db.pool.query('SELECT customer_id, sku FROM analytics_events');
     expect(rows).toEqual([{ customer_id: event!.customerId, sku: '\\.' }]);
   });
@@ -51,13 +64,11 @@ describe('analytics store (real PostgreSQL)', () => {
     ['the failing line COPY names', (error: RowsRejectedError) => error],
     ['bisection, when no line is named', (error: RowsRejectedError) => new RowsRejectedError(error.sqlState, error.message, undefined)],
   ])('isolates every bad row and writes all the others, using %s', async (_how, hint) => {
-    const events = withBadRows(bad);
-    const result = await writeIsolating(
-      events.map(toRow),
-      (rows) =>
-        store.write(rows).catch((error: unknown) => {
-          throw error instanceof RowsRejectedError ? hint(error) : error;
-        }),
+    const rows = rowsOf(withBadRows(bad));
+    const result = await writeIsolating(rows.count, (start, end) =>
+      store.write(rows.chunks(start, end), end - start).catch((error: unknown) => {
+        throw error instanceof RowsRejectedError ? hint(error) : error;
+      }),
     );
     expect(result.rejected.map((r) => [r.index, r.error.sqlState])).toEqual([
       [3, '23514'],
@@ -71,13 +82,13 @@ describe('analytics store (real PostgreSQL)', () => {
   });
 
   it('a replayed batch, whole or in part, adds no row', async () => {
-    const rows = makeEvents('replay', 2_000).map(toRow);
-    expect((await store.write(rows.slice(0, 1_500))).inserted).toBe(1_500);
-    expect((await store.write(rows)).inserted).toBe(500);
-    expect((await store.write(rows)).inserted).toBe(0);
+    const events = makeEvents('replay', 2_000);
+    expect((await writeAll(events.slice(0, 1_500))).inserted).toBe(1_500);
+    expect((await writeAll(events)).inserted).toBe(500);
+    expect((await writeAll(events)).inserted).toBe(0);
     // Duplicates inside one batch count once as well.
-    const more = makeEvents('again', 10).map(toRow);
-    expect((await store.write([...more, ...more])).inserted).toBe(10);
+    const more = makeEvents('again', 10);
+    expect((await writeAll([...more, ...more])).inserted).toBe(10);
     expect(await countRows(db.pool)).toBe(2_010);
   });
 });

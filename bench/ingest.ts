@@ -1,0 +1,286 @@
+/**
+ * `npm run bench:ingest`: the same N analytics events written three ways, in one run:
+ *   (a) one INSERT per event (autocommit, one connection, a prepared statement): the naive baseline;
+ *   (b) the batch-ingestion service end to end: a real child process consuming analytics.events
+ *       with its real consumer group, micro-batching into COPY, committing offsets after the database;
+ *   (c) one raw COPY of the same rows, prepared in memory beforehand: the ceiling.
+ * Each method starts from an empty analytics_events table (same DDL, same indexes) in a database
+ * of its own, after a CHECKPOINT. Prints rows/s, b/a and b/c, and writes bench/results/ingest.json.
+ *   BENCH_EVENTS (default 1,000,000: b runs 10+ s on a 2-core machine; a then runs for minutes)
+ *   BENCH_METHODS (default abc; e.g. bc skips the slow baseline while tuning)
+ *   Service settings pass through the environment (BATCH_MAX_ROWS, KAFKA_FETCH_MAX_BYTES_PER_PARTITION, ...).
+ */
+import { spawn } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { databaseVariables, kafkaVariables, loadConfig, registryVariables } from '../shared/config.js';
+import { applySchema } from '../shared/db.js';
+import { ACKS_ALL, createIdempotentProducer, createKafka, type Message } from '../shared/kafka/client.js';
+import { provisionTopics, registerSchemas } from '../shared/kafka/provision.js';
+import { consumerGroups, retryPolicyOf, retryTopicName, topics } from '../shared/kafka/topics.js';
+import { createLogger } from '../shared/logger.js';
+import { AvroSerde } from '../shared/registry/serde.js';
+import type { AnalyticsEvent } from '../shared/schemas/catalog.js';
+import { columns, encodeBlock, toLine } from '../services/batch-ingestion/rows.js';
+import { schemaSql } from '../services/batch-ingestion/store.js';
+import { repoRoot } from '../stack/layout.js';
+import { localStack, up } from '../stack/local-stack.js';
+import { printTable, writeResults } from './support.js';
+
+const total = Number(process.env.BENCH_EVENTS ?? 1_000_000);
+const methods = process.env.BENCH_METHODS ?? 'abc';
+const stack = localStack();
+await up(stack);
+const env = { ...process.env, ...stack.env };
+const config = loadConfig({ ...kafkaVariables, ...registryVariables, ...databaseVariables }, env);
+const logger = createLogger('bench-ingest');
+logger.level = 'warn';
+const kafka = createKafka(config, logger, 'bench-ingest');
+const serde = AvroSerde.connect(config.schemaRegistryUrl);
+const source = topics.analyticsEvents;
+const group = consumerGroups.batchIngestion;
+const runId = `bench-${Date.now().toString(36)}`;
+const start = Date.UTC(2026, 0, 1);
+
+/** Event i of this run: deterministic, so each method writes exactly the same rows. */
+function eventAt(i: number): AnalyticsEvent {
+  const kind = i % 3;
+  return {
+    eventId: `${runId}-${i}`,
+    eventType: kind === 0 ? 'ORDER_PLACED' : kind === 1 ? 'LINE_ITEM' : 'REVENUE',
+    orderId: `${runId}-order-${Math.floor(i / 3)}`,
+    customerId: `customer-${i % 997}`,
+    sku: kind === 1 ? `SKU-${i % 500}` : null,
+    quantity: kind === 1 ? 1 + (i % 4) : null,
+    amountCents: 100 + (i % 10_000),
+    currency: 'EUR',
+    occurredAt: start + i * 100,
+  };
+}
+
+// A database of the benchmark's own, on the server of DATABASE_URL.
+const benchDb = `${new URL(config.databaseUrl).pathname.slice(1)}_bench_ingest`;
+const adminUrl = new URL(config.databaseUrl);
+adminUrl.pathname = '/postgres';
+const benchUrl = new URL(config.databaseUrl);
+benchUrl.pathname = `/${benchDb}`;
+{
+  const admin = new pg.Client({ connectionString: adminUrl.toString() });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${benchDb} WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE ${benchDb}`);
+  await admin.end();
+}
+const pool = new pg.Pool({ connectionString: benchUrl.toString(), max: 2 });
+await applySchema(pool, schemaSql);
+
+async function resetTable(): Promise<void> {
+  await pool.query('TRUNCATE analytics_events');
+  // Dirty pages and WAL of the previous method must not be paid by the next one.
+  await pool.query('CHECKPOINT');
+}
+
+async function count(): Promise<number> {
+  return Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM analytics_events')).rows[0]!.n);
+}
+
+interface Result {
+  method: string;
+  rows: number;
+  seconds: number;
+  rowsPerSecond: number;
+}
+const results: Result[] = [];
+function record(method: string, seconds: number): Result {
+  const result = { method, rows: total, seconds: Number(seconds.toFixed(2)), rowsPerSecond: Math.round(total / seconds) };
+  results.push(result);
+  console.log(`  ${method}: ${result.rowsPerSecond.toLocaleString('en-US')} rows/s (${result.seconds} s)`);
+  return result;
+}
+
+// --- Kafka: the group starts at the end of its topics, then this run's events are produced.
+const admin = kafka.admin();
+await admin.connect();
+await provisionTopics(admin, 1, logger);
+await registerSchemas(serde);
+const members = (await admin.describeGroups([group.groupId])).groups[0]?.members.length ?? 0;
+if (members > 0) {
+  console.error(`the ${group.groupId} group has ${members} running member(s); stop them (npm start?) before benchmarking`);
+  process.exit(1);
+}
+const groupTopics = [source.name, ...Array.from({ length: retryPolicyOf(group).attempts - 1 }, (_, i) => retryTopicName(source, group.groupId, i + 1))];
+const ends = await Promise.all(groupTopics.map(async (topic) => ({ topic, partitions: await admin.fetchTopicOffsets(topic) })));
+await admin.disconnect();
+{
+  // One join commits every end offset (admin.setOffsets would join once per topic).
+  const consumer = kafka.consumer({ groupId: group.groupId, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+  await consumer.subscribe({ topics: groupTopics, fromBeginning: true });
+  await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: async () => {} });
+  await joined;
+  await consumer.commitOffsets(ends.flatMap(({ topic, partitions }) => partitions.map(({ partition, offset }) => ({ topic, partition, offset }))));
+  await consumer.disconnect();
+}
+
+console.log(`producing ${total.toLocaleString('en-US')} events to ${source.name}…`);
+{
+  const producer = createIdempotentProducer(kafka);
+  await producer.connect();
+  const began = performance.now();
+  for (let i = 0; i < total; i += 5000) {
+    const messages: Message[] = [];
+    for (let j = i; j < Math.min(i + 5000, total); j++) {
+      const event = eventAt(j);
+      messages.push({ key: event.orderId, value: await serde.encode(source, event), headers: { 'event-id': event.eventId } });
+    }
+    await producer.send({ topic: source.name, acks: ACKS_ALL, messages });
+  }
+  await producer.disconnect();
+  console.log(`  produced in ${((performance.now() - began) / 1000).toFixed(1)} s`);
+}
+
+// --- (c) the ceiling: one COPY of the rows, encoded beforehand.
+if (methods.includes('c')) {
+  console.log('(c) raw COPY of the same rows…');
+  await resetTable();
+  // About 1 MB a chunk: COPY is fastest fed a few large writes.
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < total; i += 6000) {
+    chunks.push(encodeBlock(Array.from({ length: Math.min(6000, total - i) }, (_, j) => toLine(eventAt(i + j)))).buffer);
+  }
+  const client = await pool.connect();
+  const began = performance.now();
+  await client.query('BEGIN');
+  await pipeline(Readable.from(chunks), client.query(copyFrom(`COPY analytics_events (${columns.join(', ')}) FROM STDIN`)));
+  await client.query('COMMIT');
+  const seconds = (performance.now() - began) / 1000;
+  client.release();
+  if ((await count()) !== total) throw new Error('raw COPY did not write every row');
+  record('c: raw COPY (ceiling)', seconds);
+}
+
+// --- (b) the service, end to end from the topic.
+const serviceMetrics: Record<string, number> = {};
+if (methods.includes('b')) {
+  console.log('(b) batch-ingestion service, end to end from the topic…');
+  await resetTable();
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'services', 'batch-ingestion', 'main.ts')], {
+    env: { ...env, DATABASE_URL: benchUrl.toString(), HTTP_PORT: '0', LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  try {
+    let base = '';
+    while (!base) {
+      if (child.exitCode !== null) throw new Error(`the service exited:\n${output}`);
+      const match = /"http listening".*?"port":(\d+)|"port":(\d+).*?"http listening"/.exec(output);
+      if (match) base = `http://127.0.0.1:${match[1] ?? match[2]}`;
+      else await sleep(20);
+    }
+    const metric = async (name: string): Promise<number> => {
+      const text = await (await fetch(`${base}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+      return line ? Number(line.slice(name.length + 1)) : 0;
+    };
+    while (!(await fetch(`${base}/readyz`).then((r) => r.ok, () => false))) await sleep(20);
+    while ((await metric('batch_ingestion_rows_written_total')) < total) await sleep(20);
+    const ended = Date.now();
+    // From the first member's join (its log line's time): consumption starts there.
+    const joins = output
+      .split('\n')
+      .filter((line) => line.includes('"joined group"'))
+      .map((line) => Date.parse((JSON.parse(line) as { time: string }).time));
+    const seconds = (ended - Math.min(...joins)) / 1000;
+    for (const name of ['batch_ingestion_flush_rows_count', 'batch_ingestion_flush_rows_sum', 'batch_ingestion_flush_seconds_sum']) {
+      serviceMetrics[name] = await metric(name);
+    }
+    if ((await count()) !== total) throw new Error('the service did not write exactly every row');
+    record('b: batch-ingestion, end to end', seconds);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+  }
+}
+
+// --- (a) the baseline: one INSERT, one round trip, one commit per event.
+if (methods.includes('a')) {
+  console.log('(a) one INSERT per event…');
+  await resetTable();
+  const client = await pool.connect();
+  const text = `INSERT INTO analytics_events (${columns.join(', ')}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`;
+  const began = performance.now();
+  let lastReport = began;
+  for (let i = 0; i < total; i++) {
+    const e = eventAt(i);
+    await client.query({
+      name: 'insert-one',
+      text,
+      values: [e.eventId, e.eventType, e.orderId, e.customerId, e.sku, e.quantity, e.amountCents, e.currency, new Date(e.occurredAt)],
+    });
+    if (performance.now() - lastReport > 30_000) {
+      lastReport = performance.now();
+      console.log(`  … ${i.toLocaleString('en-US')} rows, ${Math.round(i / ((lastReport - began) / 1000))} rows/s`);
+    }
+  }
+  const seconds = (performance.now() - began) / 1000;
+  client.release();
+  if ((await count()) !== total) throw new Error('the INSERT loop did not write every row');
+  record('a: one INSERT per event', seconds);
+}
+
+await pool.end();
+{
+  const admin = new pg.Client({ connectionString: adminUrl.toString() });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${benchDb} WITH (FORCE)`);
+  await admin.end();
+}
+
+const rate = (letter: string) => results.find((r) => r.method.startsWith(`${letter}:`))?.rowsPerSecond;
+const [a, b, c] = [rate('a'), rate('b'), rate('c')];
+const ratios = {
+  bOverA: a && b ? Number((b / a).toFixed(1)) : null,
+  bOverC: c && b ? Number((b / c).toFixed(2)) : null,
+};
+const flushes = serviceMetrics.batch_ingestion_flush_rows_count ?? 0;
+// Where (b)'s time went: in flushes (the database's share) and between them (Kafka fetch and decode).
+const flushSeconds = serviceMetrics.batch_ingestion_flush_seconds_sum ?? 0;
+const bSeconds = results.find((r) => r.method.startsWith('b:'))?.seconds ?? 0;
+const service = {
+  flushes,
+  meanRowsPerFlush: flushes ? Math.round((serviceMetrics.batch_ingestion_flush_rows_sum ?? 0) / flushes) : 0,
+  meanFlushMs: flushes ? Math.round((flushSeconds / flushes) * 1000) : 0,
+  flushSeconds: Number(flushSeconds.toFixed(2)),
+  /** Rows per second of flush time alone: the write path without the consumer. */
+  writerRowsPerSecond: flushSeconds ? Math.round(total / flushSeconds) : null,
+  /** Rows per second of the time outside flushes: fetching and decoding. */
+  consumerRowsPerSecond: bSeconds > flushSeconds ? Math.round(total / (bSeconds - flushSeconds)) : null,
+};
+console.log('');
+printTable([...results].sort((x, y) => x.method.localeCompare(y.method)).map((r) => ({ method: r.method, rows: r.rows, seconds: r.seconds, 'rows/s': r.rowsPerSecond })));
+console.log('');
+console.log(`b/a = ${ratios.bOverA} (target >= 50)   b/c = ${ratios.bOverC} (target >= 0.7)`);
+console.log(`service: ${service.flushes} flushes, ${service.meanRowsPerFlush} rows and ${service.meanFlushMs} ms per flush on average`);
+if (service.writerRowsPerSecond && service.consumerRowsPerSecond) {
+  const writerVsCopy = c ? ` (${(service.writerRowsPerSecond / c).toFixed(2)} of raw COPY)` : '';
+  console.log(
+    `  of b's ${bSeconds} s, ${service.flushSeconds} s were flushes: the writer alone ran at ${service.writerRowsPerSecond.toLocaleString('en-US')} rows/s${writerVsCopy};`,
+  );
+  console.log(`  the rest, fetching and decoding between flushes, at ${service.consumerRowsPerSecond.toLocaleString('en-US')} events/s`);
+}
+const file = writeResults('ingest', {
+  events: total,
+  results,
+  ratios,
+  service,
+  machine: { cpus: cpus().length, loadAverage: loadavg().map((l) => Number(l.toFixed(2))) },
+});
+console.log(`results: ${file}`);
+process.exit(0);
