@@ -26,6 +26,35 @@ async function rowsReach(pool: pg.Pool, n: number, what: string): Promise<void> 
   await eventually(async () => ((await countRows(pool)) >= n ? true : undefined), what, 90_000);
 }
 
+/** Inserts, without committing, a row with this event id: a COPY reaching the event waits on it. */
+async function holdRow(eventId: string): Promise<pg.Client> {
+  const blocker = new pg.Client({ connectionString: db.url });
+  blocker.on('error', () => undefined);
+  await blocker.connect();
+  await blocker.query('BEGIN');
+  await blocker.query(
+    `INSERT INTO analytics_events (event_id, event_type, order_id, customer_id, amount_cents, currency, occurred_at)
+     VALUES ($1, 'REVENUE', 'blocker', 'blocker', 0, 'EUR', now())`,
+    [eventId],
+  );
+  return blocker;
+}
+
+/** The backend of a service COPY that waits on a held row inside its (writing) transaction. */
+async function blockedCopy(): Promise<{ pid: number }> {
+  return eventually(
+    async () => {
+      const result = await db.pool.query<{ pid: number }>(
+        `SELECT pid FROM pg_stat_activity
+          WHERE datname = current_database() AND wait_event_type = 'Lock' AND backend_xid IS NOT NULL AND query LIKE 'COPY%'`,
+      );
+      return result.rows[0];
+    },
+    'a COPY blocked inside its transaction',
+    60_000,
+  );
+}
+
 async function stop(service: ServiceProcess): Promise<void> {
   service.child.kill('SIGTERM');
   expect((await service.exited).code).toBe(0);
@@ -93,31 +122,13 @@ describe('batch-ingestion end to end (real broker, real PostgreSQL)', () => {
 
     // An uncommitted row with the id of an event late in the stream: the COPY that reaches that
     // event waits on it, inside its transaction, with the rows before it inserted but uncommitted.
-    const blocker = new pg.Client({ connectionString: db.url });
-    blocker.on('error', () => undefined);
-    await blocker.connect();
-    await blocker.query('BEGIN');
-    await blocker.query(
-      `INSERT INTO analytics_events (event_id, event_type, order_id, customer_id, amount_cents, currency, occurred_at)
-       VALUES ($1, 'REVENUE', 'blocker', 'blocker', 0, 'EUR', now())`,
-      [events[15_000]!.eventId],
-    );
+    const blocker = await holdRow(events[15_000]!.eventId);
     // Small fetches make many batches, so rows are committed before the blocked one.
     const env = { DATABASE_URL: db.url, KAFKA_FETCH_MAX_BYTES_PER_PARTITION: '65536', KAFKA_SESSION_TIMEOUT_MS: '6000' };
     const first = startIngestion(env);
     started.push(first);
     await first.ready;
-    const blocked = await eventually(
-      async () => {
-        const result = await db.pool.query<{ pid: number }>(
-          `SELECT pid FROM pg_stat_activity
-            WHERE datname = current_database() AND wait_event_type = 'Lock' AND backend_xid IS NOT NULL AND query LIKE 'COPY%'`,
-        );
-        return result.rows[0];
-      },
-      'a COPY blocked inside its transaction',
-      60_000,
-    );
+    const blocked = await blockedCopy();
     const committed = await countRows(db.pool);
     first.child.kill('SIGKILL');
     expect((await first.exited).signal).toBe('SIGKILL');
@@ -144,5 +155,39 @@ describe('batch-ingestion end to end (real broker, real PostgreSQL)', () => {
     expect(await countRows(db.pool)).toBe(total);
     expect(await countRows(db.pool, 'event_id LIKE $1', [`${killRun}-%`])).toBe(total);
     await stop(second);
+  });
+
+  it('a second instance joining while a batch is in flight (a rebalance mid-batch) loses and duplicates nothing', async () => {
+    const rebalanceRun = uniqueId('rebalance');
+    await db.pool.query('TRUNCATE analytics_events');
+    await skipBacklog();
+    const events = makeEvents(rebalanceRun, total);
+    await produce(await encodeAll(testSerde(), events));
+    const blocker = await holdRow(events[15_000]!.eventId);
+    const env = { DATABASE_URL: db.url, KAFKA_FETCH_MAX_BYTES_PER_PARTITION: '65536' };
+    const first = startIngestion(env);
+    started.push(first);
+    await first.ready;
+    await blockedCopy();
+
+    // The group rebalances while the first instance's batch waits inside its transaction.
+    const second = startIngestion(env);
+    started.push(second);
+    await eventually(async () => (first.output.some((line) => line.includes('rebalancing')) ? true : undefined), 'the first instance to see the rebalance');
+    await blocker.query('ROLLBACK');
+    await blocker.end();
+    await second.ready;
+
+    await rowsReach(db.pool, total, '20,000 rows with two instances');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(await countRows(db.pool)).toBe(total);
+    expect(await countRows(db.pool, 'event_id LIKE $1', [`${rebalanceRun}-%`])).toBe(total);
+    // Both instances ended up with partitions of analytics.events.
+    for (const instance of [first, second]) {
+      const joins = instance.output.filter((line) => line.includes('"joined group"'));
+      const last = JSON.parse(joins.at(-1)!) as { memberAssignment: Record<string, number[]> };
+      expect(last.memberAssignment[source.name]?.length ?? 0).toBeGreaterThan(0);
+    }
+    await Promise.all([stop(first), stop(second)]);
   });
 });
