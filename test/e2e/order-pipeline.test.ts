@@ -229,7 +229,9 @@ describe('order pipeline end to end', () => {
     const before = await stockLevels();
     const victim = inventories[0]!;
 
-    const placing = placeAll(requests, 10);
+    // Half the orders before the kill, half after it: those of the victim's partitions must be
+    // taken over by the survivors.
+    const placing = placeAll(requests.slice(0, 75), 10);
     // Kill once the victim has visibly decided some of this run's orders.
     await eventually(
       async () => {
@@ -244,7 +246,7 @@ describe('order pipeline end to end', () => {
       60_000,
     );
     await fleet.kill(victim);
-    const ids = await placing;
+    const ids = [...(await placing), ...(await placeAll(requests.slice(75), 10))];
 
     const outcomes = await waitForOutcomes(ids, 120_000);
     expectConsistent(outcomes, before, await stockLevels());
