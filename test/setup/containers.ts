@@ -1,17 +1,19 @@
 /**
- * The stack as containers, for machines with a Docker engine: the same images as docker-compose.yml.
- * Mail goes to the SMTP sink of the local stack, which needs no container.
+ * The stack as containers, for machines with a Docker engine: the same images as docker-compose.yml,
+ * Mailpit included (the local SMTP sink serves the same API, so mail tests read either).
  */
 import { KafkaContainer } from '@testcontainers/kafka';
 import { PostgreSqlContainer } from '@testcontainers/postgresql';
 import { GenericContainer, Network, Wait } from 'testcontainers';
-import { defaults, type StackEnv } from '../../stack/layout.js';
+import type { TestEnv } from './global-setup.js';
 
-export async function startContainers(): Promise<{ env: StackEnv; teardown: () => Promise<void> }> {
+export async function startContainers(): Promise<{ env: TestEnv; teardown: () => Promise<void> }> {
   const network = await new Network().start();
-  const [kafka, postgres] = await Promise.all([
-    new KafkaContainer('apache/kafka:4.1.1').withKraft().withNetwork(network).withNetworkAliases('kafka').start(),
+  const [kafka, postgres, mail] = await Promise.all([
+    // The Kafka module drives Confluent's image; 8.x is Kafka 4.0 in KRaft mode (compose uses apache/kafka).
+    new KafkaContainer('confluentinc/cp-kafka:8.0.0').withNetwork(network).withNetworkAliases('kafka').start(),
     new PostgreSqlContainer('postgres:17-alpine').withDatabase('order_pipeline').start(),
+    new GenericContainer('axllent/mailpit:v1.27').withExposedPorts(1025, 8025).withWaitStrategy(Wait.forHttp('/api/v1/messages', 8025)).start(),
   ]);
   const registry = await new GenericContainer('confluentinc/cp-schema-registry:7.9.0')
     .withNetwork(network)
@@ -29,10 +31,11 @@ export async function startContainers(): Promise<{ env: StackEnv; teardown: () =
       KAFKA_BROKERS: `${kafka.getHost()}:${kafka.getMappedPort(9093)}`,
       SCHEMA_REGISTRY_URL: `http://${registry.getHost()}:${registry.getMappedPort(8081)}`,
       DATABASE_URL: postgres.getConnectionUri(),
-      SMTP_URL: defaults.SMTP_URL,
+      SMTP_URL: `smtp://${mail.getHost()}:${mail.getMappedPort(1025)}`,
+      MAIL_SINK_URL: `http://${mail.getHost()}:${mail.getMappedPort(8025)}`,
     },
     teardown: async () => {
-      await Promise.all([registry.stop(), postgres.stop()]);
+      await Promise.all([registry.stop(), postgres.stop(), mail.stop()]);
       await kafka.stop();
       await network.stop();
     },

@@ -11,13 +11,16 @@ import { createKafka } from '../../shared/kafka/client.js';
 import { provisionTopics, registerSchemas } from '../../shared/kafka/provision.js';
 import { createLogger } from '../../shared/logger.js';
 import { AvroSerde } from '../../shared/registry/serde.js';
-import { defaults, type StackEnv } from '../../stack/layout.js';
+import { defaults, mailSinkUrl, type StackEnv } from '../../stack/layout.js';
 import { down, localStack, up } from '../../stack/local-stack.js';
 import { startContainers } from './containers.js';
 
+/** The stack's addresses, and where tests read the mail it received. */
+export type TestEnv = StackEnv & { MAIL_SINK_URL: string };
+
 declare module 'vitest' {
   export interface ProvidedContext {
-    stackEnv: StackEnv;
+    stackEnv: TestEnv;
   }
 }
 
@@ -31,12 +34,12 @@ async function dockerAnswers(): Promise<boolean> {
   }
 }
 
-async function findStack(): Promise<{ env: StackEnv; teardown: () => Promise<void> }> {
+async function findStack(): Promise<{ env: TestEnv; teardown: () => Promise<void> }> {
   const { KAFKA_BROKERS, SCHEMA_REGISTRY_URL, DATABASE_URL, SMTP_URL } = process.env;
   if (KAFKA_BROKERS && SCHEMA_REGISTRY_URL && DATABASE_URL) {
     console.log('tests: using the stack named by the environment');
     return {
-      env: { KAFKA_BROKERS, SCHEMA_REGISTRY_URL, DATABASE_URL, SMTP_URL: SMTP_URL ?? defaults.SMTP_URL },
+      env: { KAFKA_BROKERS, SCHEMA_REGISTRY_URL, DATABASE_URL, SMTP_URL: SMTP_URL ?? defaults.SMTP_URL, MAIL_SINK_URL: mailSinkUrl() },
       teardown: async () => {},
     };
   }
@@ -48,7 +51,7 @@ async function findStack(): Promise<{ env: StackEnv; teardown: () => Promise<voi
   const rows = await up(stack, (line) => console.log(`tests: ${line}`));
   const started = rows.filter((row) => row.state === 'started').map((row) => row.component);
   console.log(`tests: local stack (${rows.map((row) => `${row.component} ${row.state}`).join(', ')})`);
-  return { env: stack.env, teardown: async () => void (await down(stack, started)) };
+  return { env: { ...stack.env, MAIL_SINK_URL: mailSinkUrl() }, teardown: async () => void (await down(stack, started)) };
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
