@@ -53,6 +53,9 @@ export function createKafka(config: KafkaConfig, logger: Logger, clientName: str
       () =>
       ({ level, log }: LogEntry) => {
         const { message, ...rest } = log;
+        // Bounded retries on the idempotent producer are deliberate (a send must fail during an
+        // outage rather than hang a relay or a shutdown); consumers deduplicate on event ids.
+        if (message.startsWith('Limiting retries for the idempotent producer')) return;
         kafkaLogger[toPino[level]](rest, message);
       },
   });
