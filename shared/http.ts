@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from './logger.js';
 import { metrics } from './metrics.js';
 
@@ -21,7 +21,8 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: options.logger.child({ component: 'http' }) as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 64 * 1024,
-    disableRequestLogging: true,
+    // One log line per request would drown the event logs; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
