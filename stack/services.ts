@@ -18,5 +18,5 @@ export const services: readonly ServiceDefinition[] = [
   { name: 'inventory', entry: 'services/inventory/main.ts', port: 3010, portVariable: 'HTTP_PORT' },
   { name: 'email', entry: 'services/email/main.ts', port: 3020, portVariable: 'HTTP_PORT' },
   { name: 'analytics', entry: 'services/analytics/main.ts', port: 3030, portVariable: 'HTTP_PORT' },
-  { name: 'batch-ingestion', entry: 'services/batch-ingestion/main.ts', port: 3004, portVariable: 'HTTP_PORT' },
+  { name: 'batch-ingestion', entry: 'services/batch-ingestion/main.ts', port: 3040, portVariable: 'HTTP_PORT' },
 ];

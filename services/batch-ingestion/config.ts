@@ -16,6 +16,7 @@ export const configSpec = {
   ...kafkaVariables,
   ...registryVariables,
   ...databaseVariables,
+  host: variable('HOST', z.string().min(1).default('127.0.0.1')),
   httpPort: variable('HTTP_PORT', port.default(0)),
   /** A batch is flushed at this many rows, ... */
   batchMaxRows: variable('BATCH_MAX_ROWS', positiveInt.default(50_000)),

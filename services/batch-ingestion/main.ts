@@ -58,7 +58,7 @@ await runService('batch-ingestion', async ({ logger, shutdown }) => {
   runtime.onBatch(topics.analyticsEvents, (events, context) => batcher.submit(events, context));
 
   const http = createHttpServer({ logger, ready: () => runtime.isReady() });
-  await http.listen({ host: '127.0.0.1', port: config.httpPort });
+  await http.listen({ host: config.host, port: config.httpPort });
   shutdown.add('http', () => http.close());
   logger.info({ address: http.addresses()[0] }, 'http listening');
 
