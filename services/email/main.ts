@@ -9,6 +9,7 @@ import { applySchema, createPool } from '../../shared/db.js';
 import { createHttpServer } from '../../shared/http.js';
 import { createKafka } from '../../shared/kafka/client.js';
 import { consumerGroups, topics } from '../../shared/kafka/topics.js';
+import { createOutboxTable } from '../../shared/outbox/outbox.js';
 import { OutboxRelay } from '../../shared/outbox/relay.js';
 import { AvroSerde } from '../../shared/registry/serde.js';
 import { runService } from '../../shared/service.js';
@@ -23,6 +24,7 @@ await runService('email', async ({ logger, shutdown }) => {
   shutdown.add('database pool', () => pool.end());
   await applySchema(pool, consumerRuntimeSql);
   await applySchema(pool, new URL('./schema.sql', import.meta.url));
+  await createOutboxTable(pool, OUTBOX_TABLE);
 
   const mailer = new Mailer(config.smtpUrl, config.mailFrom);
   shutdown.add('smtp', async () => mailer.close());

@@ -24,18 +24,3 @@ CREATE TABLE IF NOT EXISTS stock_reservations (
   released_at timestamptz,
   PRIMARY KEY (order_id, sku)
 );
-
--- Transactional outbox (shared/outbox) for inventory.reserved / rejected / released.
-CREATE TABLE IF NOT EXISTS inventory_outbox (
-  id bigserial PRIMARY KEY,
-  event_id text NOT NULL UNIQUE,
-  topic text NOT NULL,
-  message_key text NOT NULL,
-  payload jsonb NOT NULL,
-  headers jsonb NOT NULL DEFAULT '{}',
-  created_at timestamptz NOT NULL DEFAULT now(),
-  sent_at timestamptz,
-  failed_at timestamptz,
-  error text
-);
-CREATE INDEX IF NOT EXISTS inventory_outbox_unsent ON inventory_outbox (id) WHERE sent_at IS NULL AND failed_at IS NULL;

@@ -62,18 +62,3 @@ CREATE TABLE IF NOT EXISTS order_idempotency_keys (
   response jsonb NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now()
 );
-
--- Transactional outbox (shared/outbox): rows commit with the order and are published by the relay.
-CREATE TABLE IF NOT EXISTS order_outbox (
-  id bigserial PRIMARY KEY,
-  event_id text NOT NULL UNIQUE,
-  topic text NOT NULL,
-  message_key text NOT NULL,
-  payload jsonb NOT NULL,
-  headers jsonb NOT NULL DEFAULT '{}',
-  created_at timestamptz NOT NULL DEFAULT now(),
-  sent_at timestamptz,
-  failed_at timestamptz,
-  error text
-);
-CREATE INDEX IF NOT EXISTS order_outbox_unsent ON order_outbox (id) WHERE sent_at IS NULL AND failed_at IS NULL;

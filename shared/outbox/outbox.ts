@@ -1,5 +1,5 @@
 import { HEADERS } from '../consumer/headers.js';
-import type { PoolClient } from '../db.js';
+import { withTransaction, type Pool, type PoolClient } from '../db.js';
 import type { TopicDeclaration } from '../kafka/topics.js';
 
 /**
@@ -8,11 +8,7 @@ import type { TopicDeclaration } from '../kafka/topics.js';
  * the change and its events commit, or neither does; the relay may publish a row twice (a crash
  * between the send and marking it sent), never lose it, and consumers deduplicate on the event id.
  *
- * Each service owns its table, created by its own schema.sql with these columns:
- *   id bigserial PRIMARY KEY, event_id text NOT NULL UNIQUE, topic text NOT NULL,
- *   message_key text NOT NULL, payload jsonb NOT NULL, headers jsonb NOT NULL DEFAULT '{}',
- *   created_at timestamptz NOT NULL DEFAULT now(), sent_at timestamptz, failed_at timestamptz, error text
- * plus a partial index on (id) WHERE sent_at IS NULL AND failed_at IS NULL.
+ * Each service owns its table (createOutboxTable at start-up), in its own database schema.
  */
 export interface OutboxMessage<T> {
   topic: TopicDeclaration<T>;
@@ -29,6 +25,29 @@ const identifier = /^[a-z_][a-z0-9_]*$/;
 export function outboxTable(name: string): string {
   if (!identifier.test(name)) throw new Error(`outbox table "${name}" is not a plain lower-case identifier`);
   return name;
+}
+
+/** Creates a service's outbox table and the index the relay scans, if missing (idempotent). */
+export async function createOutboxTable(pool: Pool, table: string): Promise<void> {
+  const name = outboxTable(table);
+  await withTransaction(pool, async (client) => {
+    // The same lock as applySchema: instances starting together do not race on the DDL.
+    await client.query("SELECT pg_advisory_xact_lock(hashtext('order-pipeline schema'))");
+    await client.query(`
+      CREATE TABLE IF NOT EXISTS ${name} (
+        id bigserial PRIMARY KEY,
+        event_id text NOT NULL UNIQUE,
+        topic text NOT NULL,
+        message_key text NOT NULL,
+        payload jsonb NOT NULL,
+        headers jsonb NOT NULL DEFAULT '{}',
+        created_at timestamptz NOT NULL DEFAULT now(),
+        sent_at timestamptz,
+        failed_at timestamptz,
+        error text
+      );
+      CREATE INDEX IF NOT EXISTS ${name}_unsent ON ${name} (id) WHERE sent_at IS NULL AND failed_at IS NULL;`);
+  });
 }
 
 /** Appends messages inside the caller's transaction; they are published once it commits. */
