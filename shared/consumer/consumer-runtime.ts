@@ -75,6 +75,33 @@ interface Route {
   tier: number;
 }
 
+/** An InboundEvent as a class: one shape for all events, which keeps a bulk consumer's hot path fast. */
+class DecodedEvent implements InboundEvent<unknown> {
+  readonly correlationId: string | undefined;
+  readonly deliveredFrom: InboundEvent<unknown>['deliveredFrom'];
+  private childLogger: Logger | undefined;
+
+  constructor(
+    readonly value: unknown,
+    readonly key: string | null,
+    readonly headers: Readonly<Record<string, string>>,
+    readonly eventId: string,
+    readonly topic: string,
+    delivery: Delivery,
+    readonly attempt: number,
+    private readonly parentLogger: Logger,
+  ) {
+    this.correlationId = headers[HEADERS.correlationId];
+    this.deliveredFrom = { topic: delivery.topic, partition: delivery.partition, offset: delivery.message.offset };
+  }
+
+  /** Built on first use: a child logger per message would cost more than the decoding. */
+  get logger(): Logger {
+    this.childLogger ??= this.parentLogger.child({ eventId: this.eventId, ...this.deliveredFrom });
+    return this.childLogger;
+  }
+}
+
 /**
  * The one consumer loop of the pipeline. For a consumer group it reads the source topics and the
  * group's own retry topics, decodes Avro values, calls the handlers, and routes failures:
@@ -275,7 +302,6 @@ export class ConsumerRuntime {
       );
       return undefined;
     }
-    const runtimeLogger = this.logger;
     const valueEventId =
       typeof value === 'object' && value !== null && 'eventId' in value && typeof value.eventId === 'string'
         ? value.eventId
@@ -284,22 +310,7 @@ export class ConsumerRuntime {
       headers[HEADERS.eventId] ??
       valueEventId ??
       `${headers[HEADERS.originalTopic] ?? source.name}:${headers[HEADERS.originalPartition] ?? delivery.partition}:${headers[HEADERS.originalOffset] ?? message.offset}`;
-    return {
-      value,
-      key: message.key?.toString() ?? null,
-      headers,
-      eventId,
-      correlationId: headers[HEADERS.correlationId],
-      topic: source.name,
-      deliveredFrom: { topic: delivery.topic, partition: delivery.partition, offset: message.offset },
-      attempt: failedSoFar + 1,
-      // Built on first use: a child logger per message would cost more than the decoding.
-      get logger() {
-        const value = runtimeLogger.child({ eventId, topic: delivery.topic, partition: delivery.partition, offset: message.offset });
-        Object.defineProperty(this, 'logger', { value });
-        return value;
-      },
-    };
+    return new DecodedEvent(value, message.key?.toString() ?? null, headers, eventId, source.name, delivery, failedSoFar + 1, this.logger);
   }
 
   private async handleOne(

@@ -22,6 +22,7 @@ function statusOf(error: unknown): number | undefined {
 export class AvroSerde {
   private readonly ids = new Map<string, Promise<number>>();
   private readonly readers = new Map<string, Promise<(body: Buffer) => unknown>>();
+  private readonly ready = new Map<string, (body: Buffer) => unknown>();
 
   constructor(readonly registry: SchemaRegistry) {}
 
@@ -59,7 +60,8 @@ export class AvroSerde {
       throw new PoisonPillError('not-framed', `value on ${topic.name} is not in the Confluent Avro wire format`);
     }
     const schemaId = bytes.readUInt32BE(1);
-    const read = await this.readerFor(topic, schemaId);
+    // Known writer schemas are read without a promise: bulk consumers decode hundreds of thousands a second.
+    const read = this.ready.get(`${topic.name}/${schemaId}`) ?? (await this.readerFor(topic, schemaId));
     try {
       return read(bytes.subarray(HEADER_LENGTH)) as T;
     } catch (error) {
@@ -75,7 +77,10 @@ export class AvroSerde {
     let reader = this.readers.get(key);
     if (!reader) {
       reader = this.buildReader(topic, schemaId);
-      reader.catch(() => this.readers.delete(key));
+      reader.then(
+        (read) => this.ready.set(key, read),
+        () => this.readers.delete(key),
+      );
       this.readers.set(key, reader);
     }
     return reader;
