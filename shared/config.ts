@@ -82,3 +82,24 @@ export type DatabaseConfig = ConfigOf<typeof databaseVariables>;
 export const smtpVariables = {
   smtpUrl: variable('SMTP_URL', smtpUrl),
 };
+
+/** The HTTP side of every consumer service (/healthz, /readyz, /metrics). */
+export const httpVariables = {
+  host: variable('HOST', z.string().min(1).default('127.0.0.1')),
+  /** 0 = any free port (npm start gives each instance its own). */
+  httpPort: variable('HTTP_PORT', port.default(0)),
+};
+
+/** How a service's consumer group member behaves. */
+export const consumerVariables = {
+  /** Partitions one member handles at once, each still in offset order. */
+  partitionsConcurrently: variable('PARTITIONS_CONCURRENTLY', positiveInt.default(3)),
+  /**
+   * A member silent this long leaves the group; lower means a crashed member's partitions move
+   * sooner. 6 s is the broker's default floor (group.min.session.timeout.ms).
+   */
+  sessionTimeoutMs: variable(
+    'KAFKA_SESSION_TIMEOUT_MS',
+    z.coerce.number({ error: 'expected milliseconds' }).int().min(6_000).default(30_000),
+  ),
+};

@@ -1,14 +1,16 @@
-import { z } from 'zod';
-import { kafkaVariables, loadConfig, port, positiveInt, registryVariables, variable } from '../../shared/config.js';
+import {
+  consumerVariables,
+  httpVariables,
+  kafkaVariables,
+  loadConfig,
+  registryVariables,
+} from '../../shared/config.js';
 
 export const configSpec = {
   ...kafkaVariables,
   ...registryVariables,
-  host: variable('HOST', z.string().min(1).default('127.0.0.1')),
-  /** 0 = any free port (npm start gives each instance its own). */
-  httpPort: variable('HTTP_PORT', port.default(0)),
-  partitionsConcurrently: variable('PARTITIONS_CONCURRENTLY', positiveInt.default(3)),
-  sessionTimeoutMs: variable('SESSION_TIMEOUT_MS', positiveInt.default(30_000)),
+  ...httpVariables,
+  ...consumerVariables,
 };
 
 export function loadServiceConfig(source: Record<string, string | undefined> = process.env) {

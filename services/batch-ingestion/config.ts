@@ -1,10 +1,10 @@
-import { z } from 'zod';
 import {
+  consumerVariables,
   databaseVariables,
   flag,
+  httpVariables,
   kafkaVariables,
   loadConfig,
-  port,
   positiveInt,
   registryVariables,
   variable,
@@ -16,8 +16,7 @@ export const configSpec = {
   ...kafkaVariables,
   ...registryVariables,
   ...databaseVariables,
-  host: variable('HOST', z.string().min(1).default('127.0.0.1')),
-  httpPort: variable('HTTP_PORT', port.default(0)),
+  ...httpVariables,
   /** A batch is flushed at this many rows, ... */
   batchMaxRows: variable('BATCH_MAX_ROWS', positiveInt.default(50_000)),
   /** ... at this many COPY bytes, ... */
@@ -41,8 +40,7 @@ export const configSpec = {
    */
   fetchMaxBytesPerPartition: variable('KAFKA_FETCH_MAX_BYTES_PER_PARTITION', positiveInt.default(MiB)),
   fetchMaxBytes: variable('KAFKA_FETCH_MAX_BYTES', positiveInt.default(10 * MiB)),
-  /** A member silent this long leaves the group; lower it to take over a crashed member's partitions sooner. */
-  sessionTimeoutMs: variable('KAFKA_SESSION_TIMEOUT_MS', z.coerce.number({ error: 'expected milliseconds' }).int().min(6_000).default(30_000)),
+  sessionTimeoutMs: consumerVariables.sessionTimeoutMs,
 };
 
 export type ServiceConfig = ReturnType<typeof loadServiceConfig>;

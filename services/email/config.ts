@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import {
+  consumerVariables,
   databaseVariables,
+  httpVariables,
   kafkaVariables,
   loadConfig,
-  port,
   positiveInt,
   registryVariables,
   smtpVariables,
@@ -16,11 +17,8 @@ export const configSpec = {
   ...databaseVariables,
   ...smtpVariables,
   mailFrom: variable('MAIL_FROM', z.string().min(3).default('Order Pipeline <orders@order-pipeline.local>')),
-  host: variable('HOST', z.string().min(1).default('127.0.0.1')),
-  /** 0 = any free port (npm start gives each instance its own). */
-  httpPort: variable('HTTP_PORT', port.default(0)),
-  partitionsConcurrently: variable('PARTITIONS_CONCURRENTLY', positiveInt.default(3)),
-  sessionTimeoutMs: variable('SESSION_TIMEOUT_MS', positiveInt.default(30_000)),
+  ...httpVariables,
+  ...consumerVariables,
   outboxPollMs: variable('OUTBOX_POLL_MS', positiveInt.default(1000)),
 };
 

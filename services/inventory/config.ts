@@ -1,17 +1,20 @@
-import { z } from 'zod';
-import { databaseVariables, kafkaVariables, loadConfig, port, positiveInt, registryVariables, variable } from '../../shared/config.js';
+import {
+  consumerVariables,
+  databaseVariables,
+  httpVariables,
+  kafkaVariables,
+  loadConfig,
+  positiveInt,
+  registryVariables,
+  variable,
+} from '../../shared/config.js';
 
 export const configSpec = {
   ...kafkaVariables,
   ...registryVariables,
   ...databaseVariables,
-  host: variable('HOST', z.string().min(1).default('127.0.0.1')),
-  /** 0 = any free port (npm start gives each instance its own). */
-  httpPort: variable('HTTP_PORT', port.default(0)),
-  /** Partitions one member handles at once; stock rows are locked in SKU order, so this is safe. */
-  partitionsConcurrently: variable('PARTITIONS_CONCURRENTLY', positiveInt.default(3)),
-  /** How long a silent member keeps its partitions; lower means a crashed instance is replaced sooner. */
-  sessionTimeoutMs: variable('SESSION_TIMEOUT_MS', positiveInt.default(30_000)),
+  ...httpVariables,
+  ...consumerVariables,
   outboxPollMs: variable('OUTBOX_POLL_MS', positiveInt.default(1000)),
 };
 

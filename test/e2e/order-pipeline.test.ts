@@ -23,7 +23,7 @@ const SKUS = Array.from({ length: 30 }, (_, i) => `SKU-${String(i + 1).padStart(
 /** Stock of these runs out during the 300 orders; the others always suffice. */
 const SCARCE = SKUS.slice(0, 6);
 /** Inventory instances give up a dead member's partitions after this (SIGKILL test). */
-const failover = { SESSION_TIMEOUT_MS: '6000' };
+const failover = { KAFKA_SESSION_TIMEOUT_MS: '6000' };
 
 /** A small seeded generator, so a failing mix of orders can be replayed. */
 function random(seed: number): () => number {
