@@ -1,9 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { ACKS_ALL, createIdempotentProducer } from '../../shared/kafka/client.js';
 import { topics } from '../../shared/kafka/topics.js';
 import { PoisonPillError } from '../../shared/errors.js';
 import type { OrderCreated } from '../../shared/schemas/catalog.js';
-import { readTopic, testKafka, testSerde, uniqueId } from '../support/stack.js';
+import { readTopic, testConfig, testKafka, testSerde, uniqueId } from '../support/stack.js';
 
 function sampleOrder(): OrderCreated {
   return {
@@ -27,12 +28,22 @@ describe('Avro serde against the real registry and broker', () => {
     const order = sampleOrder();
     const producer = createIdempotentProducer(testKafka());
     await producer.connect();
-    await producer.send({
+    const [sent] = await producer.send({
       topic: topics.orderCreated.name,
       acks: ACKS_ALL,
       messages: [{ key: order.orderId, value: await serde.encode(topics.orderCreated, order) }],
     });
     await producer.disconnect();
+
+    // An independent client (kcat, librdkafka) sees the Confluent wire format on the broker.
+    const kcat = spawnSync(
+      'kcat',
+      ['-C', '-b', testConfig().kafkaBrokers.join(','), '-t', topics.orderCreated.name, '-p', String(sent!.partition), '-o', sent!.baseOffset!, '-c', '1', '-f', '%s'],
+      { timeout: 30_000 },
+    );
+    expect(kcat.status, kcat.stderr.toString()).toBe(0);
+    expect(kcat.stdout[0]).toBe(0);
+    expect(kcat.stdout.readUInt32BE(1)).toBe(await serde.register(topics.orderCreated));
 
     const messages = await readTopic(topics.orderCreated.name, (seen) =>
       seen.some((m) => m.key?.toString() === order.orderId),
