@@ -11,6 +11,9 @@ import { mailSinkUrl, repoRoot } from './layout.js';
 import { down, formatStatus, localStack, up } from './local-stack.js';
 import { services } from './services.js';
 
+// With `npm start | tee log`, Ctrl-C kills tee too: a closed stdout must not abort the shutdown below.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+
 const { values } = parseArgs({ options: { scale: { type: 'string', multiple: true, default: [] } } });
 const scale = new Map<string, number>();
 for (const entry of values.scale) {
