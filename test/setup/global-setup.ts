@@ -2,7 +2,8 @@
  * Finds the real stack the tests run against, in this order:
  *   1. KAFKA_BROKERS, SCHEMA_REGISTRY_URL and DATABASE_URL, when all are set;
  *   2. containers through testcontainers, when a Docker engine answers;
- *   3. the local stack (stack/), starting what is missing and stopping, at the end, what it started.
+ *   3. a local stack of the tests' own (stack/, in .stack-test on other ports than `npm start`'s),
+ *      starting what is missing and stopping, at the end, what it started.
  * Then provisions topics and schemas once, as a deployment would.
  */
 import type { TestProject } from 'vitest/node';
@@ -11,7 +12,8 @@ import { createKafka } from '../../shared/kafka/client.js';
 import { provisionTopics, registerSchemas } from '../../shared/kafka/provision.js';
 import { createLogger } from '../../shared/logger.js';
 import { AvroSerde } from '../../shared/registry/serde.js';
-import { defaults, mailSinkUrl, type StackEnv } from '../../stack/layout.js';
+import path from 'node:path';
+import { defaults, mailSinkUrl, repoRoot, type StackEnv } from '../../stack/layout.js';
 import { down, localStack, up } from '../../stack/local-stack.js';
 import { startContainers } from './containers.js';
 
@@ -43,16 +45,29 @@ async function findStack(): Promise<{ env: TestEnv; teardown: () => Promise<void
       teardown: async () => {},
     };
   }
-  if (process.env.TESTCONTAINERS !== 'false' && (await dockerAnswers())) {
+  if (await dockerAnswers()) {
     console.log('tests: starting containers');
     return startContainers();
   }
+  // A local stack of the tests' own, beside the one `npm start` runs: tests start services in the
+  // production consumer groups and use up stock, which must not reach a pipeline someone is trying.
+  Object.assign(process.env, testStack);
   const stack = localStack();
   const rows = await up(stack, (line) => console.log(`tests: ${line}`));
   const started = rows.filter((row) => row.state === 'started').map((row) => row.component);
-  console.log(`tests: local stack (${rows.map((row) => `${row.component} ${row.state}`).join(', ')})`);
+  console.log(`tests: local stack in ${stack.layout.root} (${rows.map((row) => `${row.component} ${row.state}`).join(', ')})`);
   return { env: { ...stack.env, MAIL_SINK_URL: mailSinkUrl() }, teardown: async () => void (await down(stack, started)) };
 }
+
+/** Where the tests' local stack lives and listens (.ci/run stops it by the same STACK_DIR). */
+const testStack = {
+  STACK_DIR: path.join(repoRoot, '.stack-test'),
+  KAFKA_BROKERS: '127.0.0.1:19092',
+  SCHEMA_REGISTRY_URL: 'http://127.0.0.1:18081/apis/ccompat/v7',
+  DATABASE_URL: 'postgres://postgres:postgres@127.0.0.1:5432/order_pipeline_test',
+  SMTP_URL: 'smtp://127.0.0.1:12525',
+  MAIL_SINK_URL: 'http://127.0.0.1:18025',
+};
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const { env, teardown } = await findStack();
