@@ -30,7 +30,6 @@ await runService('analytics', async ({ logger, shutdown }) => {
     group: consumerGroups.analytics,
     partitionsConsumedConcurrently: config.partitionsConcurrently,
     sessionTimeoutMs: config.sessionTimeoutMs,
-    heartbeatIntervalMs: Math.min(3000, Math.floor(config.sessionTimeoutMs / 3)),
   }).onBatch(topics.orderCreated, publisher.handleBatch);
   await runtime.start();
   shutdown.add('consumer', () => runtime.stop());

@@ -44,7 +44,6 @@ await runService('email', async ({ logger, shutdown }) => {
     group: consumerGroups.email,
     partitionsConsumedConcurrently: config.partitionsConcurrently,
     sessionTimeoutMs: config.sessionTimeoutMs,
-    heartbeatIntervalMs: Math.min(3000, Math.floor(config.sessionTimeoutMs / 3)),
   }).on(topics.orderCreated, handlers.onOrderCreated);
   await runtime.start();
   shutdown.add('consumer', () => runtime.stop());

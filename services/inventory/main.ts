@@ -43,7 +43,6 @@ await runService('inventory', async ({ logger, shutdown }) => {
     pool,
     partitionsConsumedConcurrently: config.partitionsConcurrently,
     sessionTimeoutMs: config.sessionTimeoutMs,
-    heartbeatIntervalMs: Math.min(3000, Math.floor(config.sessionTimeoutMs / 3)),
   })
     .on(topics.orderCreated, handlers.onOrderCreated)
     .on(topics.orderCancelled, handlers.onOrderCancelled);

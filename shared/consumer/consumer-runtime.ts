@@ -51,7 +51,10 @@ export interface ConsumerRuntimeOptions {
    * @defaultValue 30000
    */
   sessionTimeoutMs?: number;
-  /** @defaultValue 3000 */
+  /**
+   * Well inside the session timeout, so a member survives a lost heartbeat or two.
+   * @defaultValue min(3000, sessionTimeoutMs / 3)
+   */
   heartbeatIntervalMs?: number;
   /**
    * Inside a long batch, handled offsets are committed at most this often (and always at its end).
@@ -163,13 +166,14 @@ export class ConsumerRuntime {
     const { kafka, group } = this.options;
     this.producer = createIdempotentProducer(kafka);
     this.router = new FailureRouter(this.producer, group);
+    const sessionTimeout = this.options.sessionTimeoutMs ?? 30_000;
     this.consumer = kafka.consumer({
       groupId: group.groupId,
       maxWaitTimeInMs: this.options.maxWaitTimeInMs ?? 100,
       maxBytesPerPartition: this.options.maxBytesPerPartition,
       maxBytes: this.options.maxBytes,
-      sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
-      heartbeatInterval: this.options.heartbeatIntervalMs ?? 3000,
+      sessionTimeout,
+      heartbeatInterval: this.options.heartbeatIntervalMs ?? Math.min(3000, Math.floor(sessionTimeout / 3)),
       allowAutoTopicCreation: false,
     });
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
