@@ -244,12 +244,17 @@ export class ConsumerRuntime {
     const { batch } = payload;
     const route = this.routes.get(batch.topic);
     if (!route) throw new Error(`no route for ${batch.topic}`);
-    // Heartbeats keep flowing while a slow handler works, so the group does not rebalance.
-    const beat = setInterval(() => void payload.heartbeat().catch(() => undefined), 1000);
+    // Heartbeats keep flowing while a slow handler works, so the group does not rebalance. A failed
+    // heartbeat (the group is rebalancing) ends the batch at the next message, as kafkajs would.
+    let heartbeatFailure: unknown;
+    const beat = setInterval(() => {
+      payload.heartbeat().catch((error: unknown) => (heartbeatFailure ??= error));
+    }, 1000);
     try {
       const due = this.dueMessages(payload, route);
       if (route.registration.kind === 'event') {
         for (const message of due) {
+          if (heartbeatFailure) throw heartbeatFailure;
           if (!payload.isRunning() || payload.isStale()) break;
           await this.handleOne(route, route.registration, { topic: batch.topic, partition: batch.partition, message });
           payload.resolveOffset(message.offset);
