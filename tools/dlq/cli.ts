@@ -1,5 +1,6 @@
 /** `npm run dlq -- <command>`: list, show, replay and purge the consumer groups' dead letters. */
 import { databaseVariables, kafkaVariables, loadConfig, registryVariables } from '../../shared/config.js';
+import { stackEnv } from '../../stack/layout.js';
 import { applySchema, createPool, type Pool } from '../../shared/db.js';
 import { createKafka } from '../../shared/kafka/client.js';
 import type { Logger } from '../../shared/logger.js';
@@ -73,7 +74,9 @@ async function main(logger: Logger): Promise<void> {
     process.exitCode = EXIT_REFUSED;
     return;
   }
-  const config = loadConfig({ ...kafkaVariables, ...registryVariables });
+  // A tool for people: unset addresses mean the local stack's (what `npm start` runs).
+  const environment = { ...process.env, ...stackEnv() };
+  const config = loadConfig({ ...kafkaVariables, ...registryVariables }, environment);
   const kafka = createKafka(config, logger, 'dlq-tool');
   const admin = kafka.admin();
   let pool: Promise<Pool> | undefined;
@@ -85,7 +88,7 @@ async function main(logger: Logger): Promise<void> {
     // Only replay and purge need the database; list and show work without DATABASE_URL.
     pool: () =>
       (pool ??= (async () => {
-        const created = createPool(loadConfig(databaseVariables).databaseUrl, logger, { max: 2 });
+        const created = createPool(loadConfig(databaseVariables, environment).databaseUrl, logger, { max: 2 });
         await applySchema(created, dlqToolSql);
         return created;
       })()),
