@@ -190,8 +190,24 @@ export const postgres: Component = {
   },
   async prepare(env) {
     const database = new URL(env.DATABASE_URL).pathname.slice(1);
-    const client = new pg.Client({ connectionString: adminUrl(env.DATABASE_URL) });
-    await waitUntil('PostgreSQL connections', () => client.connect().then(() => true), 30_000);
+    // The port answers while a fresh server is still starting up; a pg.Client connects only once,
+    // so each attempt gets a new one.
+    let client: pg.Client | undefined;
+    await waitUntil(
+      'PostgreSQL connections',
+      async () => {
+        const attempt = new pg.Client({ connectionString: adminUrl(env.DATABASE_URL) });
+        attempt.on('error', () => undefined);
+        await attempt.connect().catch(async (error: unknown) => {
+          await attempt.end().catch(() => undefined);
+          throw error;
+        });
+        client = attempt;
+        return true;
+      },
+      30_000,
+    );
+    if (!client) throw new Error('unreachable: waitUntil resolved without a connection');
     try {
       const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
       if (exists.rowCount === 0) await client.query(`CREATE DATABASE "${database.replaceAll('"', '""')}"`);
