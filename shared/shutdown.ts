@@ -35,7 +35,8 @@ export class GracefulShutdown {
           process.exit(130);
         }
         this.logger.info({ signal }, 'shutting down');
-        void this.stop().then((clean) => process.exit(clean ? 0 : 1));
+        // An exit code set before the signal (a fatal error that asked for the stop) is kept.
+        void this.stop().then((clean) => process.exit(clean && !process.exitCode ? 0 : 1));
       });
     }
   }

@@ -62,6 +62,11 @@ export interface ConsumerRuntimeOptions {
    */
   commitIntervalMs?: number;
   /**
+   * Called when the consumer crashed for good (kafkajs will not restart it).
+   * @defaultValue stops the process: exit code 1 through its graceful shutdown
+   */
+  onFatal?: (error: unknown) => void;
+  /**
    * How long stop() lets in-flight handlers finish before disconnecting anyway.
    * @defaultValue 25000
    */
@@ -76,6 +81,11 @@ type Registration =
 interface Route {
   registration: Registration;
   tier: number;
+}
+
+function stopProcess(): void {
+  process.exitCode = 1;
+  process.kill(process.pid, 'SIGTERM');
 }
 
 /** An InboundEvent as a class: one shape for all events, which keeps a bulk consumer's hot path fast. */
@@ -187,6 +197,9 @@ export class ConsumerRuntime {
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       this.joined = false;
       this.logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+      // kafkajs gives up on non-retriable errors: a process that stays up but consumes nothing
+      // would look healthy. Stop it (gracefully, exit code 1) so its supervisor restarts it.
+      if (!payload.restart) (this.options.onFatal ?? stopProcess)(payload.error);
     });
 
     for (const registration of this.registrations.values()) {
@@ -196,6 +209,7 @@ export class ConsumerRuntime {
       }
     }
 
+    await this.options.serde.verify();
     await this.producer.connect();
     await this.consumer.connect();
     // A new group starts at the earliest retained event: an event published before the group
@@ -272,7 +286,8 @@ export class ConsumerRuntime {
 
   /**
    * The leading messages of the batch that may be handled now. On a retry topic the first message
-   * not yet due pauses the partition until it is: later messages of a tier are due later still.
+   * not yet due pauses the partition until it is. Later messages of a tier are due at about the same
+   * time or later (jitter can make one a little earlier): waiting for the head costs latency, never order.
    */
   private dueMessages(payload: EachBatchPayload, route: Route): KafkaMessage[] {
     if (route.tier === 0) return payload.batch.messages;
@@ -304,6 +319,10 @@ export class ConsumerRuntime {
     } catch (error) {
       if (!(error instanceof PoisonPillError)) throw error;
       await this.router!.deadLetter(source, delivery, failedSoFar + 1, error);
+      // A queue head that turned undecodable must not block its key for ever.
+      const key = message.key?.toString();
+      const eventId = headers[HEADERS.eventId];
+      if (this.keyOrder && key !== undefined && eventId !== undefined) await this.keyOrder.release(key, eventId);
       this.count(source.name, 'poison');
       this.logger.warn(
         { topic: delivery.topic, partition: delivery.partition, offset: message.offset, reason: error.reason, err: error },
@@ -346,14 +365,16 @@ export class ConsumerRuntime {
     const timer = this.handlerTimer(source.name).startTimer();
     try {
       await registration.handle(event);
-      timer();
-      this.count(source.name, 'processed');
-      // The head of its key's queue (after a retry, or redelivered after a crash) unblocks the next.
-      if (this.keyOrder && key !== null && head === event.eventId) await this.keyOrder.release(key, event.eventId);
     } catch (error) {
       timer();
       await this.routeFailure(route, { event, error }, delivery);
+      return;
     }
+    timer();
+    this.count(source.name, 'processed');
+    // The head of its key's queue (after a retry, or redelivered after a crash) unblocks the next.
+    // Outside the try: a failed release must fail the batch, not count the handled event as failed.
+    if (this.keyOrder && key !== null && head === event.eventId) await this.keyOrder.release(key, event.eventId);
   }
 
   private async routeFailure(route: Route, failure: EventFailure<unknown>, delivery: Delivery): Promise<void> {

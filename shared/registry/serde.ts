@@ -24,10 +24,29 @@ export class AvroSerde {
   private readonly readers = new Map<string, Promise<(body: Buffer) => unknown>>();
   private readonly ready = new Map<string, (body: Buffer) => unknown>();
 
-  constructor(readonly registry: SchemaRegistry) {}
+  constructor(
+    readonly registry: SchemaRegistry,
+    readonly url: string,
+  ) {}
 
   static connect(url: string): AvroSerde {
-    return new AvroSerde(new SchemaRegistry({ host: url, retry: { retries: 3, initialRetryTimeInSecs: 0.2 } }));
+    return new AvroSerde(new SchemaRegistry({ host: url, retry: { retries: 3, initialRetryTimeInSecs: 0.2 } }), url);
+  }
+
+  /**
+   * Fails unless the registry answers with the Confluent API at its URL. Consumers call it at
+   * start-up: after that, a 404 for a schema id means the id is unknown (a poison pill), not a
+   * wrong URL that would send every message to the DLQ.
+   */
+  async verify(): Promise<void> {
+    const url = this.url;
+    const response = await fetch(`${url.replace(/\/+$/, '')}/subjects`).catch((error: unknown) => {
+      throw new TransientError(`schema registry unreachable at ${url}: ${errorMessage(error)}`, { cause: error });
+    });
+    const body: unknown = response.ok ? await response.json().catch(() => undefined) : undefined;
+    if (!Array.isArray(body)) {
+      throw new PermanentError(`${url} does not serve the Confluent schema registry API (GET /subjects gave ${response.status})`);
+    }
   }
 
   /** Registers the topic's schema under `<topic>-value` (idempotent) and returns its id. */
