@@ -66,8 +66,13 @@ export class Mailer {
       // and errors end up in logs and DLQ headers (so no `cause` either: pino prints causes).
       const responseCode = property(error, 'responseCode');
       const what = `code ${property(error, 'code') ?? '?'}, command ${property(error, 'command') ?? '?'}, reply ${responseCode ?? '-'}`;
-      // 5xx: the server refuses this message for good (e.g. a rejected recipient); retrying cannot help.
-      if (typeof responseCode === 'number' && responseCode >= 500) throw new PermanentError(`SMTP refused the message (${what})`);
+      // A 5xx to this message's own commands (a rejected sender, recipient or content) is final; a 5xx
+      // at login or greeting (rotated credentials, a misconfigured relay) is the server's, and passes.
+      const command = String(property(error, 'command') ?? '').toUpperCase();
+      const aboutThisMessage = /^(MAIL FROM|RCPT TO|DATA)/.test(command) && property(error, 'code') !== 'EAUTH';
+      if (typeof responseCode === 'number' && responseCode >= 500 && aboutThisMessage) {
+        throw new PermanentError(`SMTP refused the message (${what})`);
+      }
       throw new TransientError(`SMTP send failed (${what})`);
     }
   }
