@@ -184,7 +184,9 @@ async function readBody(request: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-async function remove(ids: string[]): Promise<void> {
+async function remove(requested: string[]): Promise<void> {
+  // Only ids of stored messages reach the file system: an id like "../x" must not name a path.
+  const ids = requested.filter((id) => byId.has(id));
   const gone = new Set(ids);
   for (let i = store.length - 1; i >= 0; i--) {
     if (gone.has(store[i]!.summary.ID)) store.splice(i, 1);

@@ -76,7 +76,11 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     stopping = true;
     console.log('stopping services…');
     const exits = children.map(
-      (child) => new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve()))),
+      (child) =>
+        new Promise<void>((resolve) =>
+          // A child killed earlier by a signal has no exit code, and its 'exit' has fired already.
+          child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve()),
+        ),
     );
     for (const child of children) child.kill('SIGTERM');
     void Promise.all(exits)
