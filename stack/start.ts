@@ -8,7 +8,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { mailSinkUrl, repoRoot } from './layout.js';
-import { down, formatStatus, localStack, up } from './local-stack.js';
+import { components, down, formatStatus, localStack, status, up, type StackStatus } from './local-stack.js';
 import { services } from './services.js';
 
 // With `npm start | tee log`, Ctrl-C kills tee too: a closed stdout must not abort the shutdown below.
@@ -27,19 +27,36 @@ for (const entry of values.scale) {
 }
 
 const stack = localStack();
-const rows = await up(stack, (line) => console.log(`[stack] ${line}`));
+// Ctrl-C while the stack starts must not leave Kafka and the registry running: note it, finish
+// starting, then stop what this run started.
+let interrupted = false;
+const onEarlySignal = () => {
+  interrupted = true;
+  console.log('stopping once the stack has started…');
+};
+process.on('SIGINT', onEarlySignal).on('SIGTERM', onEarlySignal);
+const ourBefore = new Set((await status(stack)).filter((row) => row.state === 'running').map((row) => row.component));
+let rows: StackStatus[];
+try {
+  rows = await up(stack, (line) => console.log(`[stack] ${line}`));
+} catch (error) {
+  console.error(`the stack did not start: ${error instanceof Error ? error.message : String(error)}`);
+  await down(stack, components.map((c) => c.name).filter((name) => !ourBefore.has(name)));
+  process.exit(1);
+}
 console.log(formatStatus(rows));
 const startedHere = rows.filter((row) => row.state === 'started').map((row) => row.component);
 const env = { ...process.env, ...stack.env };
 
-const provision = spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts', 'provision.ts')], {
-  env,
-  stdio: 'inherit',
-});
-if (provision.status !== 0) {
-  await down(stack, startedHere);
-  process.exit(1);
+const provision = interrupted
+  ? undefined
+  : spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts', 'provision.ts')], { env, stdio: 'inherit' });
+if (interrupted || provision?.status !== 0) {
+  const stopped = await down(stack, startedHere);
+  if (stopped.length > 0) console.log(`stopped: ${stopped.join(', ')}`);
+  process.exit(interrupted ? 0 : 1);
 }
+process.off('SIGINT', onEarlySignal).off('SIGTERM', onEarlySignal);
 
 const colors = [36, 33, 35, 32, 34, 31];
 const children: ChildProcess[] = [];
