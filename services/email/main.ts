@@ -42,6 +42,7 @@ await runService('email', async ({ logger, shutdown }) => {
     serde,
     logger,
     group: consumerGroups.email,
+    pool,
     partitionsConsumedConcurrently: config.partitionsConcurrently,
     sessionTimeoutMs: config.sessionTimeoutMs,
   }).on(topics.orderCreated, handlers.onOrderCreated);

@@ -42,6 +42,7 @@ await runService('order', async ({ logger, shutdown }) => {
     serde,
     logger,
     group: consumerGroups.orderService,
+    pool,
     partitionsConsumedConcurrently: config.partitionsConcurrently,
   })
     .on(topics.inventoryReserved, saga.onReserved)

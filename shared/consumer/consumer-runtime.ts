@@ -17,6 +17,7 @@ import { FailureRouter, type Delivery } from './failure-router.js';
 import { warnIfOversized } from './group-size.js';
 import { HEADERS, headersToStrings } from './headers.js';
 import { KeyOrder } from './key-order.js';
+import { pruneProcessedEvents } from './processed-events.js';
 import type { BatchHandler, EventFailure, EventHandler, InboundEvent } from './types.js';
 
 export interface ConsumerRuntimeOptions {
@@ -24,7 +25,10 @@ export interface ConsumerRuntimeOptions {
   serde: AvroSerde;
   logger: Logger;
   group: ConsumerGroupDeclaration;
-  /** Required when the group declares `orderedRetries`: the per-key queues live in PostgreSQL. */
+  /**
+   * The service's database. Required when the group declares `orderedRetries` (the per-key queues
+   * live in PostgreSQL); when given, the group's old processed-event records are pruned hourly.
+   */
   pool?: Pool;
   /**
    * Partitions this member handles at once (each still in offset order).
@@ -133,6 +137,7 @@ export class ConsumerRuntime {
   private producer: Producer | undefined;
   private router: FailureRouter | undefined;
   private joined = false;
+  private pruneTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: ConsumerRuntimeOptions) {
     this.logger = options.logger.child({ group: options.group.groupId });
@@ -209,6 +214,15 @@ export class ConsumerRuntime {
       }
     }
 
+    const { pool } = this.options;
+    if (pool) {
+      const prune = () =>
+        pruneProcessedEvents(pool, group.groupId).then(
+          (deleted) => deleted > 0 && this.logger.info({ deleted }, 'pruned old processed-event records'),
+          (error: unknown) => this.logger.warn({ err: error }, 'pruning processed-event records failed'),
+        );
+      this.pruneTimer = setInterval(() => void prune(), 3600_000).unref();
+    }
     await this.options.serde.verify();
     await this.producer.connect();
     await this.consumer.connect();
@@ -225,6 +239,7 @@ export class ConsumerRuntime {
 
   /** Stops fetching, lets in-flight handlers finish (bounded), commits and disconnects. */
   async stop(): Promise<void> {
+    clearInterval(this.pruneTimer);
     for (const timer of this.resumeTimers) clearTimeout(timer);
     this.resumeTimers.clear();
     const bound = this.options.stopTimeoutMs ?? 25_000;

@@ -1,4 +1,4 @@
-import type { PoolClient } from '../db.js';
+import type { Pool, PoolClient } from '../db.js';
 
 export const consumerRuntimeSql = new URL('../sql/consumer-runtime.sql', import.meta.url);
 
@@ -12,4 +12,19 @@ export async function claimEvent(client: PoolClient, group: string, eventId: str
     [group, eventId],
   );
   return result.rowCount === 1;
+}
+
+/**
+ * A duplicate can only arrive while the topic (7 days) or a DLQ replay (30 days) can still deliver
+ * it; records older than that only cost space.
+ */
+export const processedEventsRetentionMs = 40 * 24 * 3600 * 1000;
+
+/** Deletes `group`'s records older than `retentionMs`; returns how many went. */
+export async function pruneProcessedEvents(pool: Pool, group: string, retentionMs = processedEventsRetentionMs): Promise<number> {
+  const result = await pool.query(
+    'DELETE FROM processed_events WHERE consumer_group = $1 AND processed_at < now() - make_interval(secs => $2)',
+    [group, retentionMs / 1000],
+  );
+  return result.rowCount ?? 0;
 }

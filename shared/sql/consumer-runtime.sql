@@ -8,6 +8,8 @@ CREATE TABLE IF NOT EXISTS processed_events (
   processed_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (consumer_group, event_id)
 );
+-- Pruning reads by age (pruneProcessedEvents).
+CREATE INDEX IF NOT EXISTS processed_events_age ON processed_events (consumer_group, processed_at);
 
 -- Ordered retries: per group and key, the messages in the retry path, oldest first. Only the head
 -- of a key's queue may be handled; the others follow it through the retry tiers.

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEADERS, headersToStrings } from '../../../shared/consumer/headers.js';
-import { consumerRuntimeSql } from '../../../shared/consumer/processed-events.js';
+import { consumerRuntimeSql, pruneProcessedEvents } from '../../../shared/consumer/processed-events.js';
 import type { ConsumerRuntime } from '../../../shared/consumer/consumer-runtime.js';
 import { applySchema, createPool, type Pool } from '../../../shared/db.js';
 import { PermanentError, TransientError } from '../../../shared/errors.js';
@@ -181,5 +181,26 @@ describe('consumer runtime: ordered retries', () => {
     expect(otherAt).toBeLessThan(firstKeyedAt - 500);
     const queue = await pool.query('SELECT count(*)::int AS n FROM retry_key_queue WHERE consumer_group = $1', [group.groupId]);
     expect(queue.rows[0].n).toBe(0);
+  });
+});
+
+describe('processed-event records', () => {
+  it('are pruned once older than the retention, per group', async () => {
+    const group = uniqueId('prune-test');
+    const other = uniqueId('prune-other');
+    await pool.query(
+      `INSERT INTO processed_events (consumer_group, event_id, processed_at) VALUES
+         ($1, 'old', now() - interval '41 days'), ($1, 'recent', now() - interval '1 day'), ($2, 'old', now() - interval '41 days')`,
+      [group, other],
+    );
+    expect(await pruneProcessedEvents(pool, group)).toBe(1);
+    const left = await pool.query<{ consumer_group: string; event_id: string }>(
+      'SELECT consumer_group, event_id FROM processed_events WHERE consumer_group = ANY($1) ORDER BY 1, 2',
+      [[group, other]],
+    );
+    expect(left.rows).toEqual([
+      { consumer_group: group, event_id: 'recent' },
+      { consumer_group: other, event_id: 'old' },
+    ].sort((a, b) => a.consumer_group.localeCompare(b.consumer_group)));
   });
 });
