@@ -5,12 +5,11 @@
  * until its own compose healthcheck passes, then a SIGTERM that it must survive cleanly.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { physicalTopics, topics, valueSubject } from '../../shared/kafka/topics.js';
 import { services as codeServices } from '../../stack/services.js';
-import { killAll, type ServiceProcess } from '../support/processes.js';
+import { freePort, killAll, type ServiceProcess } from '../support/processes.js';
 import { testKafka } from '../support/stack.js';
 import { infrastructure, initService } from './code-truth.js';
 import { readCompose, repoRoot, type ComposeService } from './compose-file.js';
@@ -71,16 +70,6 @@ function healthcheckPasses(service: ComposeService, env: Record<string, string>)
   return result.status === 0;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 describe('compose init step, run here', () => {
   it('provisions every declared topic (with retry and DLQ topics) and registers every schema', async () => {

@@ -189,3 +189,17 @@ export async function failureTopicEnds(): Promise<Record<string, number>> {
     await admin.disconnect();
   }
 }
+
+/** Inserts, without committing, a row with this event id: a COPY reaching the event waits on it. */
+export async function holdRow(databaseUrl: string, eventId: string): Promise<pg.Client> {
+  const blocker = new pg.Client({ connectionString: databaseUrl });
+  blocker.on('error', () => undefined);
+  await blocker.connect();
+  await blocker.query('BEGIN');
+  await blocker.query(
+    `INSERT INTO analytics_events (event_id, event_type, order_id, customer_id, amount_cents, currency, occurred_at)
+     VALUES ($1, 'REVENUE', 'blocker', 'blocker', 0, 'EUR', now())`,
+    [eventId],
+  );
+  return blocker;
+}

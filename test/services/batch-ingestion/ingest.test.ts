@@ -8,6 +8,7 @@ import {
   countRows,
   encodeAll,
   freshDatabase,
+  holdRow,
   makeEvents,
   metricValue,
   moveOffsets,
@@ -26,19 +27,6 @@ async function rowsReach(pool: pg.Pool, n: number, what: string): Promise<void> 
   await eventually(async () => ((await countRows(pool)) >= n ? true : undefined), what, 90_000);
 }
 
-/** Inserts, without committing, a row with this event id: a COPY reaching the event waits on it. */
-async function holdRow(eventId: string): Promise<pg.Client> {
-  const blocker = new pg.Client({ connectionString: db.url });
-  blocker.on('error', () => undefined);
-  await blocker.connect();
-  await blocker.query('BEGIN');
-  await blocker.query(
-    `INSERT INTO analytics_events (event_id, event_type, order_id, customer_id, amount_cents, currency, occurred_at)
-     VALUES ($1, 'REVENUE', 'blocker', 'blocker', 0, 'EUR', now())`,
-    [eventId],
-  );
-  return blocker;
-}
 
 /** The backend of a service COPY that waits on a held row inside its (writing) transaction. */
 async function blockedCopy(): Promise<{ pid: number }> {
@@ -122,7 +110,7 @@ describe('batch-ingestion end to end (real broker, real PostgreSQL)', () => {
 
     // An uncommitted row with the id of an event late in the stream: the COPY that reaches that
     // event waits on it, inside its transaction, with the rows before it inserted but uncommitted.
-    const blocker = await holdRow(events[15_000]!.eventId);
+    const blocker = await holdRow(db.url, events[15_000]!.eventId);
     // Small fetches make many batches, so rows are committed before the blocked one.
     const env = { DATABASE_URL: db.url, KAFKA_FETCH_MAX_BYTES_PER_PARTITION: '65536', KAFKA_SESSION_TIMEOUT_MS: '6000' };
     const first = startIngestion(env);
@@ -163,7 +151,7 @@ describe('batch-ingestion end to end (real broker, real PostgreSQL)', () => {
     await skipBacklog();
     const events = makeEvents(rebalanceRun, total);
     await produce(await encodeAll(testSerde(), events));
-    const blocker = await holdRow(events[15_000]!.eventId);
+    const blocker = await holdRow(db.url, events[15_000]!.eventId);
     const env = { DATABASE_URL: db.url, KAFKA_FETCH_MAX_BYTES_PER_PARTITION: '65536' };
     const first = startIngestion(env);
     started.push(first);

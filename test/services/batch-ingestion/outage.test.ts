@@ -1,5 +1,4 @@
 import { rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,20 +7,10 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applySchema } from '../../../shared/db.js';
 import { schemaSql } from '../../../services/batch-ingestion/store.js';
-import { killAll, type ServiceProcess } from '../../support/processes.js';
+import { freePort, killAll, type ServiceProcess } from '../../support/processes.js';
 import { eventually, testSerde, uniqueId } from '../../support/stack.js';
-import { countRows, encodeAll, failureTopicEnds, makeEvents, metricValue, produce, skipBacklog, startIngestion } from './helpers.js';
+import { countRows, holdRow, encodeAll, failureTopicEnds, makeEvents, metricValue, produce, skipBacklog, startIngestion } from './helpers.js';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 // A PostgreSQL of this test's own, so that stopping it disturbs no one else on the machine.
 const dataDir = path.join(tmpdir(), `op-batch-ingestion-pg-${process.pid}-${Date.now()}`);
@@ -80,15 +69,7 @@ describe('batch-ingestion while PostgreSQL is down', () => {
 
     // The server goes down in the middle of a write: an uncommitted row with the id of an event
     // still to come makes the COPY that reaches it wait inside its transaction; then the stop.
-    const blocker = new pg.Client({ connectionString: databaseUrl });
-    blocker.on('error', () => undefined);
-    await blocker.connect();
-    await blocker.query('BEGIN');
-    await blocker.query(
-      `INSERT INTO analytics_events (event_id, event_type, order_id, customer_id, amount_cents, currency, occurred_at)
-       VALUES ($1, 'REVENUE', 'blocker', 'blocker', 0, 'EUR', now())`,
-      [`${runId}-6000`],
-    );
+    const blocker = await holdRow(databaseUrl, `${runId}-6000`);
     await eventually(
       async () => {
         const result = await pool.query(
