@@ -13,6 +13,7 @@ import { retryTopicName, type ConsumerGroupDeclaration, type TopicDeclaration } 
 import type { Logger } from '../logger.js';
 import { consumedMessages, handlerSeconds } from '../metrics.js';
 import type { AvroSerde } from '../registry/serde.js';
+import { CommitPipeline } from './commit-pipeline.js';
 import { FailureRouter, type Delivery } from './failure-router.js';
 import { warnIfOversized } from './group-size.js';
 import { HEADERS, headersToStrings } from './headers.js';
@@ -66,6 +67,15 @@ export interface ConsumerRuntimeOptions {
    */
   commitIntervalMs?: number;
   /**
+   * Batch handlers only: keep fetching while up to this many handed-over events are still being
+   * handled, and commit each partition's offsets as its batches complete, in order
+   * (commit-pipeline.ts). Fetching then overlaps a bulk write instead of waiting for it; the
+   * handler's calls overlap too, so it must be idempotent and must not need one call to finish
+   * before the next begins.
+   * @defaultValue undefined: each fetch waits until its batches are handled
+   */
+  maxUncommittedEvents?: number;
+  /**
    * Called when the consumer crashed for good (kafkajs will not restart it).
    * @defaultValue stops the process: exit code 1 through its graceful shutdown
    */
@@ -92,30 +102,65 @@ function stopProcess(): void {
   process.kill(process.pid, 'SIGTERM');
 }
 
-/** An InboundEvent as a class: one shape for all events, which keeps a bulk consumer's hot path fast. */
+/**
+ * An InboundEvent whose header-derived fields are read on first use: a bulk consumer touches only
+ * `value` for almost every event, and building headers, ids and positions for each would cost more
+ * than decoding it (and keep more objects alive until its batch is written).
+ */
 class DecodedEvent implements InboundEvent<unknown> {
-  readonly correlationId: string | undefined;
-  readonly deliveredFrom: InboundEvent<unknown>['deliveredFrom'];
+  private cachedHeaders: Readonly<Record<string, string>> | undefined;
+  private cachedEventId: string | undefined;
   private childLogger: Logger | undefined;
 
   constructor(
     readonly value: unknown,
-    readonly key: string | null,
-    readonly headers: Readonly<Record<string, string>>,
-    readonly eventId: string,
     readonly topic: string,
-    delivery: Delivery,
-    readonly attempt: number,
+    readonly delivery: Delivery,
     private readonly parentLogger: Logger,
-  ) {
-    this.correlationId = headers[HEADERS.correlationId];
-    this.deliveredFrom = { topic: delivery.topic, partition: delivery.partition, offset: delivery.message.offset };
+  ) {}
+
+  get headers(): Readonly<Record<string, string>> {
+    this.cachedHeaders ??= headersToStrings(this.delivery.message.headers);
+    return this.cachedHeaders;
+  }
+
+  get key(): string | null {
+    return this.delivery.message.key?.toString() ?? null;
+  }
+
+  get attempt(): number {
+    return Number(this.headers[HEADERS.attempt] ?? 0) + 1;
+  }
+
+  get correlationId(): string | undefined {
+    return this.headers[HEADERS.correlationId];
+  }
+
+  get deliveredFrom(): InboundEvent<unknown>['deliveredFrom'] {
+    const { topic, partition, message } = this.delivery;
+    return { topic, partition, offset: message.offset };
+  }
+
+  get eventId(): string {
+    this.cachedEventId ??= this.deriveEventId();
+    return this.cachedEventId;
   }
 
   /** Built on first use: a child logger per message would cost more than the decoding. */
   get logger(): Logger {
     this.childLogger ??= this.parentLogger.child({ eventId: this.eventId, ...this.deliveredFrom });
     return this.childLogger;
+  }
+
+  private deriveEventId(): string {
+    const { headers, value } = this;
+    const valueEventId =
+      typeof value === 'object' && value !== null && 'eventId' in value && typeof value.eventId === 'string' ? value.eventId : undefined;
+    return (
+      headers[HEADERS.eventId] ??
+      valueEventId ??
+      `${headers[HEADERS.originalTopic] ?? this.topic}:${headers[HEADERS.originalPartition] ?? this.delivery.partition}:${headers[HEADERS.originalOffset] ?? this.delivery.message.offset}`
+    );
   }
 }
 
@@ -136,6 +181,8 @@ export class ConsumerRuntime {
   private consumer: Consumer | undefined;
   private producer: Producer | undefined;
   private router: FailureRouter | undefined;
+  private pipeline: CommitPipeline | undefined;
+  private stopping = false;
   private joined = false;
   private pruneTimer: NodeJS.Timeout | undefined;
 
@@ -191,8 +238,21 @@ export class ConsumerRuntime {
       heartbeatInterval: this.options.heartbeatIntervalMs ?? Math.min(3000, Math.floor(sessionTimeout / 3)),
       allowAutoTopicCreation: false,
     });
+    const consumer = this.consumer;
+    if (this.options.maxUncommittedEvents !== undefined) {
+      if ([...this.registrations.values()].some((registration) => registration.kind !== 'batch')) {
+        throw new Error(`${this.groupId}: maxUncommittedEvents needs every handler to be a batch handler`);
+      }
+      this.pipeline = new CommitPipeline({
+        commit: (offsets) => consumer.commitOffsets(offsets),
+        seek: (offset) => consumer.seek(offset),
+        maxUncommittedEvents: this.options.maxUncommittedEvents,
+        logger: this.logger,
+      });
+    }
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
       this.joined = true;
+      this.pipeline?.rebalanced();
       this.logger.info({ memberAssignment: payload.memberAssignment }, 'joined group');
       // A member beyond the partition count does no work: say so loudly (best effort, off the hot path).
       void warnIfOversized(kafka, this.consumer!, group, payload, this.logger).catch((error: unknown) =>
@@ -232,6 +292,8 @@ export class ConsumerRuntime {
     await this.consumer.run({
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
       eachBatchAutoResolve: false,
+      // With a pipeline, kafkajs' resolved offsets run ahead of the durable ones: it must commit nothing itself.
+      autoCommit: !this.pipeline,
       autoCommitInterval: this.options.commitIntervalMs ?? 1000,
       eachBatch: (payload) => this.handleBatch(payload),
     });
@@ -244,6 +306,13 @@ export class ConsumerRuntime {
     this.resumeTimers.clear();
     const bound = this.options.stopTimeoutMs ?? 25_000;
     const consumer = this.consumer;
+    this.stopping = true;
+    if (consumer && this.pipeline) {
+      // Commits go through the running consumer: fetch nothing more, let what is in flight finish
+      // and commit, then disconnect.
+      consumer.pause([...this.routes.keys()].map((topic) => ({ topic })));
+      if (!(await this.pipeline.drain(bound))) this.logger.warn({ stopTimeoutMs: bound }, 'in-flight batches did not finish in time');
+    }
     if (consumer) {
       const stopped = await Promise.race([consumer.disconnect().then(() => true), sleep(bound).then(() => false)]);
       if (!stopped) this.logger.warn({ stopTimeoutMs: bound }, 'in-flight work did not finish in time');
@@ -323,17 +392,17 @@ export class ConsumerRuntime {
     return payload.batch.messages.slice(0, firstNotDue);
   }
 
-  private async decode(route: Route, delivery: Delivery): Promise<InboundEvent<unknown> | undefined> {
+  /** The event of a delivery; undefined for a poison pill, which is sent to the DLQ here. */
+  private async decode(route: Route, delivery: Delivery): Promise<DecodedEvent | undefined> {
     const { source } = route.registration;
     const { message } = delivery;
-    const headers = headersToStrings(message.headers);
-    const failedSoFar = Number(headers[HEADERS.attempt] ?? 0);
     let value: unknown;
     try {
       value = await this.options.serde.decode(source, message.value);
     } catch (error) {
       if (!(error instanceof PoisonPillError)) throw error;
-      await this.router!.deadLetter(source, delivery, failedSoFar + 1, error);
+      const headers = headersToStrings(message.headers);
+      await this.router!.deadLetter(source, delivery, Number(headers[HEADERS.attempt] ?? 0) + 1, error);
       // A queue head that turned undecodable must not block its key for ever.
       const key = message.key?.toString();
       const eventId = headers[HEADERS.eventId];
@@ -345,15 +414,19 @@ export class ConsumerRuntime {
       );
       return undefined;
     }
-    const valueEventId =
-      typeof value === 'object' && value !== null && 'eventId' in value && typeof value.eventId === 'string'
-        ? value.eventId
-        : undefined;
-    const eventId =
-      headers[HEADERS.eventId] ??
-      valueEventId ??
-      `${headers[HEADERS.originalTopic] ?? source.name}:${headers[HEADERS.originalPartition] ?? delivery.partition}:${headers[HEADERS.originalOffset] ?? message.offset}`;
-    return new DecodedEvent(value, message.key?.toString() ?? null, headers, eventId, source.name, delivery, failedSoFar + 1, this.logger);
+    return new DecodedEvent(value, source.name, delivery, this.logger);
+  }
+
+  /** decode() without a promise when the value's schema is known and its bytes are sound (the bulk path). */
+  private decodeNow(route: Route, delivery: Delivery): DecodedEvent | undefined {
+    const { source } = route.registration;
+    let value: unknown;
+    try {
+      value = this.options.serde.decodeCached(source, delivery.message.value);
+    } catch {
+      return undefined;
+    }
+    return value === undefined ? undefined : new DecodedEvent(value, source.name, delivery, this.logger);
   }
 
   private async handleOne(
@@ -416,31 +489,53 @@ export class ConsumerRuntime {
     registration: Extract<Registration, { kind: 'batch' }>,
     messages: KafkaMessage[],
   ): Promise<void> {
-    if (messages.length === 0) return;
+    const first = messages[0];
+    const last = messages[messages.length - 1];
+    if (!first || !last) return;
     const { batch } = payload;
-    const deliveries = new Map<InboundEvent<unknown>, Delivery>();
+    const pipeline = this.pipeline;
+    if (!pipeline) {
+      await this.completeMany(payload, route, registration, messages);
+      payload.resolveOffset(last.offset);
+      return;
+    }
+    await pipeline.admit();
+    // Waiting for room may have outlived the assignment (rebalance) or the position (seek back).
+    if (!payload.isRunning() || payload.isStale()) return;
+    const work = this.completeMany(payload, route, registration, messages);
+    pipeline.track(batch.topic, batch.partition, first.offset, last.offset, messages.length, work);
+    // The fetch position moves on now; the commit waits for the work (see CommitPipeline).
+    payload.resolveOffset(last.offset);
+  }
+
+  /** Decodes, hands the events to the handler and routes its failures; resolves when all of it is durable. */
+  private async completeMany(
+    payload: EachBatchPayload,
+    route: Route,
+    registration: Extract<Registration, { kind: 'batch' }>,
+    messages: KafkaMessage[],
+  ): Promise<void> {
+    const { batch } = payload;
+    const events: DecodedEvent[] = [];
     for (const message of messages) {
       const delivery = { topic: batch.topic, partition: batch.partition, message };
-      const event = await this.decode(route, delivery);
-      if (event) deliveries.set(event, delivery);
+      // Anything unusual (a schema not fetched yet, a poison pill) takes the full path.
+      const event = this.decodeNow(route, delivery) ?? (await this.decode(route, delivery));
+      if (event) events.push(event);
     }
-    const events = [...deliveries.keys()];
     const failures =
       events.length === 0
         ? []
         : await registration.handle(events, {
             heartbeat: () => payload.heartbeat(),
-            isRunning: () => payload.isRunning() && !payload.isStale(),
+            isRunning: () => !this.stopping && payload.isRunning() && !payload.isStale(),
             logger: this.logger.child({ topic: batch.topic, partition: batch.partition }),
           });
     for (const failure of failures) {
-      const delivery = deliveries.get(failure.event);
-      if (!delivery) throw new Error('a batch handler reported a failure for an event it was not given');
-      await this.routeFailure(route, failure, delivery);
+      if (!(failure.event instanceof DecodedEvent)) throw new Error('a batch handler reported a failure for an event it was not given');
+      await this.routeFailure(route, failure, failure.event.delivery);
     }
     const processed = events.length - failures.length;
     if (processed > 0) this.count(registration.source.name, 'processed', processed);
-    const last = messages[messages.length - 1];
-    if (last) payload.resolveOffset(last.offset);
   }
 }

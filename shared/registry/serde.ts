@@ -7,6 +7,9 @@ import { valueSubject, type TopicDeclaration } from '../kafka/topics.js';
 const MAGIC_BYTE = 0;
 const HEADER_LENGTH = 5;
 
+/** Reads the Avro body after the header: avsc's decode() result (offset -1 when the bytes ran out). */
+type Reader = (bytes: Buffer) => { value: unknown; offset: number };
+
 function statusOf(error: unknown): number | undefined {
   if (typeof error === 'object' && error !== null && 'status' in error && typeof error.status === 'number') {
     return error.status;
@@ -21,8 +24,8 @@ function statusOf(error: unknown): number | undefined {
  */
 export class AvroSerde {
   private readonly ids = new Map<string, Promise<number>>();
-  private readonly readers = new Map<string, Promise<(body: Buffer) => unknown>>();
-  private readonly ready = new Map<string, (body: Buffer) => unknown>();
+  private readonly readers = new Map<string, Promise<Reader>>();
+  private readonly ready = new Map<string, Reader>();
 
   constructor(
     readonly registry: SchemaRegistry,
@@ -75,23 +78,45 @@ export class AvroSerde {
   }
 
   async decode<T>(topic: TopicDeclaration<T>, bytes: Buffer | null): Promise<T> {
+    const schemaId = this.schemaIdOf(topic, bytes);
+    const read = this.ready.get(`${topic.name}/${schemaId}`) ?? (await this.readerFor(topic, schemaId));
+    return this.read(topic, schemaId, read, bytes!);
+  }
+
+  /**
+   * decode() without a promise, for bulk consumers' hot path: undefined while the writer schema is
+   * not fetched yet (call decode() then). Throws PoisonPillError as decode() does.
+   */
+  decodeCached<T>(topic: TopicDeclaration<T>, bytes: Buffer | null): T | undefined {
+    const schemaId = this.schemaIdOf(topic, bytes);
+    const read = this.ready.get(`${topic.name}/${schemaId}`);
+    return read && this.read(topic, schemaId, read, bytes!);
+  }
+
+  private schemaIdOf(topic: TopicDeclaration, bytes: Buffer | null): number {
     if (!bytes || bytes.length < HEADER_LENGTH || bytes[0] !== MAGIC_BYTE) {
       throw new PoisonPillError('not-framed', `value on ${topic.name} is not in the Confluent Avro wire format`);
     }
-    const schemaId = bytes.readUInt32BE(1);
-    // Known writer schemas are read without a promise: bulk consumers decode hundreds of thousands a second.
-    const read = this.ready.get(`${topic.name}/${schemaId}`) ?? (await this.readerFor(topic, schemaId));
+    return bytes.readUInt32BE(1);
+  }
+
+  private read<T>(topic: TopicDeclaration<T>, schemaId: number, read: Reader, bytes: Buffer): T {
+    let problem: unknown;
     try {
-      return read(bytes.subarray(HEADER_LENGTH)) as T;
+      // decode() reads in place from the header's end (fromBuffer would need a view of the body).
+      const { value, offset } = read(bytes);
+      if (offset === bytes.length) return value as T;
+      problem = offset < 0 ? 'truncated' : `${bytes.length - offset} trailing bytes`;
     } catch (error) {
-      throw new PoisonPillError('invalid-value', `value on ${topic.name} does not decode with schema ${schemaId}: ${errorMessage(error)}`, {
-        cause: error,
-      });
+      problem = error;
     }
+    throw new PoisonPillError('invalid-value', `value on ${topic.name} does not decode with schema ${schemaId}: ${errorMessage(problem)}`, {
+      cause: problem,
+    });
   }
 
   /** Resolvers are cached per (topic, writer schema): building one per message would dominate decoding. */
-  private readerFor(topic: TopicDeclaration, schemaId: number): Promise<(body: Buffer) => unknown> {
+  private readerFor(topic: TopicDeclaration, schemaId: number): Promise<Reader> {
     const key = `${topic.name}/${schemaId}`;
     let reader = this.readers.get(key);
     if (!reader) {
@@ -105,7 +130,7 @@ export class AvroSerde {
     return reader;
   }
 
-  private async buildReader(topic: TopicDeclaration, schemaId: number): Promise<(body: Buffer) => unknown> {
+  private async buildReader(topic: TopicDeclaration, schemaId: number): Promise<Reader> {
     let writer: avro.Type;
     try {
       writer = (await this.registry.getSchema(schemaId)) as unknown as avro.Type;
@@ -119,13 +144,13 @@ export class AvroSerde {
       throw new TransientError(`schema registry unavailable: ${errorMessage(error)}`, { cause: error });
     }
     const reader = topic.schema.type;
-    if (reader.equals(writer)) return (body) => reader.fromBuffer(body);
+    if (reader.equals(writer)) return (bytes) => reader.decode(bytes, HEADER_LENGTH);
     let resolver: ReturnType<avro.Type['createResolver']>;
     try {
       resolver = reader.createResolver(writer);
     } catch (error) {
       throw new PoisonPillError('invalid-value', `schema ${schemaId} cannot be read as ${topic.schema.name}`, { cause: error });
     }
-    return (body) => reader.fromBuffer(body, resolver);
+    return (bytes) => reader.decode(bytes, HEADER_LENGTH, resolver);
   }
 }
