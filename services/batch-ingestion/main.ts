@@ -54,6 +54,7 @@ await runService('batch-ingestion', async ({ logger, shutdown }) => {
     sessionTimeoutMs: config.sessionTimeoutMs,
     maxBytesPerPartition: config.fetchMaxBytesPerPartition,
     maxBytes: config.fetchMaxBytes,
+    maxUncommittedEvents: config.batchMaxUncommittedEvents,
   });
   runtime.onBatch(topics.analyticsEvents, (events, context) => batcher.submit(events, context));
 

@@ -24,6 +24,27 @@ function text(value: string): string {
 
 const NULL = '\\N';
 
+/** "000" to "999": milliseconds as three digits without padding work per row. */
+const millis = Array.from({ length: 1000 }, (_, ms) => String(ms).padStart(3, '0'));
+let cachedSecond = NaN;
+let cachedPrefix = '';
+
+/**
+ * An epoch-millisecond time as ISO 8601 in UTC. Events of a batch share their second more often
+ * than not, and a Date per row is a large share of a row's cost: the "YYYY-MM-DDTHH:MM:SS" part is
+ * reused while the second stays the same. Throws a RangeError for a time Date cannot represent.
+ */
+function isoTime(epochMs: number): string {
+  // Date's own range (±100,000,000 days): the cached prefix must not carry a time past it.
+  if (!Number.isInteger(epochMs) || Math.abs(epochMs) > 8.64e15) throw new RangeError(`invalid time value ${epochMs}`);
+  const second = Math.floor(epochMs / 1000);
+  if (second !== cachedSecond) {
+    cachedPrefix = new Date(second * 1000).toISOString().slice(0, -5);
+    cachedSecond = second;
+  }
+  return `${cachedPrefix}.${millis[epochMs - second * 1000]}Z`;
+}
+
 /**
  * One event as a line of PostgreSQL's COPY text format: tab-separated, ending in its only newline.
  * Throws a RangeError when `occurredAt` is no representable time; every other value is for the
@@ -33,7 +54,7 @@ export function toLine(event: AnalyticsEvent): string {
   return (
     `${text(event.eventId)}\t${event.eventType}\t${text(event.orderId)}\t${text(event.customerId)}\t` +
     `${event.sku === null ? NULL : text(event.sku)}\t${event.quantity === null ? NULL : event.quantity}\t` +
-    `${event.amountCents}\t${text(event.currency)}\t${new Date(event.occurredAt).toISOString()}\n`
+    `${event.amountCents}\t${text(event.currency)}\t${isoTime(event.occurredAt)}\n`
   );
 }
 
