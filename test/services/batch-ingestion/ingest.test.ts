@@ -7,6 +7,7 @@ import { eventually, testKafka, testSerde, uniqueId } from '../../support/stack.
 import {
   countRows,
   encodeAll,
+  group,
   freshDatabase,
   holdRow,
   makeEvents,
@@ -143,6 +144,42 @@ describe('batch-ingestion end to end (real broker, real PostgreSQL)', () => {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(await countRows(db.pool)).toBe(total);
     expect(await countRows(db.pool, 'event_id LIKE $1', [`${killRun}-%`])).toBe(total);
+    await stop(second);
+  });
+
+  it('SIGTERM while streaming: exit 0, every written row committed and nothing else; a restart reads nothing twice', async () => {
+    const termRun = uniqueId('term');
+    await db.pool.query('TRUNCATE analytics_events');
+    await skipBacklog();
+    const admin = testKafka().admin();
+    await admin.connect();
+    const starts = new Map((await admin.fetchTopicOffsets(source.name)).map(({ partition, offset }) => [partition, Number(offset)]));
+    await produce(await encodeAll(testSerde(), makeEvents(termRun, total)));
+
+    // Tiny fetches: many small batches in flight at once, so the signal lands mid-stream.
+    const env = { DATABASE_URL: db.url, KAFKA_FETCH_MAX_BYTES_PER_PARTITION: '4096', KAFKA_FETCH_MAX_BYTES: '24576' };
+    const first = startIngestion(env);
+    started.push(first);
+    await first.ready;
+    await rowsReach(db.pool, 2000, 'the first 2,000 rows');
+    await stop(first);
+
+    // What the stop wrote is exactly what it committed: per partition, the rows from the start offset
+    // to the committed one (an offset committed ahead of its rows would lose them; behind, replay them).
+    const written = await countRows(db.pool);
+    const [committed] = await admin.fetchOffsets({ groupId: group.groupId, topics: [source.name] });
+    await admin.disconnect();
+    const committedEvents = committed!.partitions.reduce((sum, { partition, offset }) => sum + Number(offset) - starts.get(partition)!, 0);
+    console.log(`SIGTERM mid-stream: ${written} rows written, ${committedEvents} events committed`);
+    expect(written).toBeLessThan(total);
+    expect(committedEvents).toBe(written);
+
+    const second = startIngestion(env);
+    started.push(second);
+    const url = await second.ready;
+    await rowsReach(db.pool, total, '20,000 rows after the restart');
+    expect(await metricValue(url, 'batch_ingestion_rows_duplicate_total')).toBe(0);
+    expect(await countRows(db.pool, 'event_id LIKE $1', [`${termRun}-%`])).toBe(total);
     await stop(second);
   });
 
