@@ -18,8 +18,8 @@ export interface BatcherOptions {
   maxWaitMs: number;
   /**
    * Also flush as soon as the event loop turns with rows pending. kafkajs hands a fetch's batches
-   * over together and fetches again only once they are all handled, so after that turn no further
-   * row can arrive until this flush commits: waiting longer would add latency and no rows.
+   * over together, so this makes one flush per fetch: tens of thousands of rows under load, a few
+   * at low volume (without waiting for maxWaitMs), while the next fetch is read meanwhile.
    */
   flushWhenIdle: boolean;
   /** Flushes in flight at once, each on its own connection. */
@@ -51,11 +51,12 @@ export class FlushAbandonedError extends TransientError {}
 /**
  * Collects the events of concurrent eachBatch calls (one per partition) into micro-batches and
  * writes each batch in bulk. Every call resolves only once the transaction holding its rows has
- * committed, so the runtime resolves (and kafkajs commits) its offsets after the data is durable.
+ * committed, so the runtime commits its offsets after the data is durable (with the runtime's
+ * commit pipeline, the next fetches are read meanwhile).
  *
  * While the store is unavailable a flush keeps its rows and retries with exponential backoff,
- * heartbeating; the calls wait, kafkajs fetches nothing more, and consumption resumes by itself
- * with the first successful write. Rows the store rejects for their values are isolated and
+ * heartbeating; the calls wait, fetching stops at the runtime's bound on uncommitted events, and
+ * consumption resumes by itself with the first successful write. Rows the store rejects for their values are isolated and
  * returned as failures, so the runtime sends them through the group's retry tiers and DLQ while
  * the rest of the batch is written.
  */
