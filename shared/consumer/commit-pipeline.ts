@@ -117,7 +117,12 @@ export class CommitPipeline {
         { err: error, topic: lane.topic, partition: lane.partition, offset: from },
         'batch failed: the partition is read again from its first uncommitted offset',
       );
-      this.options.seek({ topic: lane.topic, partition: lane.partition, offset: from });
+      try {
+        this.options.seek({ topic: lane.topic, partition: lane.partition, offset: from });
+      } catch (seekError) {
+        // The consumer is stopping or no longer owns the partition: the next owner starts from the commit.
+        this.options.logger.debug({ err: seekError, topic: lane.topic, partition: lane.partition }, 'seek back skipped');
+      }
       return;
     }
     entry.settled = true;

@@ -84,6 +84,22 @@ describe('CommitPipeline', () => {
     expect(await subject.drain(100)).toBe(true);
   });
 
+  it('survives a seek the consumer refuses (it is stopping): nothing is committed past the failure', async () => {
+    const commits: PartitionOffset[][] = [];
+    const subject = new CommitPipeline({
+      commit: async (offsets) => void commits.push(offsets),
+      seek: () => {
+        throw new Error('Consumer group was not initialized');
+      },
+      maxUncommittedEvents: 100,
+      logger,
+    });
+    subject.track('t', 0, '0', '9', 10, Promise.reject(new Error('flush abandoned')));
+    subject.track('t', 0, '10', '19', 10, Promise.resolve());
+    expect(await subject.drain(100)).toBe(true);
+    expect(commits).toEqual([]);
+  });
+
   it('commits nothing of the work from before a rebalance', async () => {
     const { subject, commits } = pipeline();
     const before = work();
