@@ -30,7 +30,7 @@ export const configSpec = {
    * Events fetched but not yet committed: fetching goes on while flushes are in flight (about three
    * fetches' worth here), then waits for them. Bounds memory and what a crash makes come again.
    */
-  batchMaxUncommittedEvents: variable('BATCH_MAX_UNCOMMITTED_EVENTS', positiveInt.default(120_000)),
+  batchMaxUncommittedEvents: variable('BATCH_MAX_UNCOMMITTED_EVENTS', positiveInt.default(50_000)),
   /** Server-side bound on each write statement; past it the write counts as an outage and is retried. */
   dbStatementTimeoutMs: variable('DB_STATEMENT_TIMEOUT_MS', positiveInt.default(60_000)),
   dbConnectTimeoutMs: variable('DB_CONNECT_TIMEOUT_MS', positiveInt.default(5_000)),

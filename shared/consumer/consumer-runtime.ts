@@ -102,6 +102,12 @@ function stopProcess(): void {
   process.kill(process.pid, 'SIGTERM');
 }
 
+/** The topic (source or retry tier) and partition a fetched batch came from. */
+interface BatchOrigin {
+  readonly topic: string;
+  readonly partition: number;
+}
+
 /**
  * An InboundEvent whose header-derived fields are read on first use: a bulk consumer touches only
  * `value` for almost every event, and building headers, ids and positions for each would cost more
@@ -115,17 +121,24 @@ class DecodedEvent implements InboundEvent<unknown> {
   constructor(
     readonly value: unknown,
     readonly topic: string,
-    readonly delivery: Delivery,
+    private readonly message: KafkaMessage,
+    /** Shared by the events of one fetched batch. */
+    private readonly from: BatchOrigin,
     private readonly parentLogger: Logger,
   ) {}
 
+  /** Where to route this event if it fails. */
+  get delivery(): Delivery {
+    return { topic: this.from.topic, partition: this.from.partition, message: this.message };
+  }
+
   get headers(): Readonly<Record<string, string>> {
-    this.cachedHeaders ??= headersToStrings(this.delivery.message.headers);
+    this.cachedHeaders ??= headersToStrings(this.message.headers);
     return this.cachedHeaders;
   }
 
   get key(): string | null {
-    return this.delivery.message.key?.toString() ?? null;
+    return this.message.key?.toString() ?? null;
   }
 
   get attempt(): number {
@@ -137,8 +150,7 @@ class DecodedEvent implements InboundEvent<unknown> {
   }
 
   get deliveredFrom(): InboundEvent<unknown>['deliveredFrom'] {
-    const { topic, partition, message } = this.delivery;
-    return { topic, partition, offset: message.offset };
+    return { topic: this.from.topic, partition: this.from.partition, offset: this.message.offset };
   }
 
   get eventId(): string {
@@ -159,7 +171,7 @@ class DecodedEvent implements InboundEvent<unknown> {
     return (
       headers[HEADERS.eventId] ??
       valueEventId ??
-      `${headers[HEADERS.originalTopic] ?? this.topic}:${headers[HEADERS.originalPartition] ?? this.delivery.partition}:${headers[HEADERS.originalOffset] ?? this.delivery.message.offset}`
+      `${headers[HEADERS.originalTopic] ?? this.topic}:${headers[HEADERS.originalPartition] ?? this.from.partition}:${headers[HEADERS.originalOffset] ?? this.message.offset}`
     );
   }
 }
@@ -414,19 +426,19 @@ export class ConsumerRuntime {
       );
       return undefined;
     }
-    return new DecodedEvent(value, source.name, delivery, this.logger);
+    return new DecodedEvent(value, source.name, message, delivery, this.logger);
   }
 
   /** decode() without a promise when the value's schema is known and its bytes are sound (the bulk path). */
-  private decodeNow(route: Route, delivery: Delivery): DecodedEvent | undefined {
+  private decodeNow(route: Route, message: KafkaMessage, from: BatchOrigin): DecodedEvent | undefined {
     const { source } = route.registration;
     let value: unknown;
     try {
-      value = this.options.serde.decodeCached(source, delivery.message.value);
+      value = this.options.serde.decodeCached(source, message.value);
     } catch {
       return undefined;
     }
-    return value === undefined ? undefined : new DecodedEvent(value, source.name, delivery, this.logger);
+    return value === undefined ? undefined : new DecodedEvent(value, source.name, message, from, this.logger);
   }
 
   private async handleOne(
@@ -517,10 +529,10 @@ export class ConsumerRuntime {
   ): Promise<void> {
     const { batch } = payload;
     const events: DecodedEvent[] = [];
+    const from = { topic: batch.topic, partition: batch.partition };
     for (const message of messages) {
-      const delivery = { topic: batch.topic, partition: batch.partition, message };
       // Anything unusual (a schema not fetched yet, a poison pill) takes the full path.
-      const event = this.decodeNow(route, delivery) ?? (await this.decode(route, delivery));
+      const event = this.decodeNow(route, message, from) ?? (await this.decode(route, { ...from, message }));
       if (event) events.push(event);
     }
     const failures =

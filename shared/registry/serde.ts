@@ -25,7 +25,8 @@ function statusOf(error: unknown): number | undefined {
 export class AvroSerde {
   private readonly ids = new Map<string, Promise<number>>();
   private readonly readers = new Map<string, Promise<Reader>>();
-  private readonly ready = new Map<string, Reader>();
+  /** Readers built, by topic and writer schema id: looked up per message, so without building a key string. */
+  private readonly ready = new Map<TopicDeclaration, Map<number, Reader>>();
 
   constructor(
     readonly registry: SchemaRegistry,
@@ -79,7 +80,7 @@ export class AvroSerde {
 
   async decode<T>(topic: TopicDeclaration<T>, bytes: Buffer | null): Promise<T> {
     const schemaId = this.schemaIdOf(topic, bytes);
-    const read = this.ready.get(`${topic.name}/${schemaId}`) ?? (await this.readerFor(topic, schemaId));
+    const read = this.ready.get(topic)?.get(schemaId) ?? (await this.readerFor(topic, schemaId));
     return this.read(topic, schemaId, read, bytes!);
   }
 
@@ -89,7 +90,7 @@ export class AvroSerde {
    */
   decodeCached<T>(topic: TopicDeclaration<T>, bytes: Buffer | null): T | undefined {
     const schemaId = this.schemaIdOf(topic, bytes);
-    const read = this.ready.get(`${topic.name}/${schemaId}`);
+    const read = this.ready.get(topic)?.get(schemaId);
     return read && this.read(topic, schemaId, read, bytes!);
   }
 
@@ -122,7 +123,11 @@ export class AvroSerde {
     if (!reader) {
       reader = this.buildReader(topic, schemaId);
       reader.then(
-        (read) => this.ready.set(key, read),
+        (read) => {
+          let byId = this.ready.get(topic);
+          if (!byId) this.ready.set(topic, (byId = new Map()));
+          byId.set(schemaId, read);
+        },
         () => this.readers.delete(key),
       );
       this.readers.set(key, reader);
