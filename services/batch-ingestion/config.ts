@@ -27,8 +27,9 @@ export const configSpec = {
   batchFlushWhenIdle: variable('BATCH_FLUSH_WHEN_IDLE', flag.default(true)),
   batchMaxConcurrentFlushes: variable('BATCH_MAX_CONCURRENT_FLUSHES', positiveInt.default(2)),
   /**
-   * Events fetched but not yet committed: fetching goes on while flushes are in flight (about three
-   * fetches' worth here), then waits for them. Bounds memory and what a crash makes come again.
+   * Events fetched but not yet committed: fetching goes on while a flush is in flight (a fetch is
+   * about 40,000 events here), then waits for it. Bounds memory and what a crash makes come again;
+   * 120,000 measured no faster.
    */
   batchMaxUncommittedEvents: variable('BATCH_MAX_UNCOMMITTED_EVENTS', positiveInt.default(50_000)),
   /** Server-side bound on each write statement; past it the write counts as an outage and is retried. */
