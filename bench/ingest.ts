@@ -8,6 +8,7 @@
  * of its own, after a CHECKPOINT. Prints rows/s, b/a and b/c, and writes bench/results/ingest.json.
  *   BENCH_EVENTS (default 1,000,000: b runs 10+ s on a 2-core machine; a then runs for minutes)
  *   BENCH_METHODS (default abc; e.g. bc skips the slow baseline while tuning)
+ *   BENCH_MEMBERS (default 1): (b) with this many service processes in the group
  *   Service settings pass through the environment (BATCH_MAX_ROWS, KAFKA_FETCH_MAX_BYTES_PER_PARTITION, ...).
  */
 import { spawn } from 'node:child_process';
@@ -35,6 +36,7 @@ import { printTable, writeResults } from './support.js';
 
 const total = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const methods = process.env.BENCH_METHODS ?? 'abc';
+const members = Number(process.env.BENCH_MEMBERS ?? 1);
 const stack = localStack();
 await up(stack);
 const env = { ...process.env, ...stack.env };
@@ -109,9 +111,9 @@ const admin = kafka.admin();
 await admin.connect();
 await provisionTopics(admin, 1, logger);
 await registerSchemas(serde);
-const members = (await admin.describeGroups([group.groupId])).groups[0]?.members.length ?? 0;
-if (members > 0) {
-  console.error(`the ${group.groupId} group has ${members} running member(s); stop them (npm start?) before benchmarking`);
+const running = (await admin.describeGroups([group.groupId])).groups[0]?.members.length ?? 0;
+if (running > 0) {
+  console.error(`the ${group.groupId} group has ${running} running member(s); stop them (npm start?) before benchmarking`);
   process.exit(1);
 }
 const groupTopics = [source.name, ...Array.from({ length: retryPolicyOf(group).attempts - 1 }, (_, i) => retryTopicName(source, group.groupId, i + 1))];
@@ -179,34 +181,28 @@ let serviceCpuSeconds = 0;
 if (methods.includes('b')) {
   console.log('(b) batch-ingestion service, end to end from the topic…');
   await resetTable();
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'services', 'batch-ingestion', 'main.ts')], {
-    env: { ...env, DATABASE_URL: benchUrl.toString(), HTTP_PORT: '0', LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const children = Array.from({ length: members }, () => startMember());
   try {
-    let base = '';
-    while (!base) {
-      if (child.exitCode !== null) throw new Error(`the service exited:\n${output}`);
-      const match = /"http listening".*?"port":(\d+)|"port":(\d+).*?"http listening"/.exec(output);
-      if (match) base = `http://127.0.0.1:${match[1] ?? match[2]}`;
-      else await sleep(20);
-    }
+    const bases = await Promise.all(children.map((member) => member.base));
     const metric = async (name: string): Promise<number> => {
-      const text = await (await fetch(`${base}/metrics`)).text();
-      const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-      return line ? Number(line.slice(name.length + 1)) : 0;
+      let sum = 0;
+      for (const base of bases) {
+        const text = await (await fetch(`${base}/metrics`)).text();
+        const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+        sum += line ? Number(line.slice(name.length + 1)) : 0;
+      }
+      return sum;
     };
-    while (!(await fetch(`${base}/readyz`).then((r) => r.ok, () => false))) await sleep(20);
-    const cpuAtJoin = cpuSecondsOf(child.pid!);
+    for (const base of bases) while (!(await fetch(`${base}/readyz`).then((r) => r.ok, () => false))) await sleep(20);
+    const cpu = () => children.reduce((sum, member) => sum + cpuSecondsOf(member.child.pid!), 0);
+    const cpuAtJoin = cpu();
     // Polled every 100 ms, not faster: each scrape costs the service CPU time it would spend ingesting.
     while ((await metric('batch_ingestion_rows_written_total')) < total) await sleep(100);
     const ended = Date.now();
-    serviceCpuSeconds = cpuSecondsOf(child.pid!) - cpuAtJoin;
+    serviceCpuSeconds = cpu() - cpuAtJoin;
     // From the first member's join (its log line's time): consumption starts there.
-    const joins = output
-      .split('\n')
+    const joins = children
+      .flatMap((member) => member.output().split('\n'))
       .filter((line) => line.includes('"joined group"'))
       .map((line) => Date.parse((JSON.parse(line) as { time: string }).time));
     const seconds = (ended - Math.min(...joins)) / 1000;
@@ -214,11 +210,30 @@ if (methods.includes('b')) {
       serviceMetrics[name] = await metric(name);
     }
     if ((await count()) !== total) throw new Error('the service did not write exactly every row');
-    record('b: batch-ingestion, end to end', seconds);
+    record(`b: batch-ingestion, end to end${members > 1 ? ` (${members} members)` : ''}`, seconds);
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
+    for (const { child } of children) child.kill('SIGTERM');
+    await Promise.all(children.map(({ child }) => child.exitCode ?? new Promise((resolve) => child.once('exit', resolve))));
   }
+}
+
+/** One member of the group: a real service process with its HTTP port. */
+function startMember() {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'services', 'batch-ingestion', 'main.ts')], {
+    env: { ...env, DATABASE_URL: benchUrl.toString(), HTTP_PORT: '0', LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const base = (async () => {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`the service exited:\n${output}`);
+      const match = /"http listening".*?"port":(\d+)|"port":(\d+).*?"http listening"/.exec(output);
+      if (match) return `http://127.0.0.1:${match[1] ?? match[2]}`;
+      await sleep(20);
+    }
+  })();
+  return { child, base, output: () => output };
 }
 
 // --- (a) the baseline: one INSERT, one round trip, one commit per event.
