@@ -322,7 +322,12 @@ export class ConsumerRuntime {
     if (consumer && this.pipeline) {
       // Commits go through the running consumer: fetch nothing more, let what is in flight finish
       // and commit, then disconnect.
-      consumer.pause([...this.routes.keys()].map((topic) => ({ topic })));
+      try {
+        consumer.pause([...this.routes.keys()].map((topic) => ({ topic })));
+      } catch (error) {
+        // Not running yet (start failed before run()): nothing was fetched, so nothing is in flight.
+        this.logger.debug({ err: error }, 'pause before the drain skipped');
+      }
       if (!(await this.pipeline.drain(bound))) this.logger.warn({ stopTimeoutMs: bound }, 'in-flight batches did not finish in time');
     }
     if (consumer) {
