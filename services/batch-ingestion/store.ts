@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { Pool, PoolClient } from '../../shared/db.js';
+import { withTransaction, type Pool, type PoolClient } from '../../shared/db.js';
 import { errorMessage } from '../../shared/errors.js';
 import { RowRejectedError, StoreUnavailableError } from './errors.js';
 import { columns } from './rows.js';
@@ -112,35 +112,16 @@ export class AnalyticsStore {
     return result;
   }
 
+  /** One transaction (shared withTransaction: rollback, broken connections discarded), its failure classified. */
   private async transaction(rows: number, work: (client: PoolClient) => Promise<WriteResult>): Promise<WriteResult> {
-    let client: PoolClient;
     try {
-      client = await this.pool.connect();
+      return await withTransaction(this.pool, async (client) => {
+        await client.query(`SET LOCAL statement_timeout = ${Math.round(this.options.statementTimeoutMs)}`);
+        return work(client);
+      });
     } catch (error) {
-      throw classify(error, rows);
-    }
-    // A checked-out client has no pool listener: a connection lost mid-write (server stopped)
-    // would emit an unhandled 'error' and end the process. The failing query reports it anyway.
-    const ignore = () => undefined;
-    client.on('error', ignore);
-    let healthy = true;
-    try {
-      await client.query('BEGIN');
-      await client.query(`SET LOCAL statement_timeout = ${Math.round(this.options.statementTimeoutMs)}`);
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      healthy = await client.query('ROLLBACK').then(
-        () => true,
-        () => false,
-      );
       // A failed COMMIT leaves the outcome unknown; the retry is safe either way (idempotent).
       throw classify(error, rows);
-    } finally {
-      // A connection that could not even roll back is discarded, not handed to the next write.
-      client.off('error', ignore);
-      client.release(!healthy);
     }
   }
 
