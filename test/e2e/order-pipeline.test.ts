@@ -11,7 +11,8 @@ import type { AnalyticsEvent } from '../../shared/schemas/catalog.js';
 import { groupAssignment, groupLag } from '../support/kafka-groups.js';
 import { searchMail } from '../support/mail.js';
 import { cancelOrder, getOrder, inParallel, postOrder, testPool, type OrderRequest } from '../support/order-api.js';
-import { freePort, ServiceFleet, type RunningService } from '../support/services.js';
+import { freePort } from '../support/processes.js';
+import { ServiceFleet, type RunningService } from '../support/services.js';
 import { eventually, readTopic, testSerde } from '../support/stack.js';
 
 const fleet = new ServiceFleet();

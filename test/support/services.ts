@@ -1,8 +1,7 @@
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { repoRoot } from '../../stack/layout.js';
-import { killAll, startProcess, type ServiceProcess } from './processes.js';
+import { freePort, killAll, startProcess, type ServiceProcess } from './processes.js';
 
 export type ServiceName = 'order' | 'inventory' | 'email' | 'analytics';
 
@@ -11,18 +10,6 @@ export interface RunningService extends ServiceProcess {
   instance: string;
   url: string;
   port: number;
-}
-
-/** A port nobody listens on right now (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /**
