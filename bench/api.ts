@@ -19,7 +19,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { createPool } from '../shared/db.js';
-import { consumerGroups, topics } from '../shared/kafka/topics.js';
+import { consumerGroups, topics } from '../shared/contracts/topics.js';
 import { createLogger } from '../shared/logger.js';
 import { repoRoot } from '../stack/layout.js';
 import { localStack, up } from '../stack/local-stack.js';

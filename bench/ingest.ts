@@ -24,10 +24,11 @@ import { databaseVariables, kafkaVariables, loadConfig, registryVariables } from
 import { applySchema } from '../shared/db.js';
 import { ACKS_ALL, createIdempotentProducer, createKafka, type Message } from '../shared/kafka/client.js';
 import { provisionTopics, registerSchemas } from '../shared/kafka/provision.js';
-import { consumerGroups, retryPolicyOf, retryTopicName, topics } from '../shared/kafka/topics.js';
+import { consumerGroups, topics, topology } from '../shared/contracts/topics.js';
+import { physicalTopics, retryPolicyOf, retryTopicName } from '../shared/kafka/topology.js';
 import { createLogger } from '../shared/logger.js';
 import { AvroSerde } from '../shared/registry/serde.js';
-import type { AnalyticsEvent } from '../shared/schemas/catalog.js';
+import type { AnalyticsEvent } from '../shared/contracts/schemas.js';
 import { columns, encodeBlock, toLine } from '../services/batch-ingestion/rows.js';
 import { schemaSql } from '../services/batch-ingestion/store.js';
 import { repoRoot } from '../stack/layout.js';
@@ -109,8 +110,8 @@ function record(method: string, seconds: number): Result {
 // --- Kafka: the group starts at the end of its topics, then this run's events are produced.
 const admin = kafka.admin();
 await admin.connect();
-await provisionTopics(admin, 1, logger);
-await registerSchemas(serde);
+await provisionTopics(admin, 1, logger, physicalTopics(topology));
+await registerSchemas(serde, Object.values(topology.topics));
 const running = (await admin.describeGroups([group.groupId])).groups[0]?.members.length ?? 0;
 if (running > 0) {
   console.error(`the ${group.groupId} group has ${running} running member(s); stop them (npm start?) before benchmarking`);

@@ -9,10 +9,10 @@ import { kafkaVariables, loadConfig, registryVariables } from '../shared/config.
 import { ConsumerRuntime } from '../shared/consumer/consumer-runtime.js';
 import { ACKS_ALL, createIdempotentProducer, createKafka } from '../shared/kafka/client.js';
 import { provisionTopics } from '../shared/kafka/provision.js';
-import { failureTopics, type ConsumerGroupDeclaration, type TopicDeclaration } from '../shared/kafka/topics.js';
+import { failureTopics, type ConsumerGroupDeclaration, type TopicDeclaration } from '../shared/kafka/topology.js';
 import { createLogger } from '../shared/logger.js';
 import { AvroSerde } from '../shared/registry/serde.js';
-import { schemas, type OrderCreated } from '../shared/schemas/catalog.js';
+import { schemas, type OrderCreated } from '../shared/contracts/schemas.js';
 import { localStack, up } from '../stack/local-stack.js';
 import { median, printTable, writeResults } from './support.js';
 

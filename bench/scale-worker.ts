@@ -8,10 +8,10 @@ import { z } from 'zod';
 import { kafkaVariables, loadConfig, positiveInt, registryVariables, variable } from '../shared/config.js';
 import { ConsumerRuntime } from '../shared/consumer/consumer-runtime.js';
 import { createKafka } from '../shared/kafka/client.js';
-import type { TopicDeclaration } from '../shared/kafka/topics.js';
+import type { TopicDeclaration } from '../shared/kafka/topology.js';
 import { createLogger } from '../shared/logger.js';
 import { AvroSerde } from '../shared/registry/serde.js';
-import { schemas, type OrderCreated } from '../shared/schemas/catalog.js';
+import { schemas, type OrderCreated } from '../shared/contracts/schemas.js';
 
 export interface Handled {
   partition: number;

@@ -25,10 +25,11 @@ import { kafkaVariables, loadConfig, registryVariables } from '../shared/config.
 import { oversizedGroupMessage } from '../shared/consumer/group-size.js';
 import { ACKS_ALL, createIdempotentProducer, createKafka, type Message } from '../shared/kafka/client.js';
 import { provisionTopics } from '../shared/kafka/provision.js';
-import { failureTopics, topics, valueSubject, type ConsumerGroupDeclaration, type TopicDeclaration } from '../shared/kafka/topics.js';
+import { topics } from '../shared/contracts/topics.js';
+import { failureTopics, valueSubject, type ConsumerGroupDeclaration, type TopicDeclaration } from '../shared/kafka/topology.js';
 import { createLogger } from '../shared/logger.js';
 import { AvroSerde } from '../shared/registry/serde.js';
-import { schemas, type OrderCreated } from '../shared/schemas/catalog.js';
+import { schemas, type OrderCreated } from '../shared/contracts/schemas.js';
 import { localStack, up } from '../stack/local-stack.js';
 import type { Handled } from './scale-worker.js';
 import { printTable, writeResults } from './support.js';
@@ -128,7 +129,7 @@ async function waitForStableGroup(run: Run, size: number): Promise<void> {
 async function startRun(label: string, size: number, options: MemberOptions = {}): Promise<Run> {
   const topic: TopicDeclaration<OrderCreated> = { name: `bench.scale.${runId}.${label}`, partitions, key: 'order id', schema: schemas.OrderCreated };
   const group: ConsumerGroupDeclaration = { groupId: `bench-scale-${runId}-${label}`, topics: [topic] };
-  // Bench topics are declared here, never in shared/kafka/topics.ts: the topic and its group's retry
+  // Bench topics are declared here, never in shared/contracts/topics.ts: the topic and its group's retry
   // and DLQ topics, as provisioning would create them for a production group.
   const physical = [{ name: topic.name, partitions, config: {} }, ...failureTopics(group)];
   await provisionTopics(admin, 1, logger, physical);

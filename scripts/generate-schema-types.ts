@@ -1,5 +1,5 @@
 /**
- * Writes shared/schemas/types.generated.ts from the .avsc files in schemas/, so the TypeScript types
+ * Writes shared/contracts/types.generated.ts from the .avsc files in schemas/, so the TypeScript types
  * cannot drift from the schemas (test/schemas/types.test.ts fails when the file is stale).
  * Run: npm run schemas:types
  */
@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import avro from 'avsc';
 
 const schemasDir = new URL('../schemas/', import.meta.url);
-export const generatedFile = new URL('../shared/schemas/types.generated.ts', import.meta.url);
+export const generatedFile = new URL('../shared/contracts/types.generated.ts', import.meta.url);
 
 function render(type: avro.Type, named: Map<string, string>): string {
   switch (type.typeName) {

@@ -4,16 +4,18 @@ import { createKafka } from '../shared/kafka/client.js';
 import { provisionTopics, registerSchemas } from '../shared/kafka/provision.js';
 import { AvroSerde } from '../shared/registry/serde.js';
 import { runTask } from '../shared/service.js';
+import { topology } from '../shared/contracts/topics.js';
+import { physicalTopics } from '../shared/kafka/topology.js';
 
 await runTask('provision', async (logger) => {
   const config = loadConfig({ ...kafkaVariables, ...registryVariables });
   const admin = createKafka(config, logger, 'provision').admin();
   await admin.connect();
   try {
-    await provisionTopics(admin, config.topicReplicationFactor, logger);
+    await provisionTopics(admin, config.topicReplicationFactor, logger, physicalTopics(topology));
   } finally {
     await admin.disconnect();
   }
-  const ids = await registerSchemas(AvroSerde.connect(config.schemaRegistryUrl));
+  const ids = await registerSchemas(AvroSerde.connect(config.schemaRegistryUrl), Object.values(topology.topics));
   logger.info({ schemaIds: ids }, 'schemas registered');
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { AnalyticsEvent, OrderCreated } from '../../shared/schemas/catalog.js';
+import type { AnalyticsEvent, OrderCreated } from '../../shared/contracts/schemas.js';
 
 /** Fixed namespace of the pipeline's name-based ids (any constant UUID; never change it). */
 const NAMESPACE = Buffer.from('5d0f6a4e8c2b4d7a9e3f1b6c0a8d2e4f', 'hex');

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { ConsumerRuntime } from '../../shared/consumer/consumer-runtime.js';
 import { createHttpServer } from '../../shared/http.js';
 import { createIdempotentProducer, createKafka } from '../../shared/kafka/client.js';
-import { consumerGroups, topics } from '../../shared/kafka/topics.js';
+import { consumerGroups, topics } from '../../shared/contracts/topics.js';
 import { AvroSerde } from '../../shared/registry/serde.js';
 import { runService } from '../../shared/service.js';
 import { loadServiceConfig } from './config.js';

@@ -2,11 +2,11 @@ import { Counter } from 'prom-client';
 import { HEADERS } from '../../shared/consumer/headers.js';
 import type { BatchContext, EventFailure, InboundEvent } from '../../shared/consumer/types.js';
 import { ACKS_ALL, type Message, type Producer } from '../../shared/kafka/client.js';
-import { topics } from '../../shared/kafka/topics.js';
+import { topics } from '../../shared/contracts/topics.js';
 import { instanceId } from '../../shared/logger.js';
 import { metrics } from '../../shared/metrics.js';
 import type { AvroSerde } from '../../shared/registry/serde.js';
-import type { OrderCreated, OrderStep } from '../../shared/schemas/catalog.js';
+import type { OrderCreated, OrderStep } from '../../shared/contracts/schemas.js';
 import { analyticsEventsFor, derivedEventId } from './events.js';
 
 const published = new Counter({

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { BatchContext, EventFailure, InboundEvent } from '../../shared/consumer/types.js';
 import { TransientError, isRetriable } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
-import type { AnalyticsEvent } from '../../shared/schemas/catalog.js';
+import type { AnalyticsEvent } from '../../shared/contracts/schemas.js';
 import { RowRejectedError, StoreUnavailableError } from './errors.js';
 import { writeIsolating } from './isolate.js';
 import { backpressureSeconds, flushBytes, flushRows, flushSeconds, paused, rowsDuplicate, rowsRejected, rowsWritten } from './metrics.js';

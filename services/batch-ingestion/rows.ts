@@ -1,4 +1,4 @@
-import type { AnalyticsEvent } from '../../shared/schemas/catalog.js';
+import type { AnalyticsEvent } from '../../shared/contracts/schemas.js';
 
 /** The columns every write names, in the order of a line's fields. */
 export const columns = [

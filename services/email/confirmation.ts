@@ -1,4 +1,4 @@
-import type { OrderCreated } from '../../shared/schemas/catalog.js';
+import type { OrderCreated } from '../../shared/contracts/schemas.js';
 
 export interface Confirmation {
   to: string;

@@ -3,11 +3,11 @@ import { Counter } from 'prom-client';
 import { claimEvent } from '../../shared/consumer/processed-events.js';
 import type { InboundEvent } from '../../shared/consumer/types.js';
 import { withTransaction, type Pool } from '../../shared/db.js';
-import { consumerGroups, topics } from '../../shared/kafka/topics.js';
+import { consumerGroups, topics } from '../../shared/contracts/topics.js';
 import { instanceId } from '../../shared/logger.js';
 import { metrics } from '../../shared/metrics.js';
 import { appendToOutbox, type OutboxMessage } from '../../shared/outbox/outbox.js';
-import type { InventoryRejected, InventoryReleased, InventoryReserved, OrderCancelled, OrderCreated } from '../../shared/schemas/catalog.js';
+import type { InventoryRejected, InventoryReleased, InventoryReserved, OrderCancelled, OrderCreated } from '../../shared/contracts/schemas.js';
 import { release, reserve } from './stock.js';
 
 export const OUTBOX_TABLE = 'inventory_outbox';

@@ -9,7 +9,8 @@ import { consumerRuntimeSql } from '../../shared/consumer/processed-events.js';
 import { applySchema, createPool } from '../../shared/db.js';
 import { createHttpServer } from '../../shared/http.js';
 import { createKafka } from '../../shared/kafka/client.js';
-import { consumerGroups, topics } from '../../shared/kafka/topics.js';
+import { consumerGroups, topics, topology } from '../../shared/contracts/topics.js';
+import { topicLookup } from '../../shared/kafka/topology.js';
 import { createOutboxTable } from '../../shared/outbox/outbox.js';
 import { OutboxRelay } from '../../shared/outbox/relay.js';
 import { AvroSerde } from '../../shared/registry/serde.js';
@@ -30,7 +31,7 @@ await runService('inventory', async ({ logger, shutdown }) => {
   const kafka = createKafka(config, logger, 'inventory');
   const serde = AvroSerde.connect(config.schemaRegistryUrl);
 
-  const relay = new OutboxRelay({ pool, kafka, serde, logger, table: OUTBOX_TABLE, pollIntervalMs: config.outboxPollMs });
+  const relay = new OutboxRelay({ pool, kafka, serde, logger, table: OUTBOX_TABLE, topics: topicLookup(topology), pollIntervalMs: config.outboxPollMs });
   relay.start();
   shutdown.add('outbox relay', () => relay.stop());
 

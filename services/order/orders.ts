@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { withTransaction, type Pool } from '../../shared/db.js';
-import { topics } from '../../shared/kafka/topics.js';
+import { topics } from '../../shared/contracts/topics.js';
 import { appendToOutbox } from '../../shared/outbox/outbox.js';
-import type { OrderCancelled, OrderCreated } from '../../shared/schemas/catalog.js';
+import type { OrderCancelled, OrderCreated } from '../../shared/contracts/schemas.js';
 
 export const OUTBOX_TABLE = 'order_outbox';
 

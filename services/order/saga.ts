@@ -1,9 +1,9 @@
 import { withTransaction, type Pool, type PoolClient } from '../../shared/db.js';
 import { PermanentError } from '../../shared/errors.js';
 import { claimEvent } from '../../shared/consumer/processed-events.js';
-import { consumerGroups } from '../../shared/kafka/topics.js';
+import { consumerGroups } from '../../shared/contracts/topics.js';
 import type { InboundEvent } from '../../shared/consumer/types.js';
-import type { InventoryRejected, InventoryReleased, InventoryReserved, OrderStep } from '../../shared/schemas/catalog.js';
+import type { InventoryRejected, InventoryReleased, InventoryReserved, OrderStep } from '../../shared/contracts/schemas.js';
 import type { OrderStatus } from './orders.js';
 
 const group = consumerGroups.orderService.groupId;

@@ -9,7 +9,7 @@ import {
   type KafkaMessage,
   type Producer,
 } from '../kafka/client.js';
-import { retryTopicName, type ConsumerGroupDeclaration, type TopicDeclaration } from '../kafka/topics.js';
+import { retryTopicName, type ConsumerGroupDeclaration, type TopicDeclaration } from '../kafka/topology.js';
 import type { Logger } from '../logger.js';
 import { consumedMessages, handlerSeconds } from '../metrics.js';
 import type { AvroSerde } from '../registry/serde.js';
@@ -224,7 +224,7 @@ export class ConsumerRuntime {
   private register(registration: Registration): this {
     const { source } = registration;
     if (!this.options.group.topics.some((topic) => topic.name === source.name)) {
-      throw new Error(`${this.groupId} does not declare ${source.name} (shared/kafka/topics.ts)`);
+      throw new Error(`${this.groupId} does not declare ${source.name} (its contract)`);
     }
     this.registrations.set(source.name, registration);
     return this;

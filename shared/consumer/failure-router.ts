@@ -1,12 +1,6 @@
 import { errorMessage } from '../errors.js';
 import { ACKS_ALL, type IHeaders, type KafkaMessage, type Producer } from '../kafka/client.js';
-import {
-  dlqTopicName,
-  retryPolicyOf,
-  retryTopicName,
-  type ConsumerGroupDeclaration,
-  type TopicDeclaration,
-} from '../kafka/topics.js';
+import { dlqTopicName, retryPolicyOf, retryTopicName, type ConsumerGroupDeclaration, type TopicDeclaration } from '../kafka/topology.js';
 import { instanceId } from '../logger.js';
 import { HEADERS, headersToStrings } from './headers.js';
 

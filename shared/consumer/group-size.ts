@@ -1,5 +1,5 @@
 import type { Consumer, Kafka } from '../kafka/client.js';
-import type { ConsumerGroupDeclaration } from '../kafka/topics.js';
+import type { ConsumerGroupDeclaration } from '../kafka/topology.js';
 import type { Logger } from '../logger.js';
 
 /** What a member learns when it (re)joins its group: kafkajs' GROUP_JOIN payload, the part used here. */
@@ -43,7 +43,7 @@ export async function warnIfOversized(
           members,
           partitions,
           idle: members - partitions,
-          fix: 'raise the partitions of the topic in shared/kafka/topics.ts and run `npm run provision` (keys then map to other partitions)',
+          fix: 'raise the partitions of the topic in shared/contracts/topics.ts and run `npm run provision` (keys then map to other partitions)',
         },
         oversizedGroupMessage,
       );

@@ -1,7 +1,7 @@
 import type { AvroSerde } from '../registry/serde.js';
 import type { Logger } from '../logger.js';
 import type { Admin } from './client.js';
-import { physicalTopics, topics, type PhysicalTopic } from './topics.js';
+import type { PhysicalTopic, TopicDeclaration } from './topology.js';
 
 /**
  * Creates every declared topic that is missing and raises partition counts that are below the
@@ -11,7 +11,7 @@ export async function provisionTopics(
   admin: Admin,
   replicationFactor: number,
   logger: Logger,
-  declared: PhysicalTopic[] = physicalTopics(),
+  declared: readonly PhysicalTopic[],
 ): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
   const missing = declared.filter((topic) => !existing.has(topic.name));
@@ -45,10 +45,10 @@ export async function provisionTopics(
   return created;
 }
 
-/** Registers the value schema of every declared topic; returns subject → schema id. */
-export async function registerSchemas(serde: AvroSerde): Promise<Record<string, number>> {
+/** Registers the value schema of each topic; returns topic name → schema id. */
+export async function registerSchemas(serde: AvroSerde, topics: readonly TopicDeclaration[]): Promise<Record<string, number>> {
   const ids: Record<string, number> = {};
-  for (const topic of Object.values(topics)) {
+  for (const topic of topics) {
     ids[topic.name] = await serde.register(topic);
   }
   return ids;

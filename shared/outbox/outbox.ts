@@ -1,6 +1,6 @@
 import { HEADERS } from '../consumer/headers.js';
 import { withTransaction, type Pool, type PoolClient } from '../db.js';
-import type { TopicDeclaration } from '../kafka/topics.js';
+import type { TopicDeclaration } from '../kafka/topology.js';
 
 /**
  * A transactional outbox: a service writes the events of a state change into its own outbox table

@@ -4,7 +4,7 @@ import { HEADERS } from '../consumer/headers.js';
 import { withTransaction, type Pool, type PoolClient } from '../db.js';
 import { PermanentError, errorMessage } from '../errors.js';
 import { ACKS_ALL, createIdempotentProducer, type Kafka, type Message, type Producer } from '../kafka/client.js';
-import { topics, type TopicDeclaration } from '../kafka/topics.js';
+import type { TopicLookup } from '../kafka/topology.js';
 import type { Logger } from '../logger.js';
 import { metrics } from '../metrics.js';
 import type { AvroSerde } from '../registry/serde.js';
@@ -37,6 +37,8 @@ export interface OutboxRelayOptions {
   serde: AvroSerde;
   logger: Logger;
   table: string;
+  /** The declared topics, by name: the outbox stores a topic's name, the relay needs its schema. */
+  topics: TopicLookup;
   /**
    * Rows published per round (one Kafka request and one UPDATE).
    * @defaultValue 500
@@ -68,8 +70,6 @@ interface OutboxRow {
   payload: unknown;
   headers: Record<string, string>;
 }
-
-const topicsByName = new Map<string, TopicDeclaration>(Object.values(topics).map((topic) => [topic.name, topic]));
 
 /**
  * Publishes a service's outbox rows in id order with an idempotent producer (acks = all), then marks
@@ -208,10 +208,10 @@ export class OutboxRelay {
     const byTopic = new Map<string, Message[]>();
     const unencodable = new Map<string, string>();
     for (const row of rows) {
-      const topic = topicsByName.get(row.topic);
+      const topic = this.options.topics(row.topic);
       let value: Buffer;
       try {
-        if (!topic) throw new PermanentError(`topic ${row.topic} is not declared in shared/kafka/topics.ts`);
+        if (!topic) throw new PermanentError(`topic ${row.topic} is not declared`);
         value = await this.options.serde.encode(topic, row.payload);
       } catch (error) {
         // A row that can never be encoded must not block the rows behind it; other errors (the

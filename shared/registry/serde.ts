@@ -1,7 +1,7 @@
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import type avro from 'avsc';
 import { PermanentError, PoisonPillError, TransientError, errorMessage } from '../errors.js';
-import { valueSubject, type TopicDeclaration } from '../kafka/topics.js';
+import { valueSubject, type TopicDeclaration } from '../kafka/topology.js';
 
 /** Confluent wire format: magic byte 0, a 4-byte big-endian schema id, then the Avro body. */
 const MAGIC_BYTE = 0;

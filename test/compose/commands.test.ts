@@ -7,7 +7,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { physicalTopics, topics, valueSubject } from '../../shared/kafka/topics.js';
+import { topics, topology } from '../../shared/contracts/topics.js';
+import { physicalTopics, valueSubject } from '../../shared/kafka/topology.js';
 import { services as codeServices } from '../../stack/services.js';
 import { freePort, killAll, type ServiceProcess } from '../support/processes.js';
 import { testKafka } from '../support/stack.js';
@@ -80,7 +81,7 @@ describe('compose init step, run here', () => {
 
     const logs = logLines(process_.output);
     const provisioned = logs.find((line) => line.msg === 'topics provisioned');
-    expect(provisioned?.total, 'topics the init step declares').toBe(physicalTopics().length);
+    expect(provisioned?.total, 'topics the init step declares').toBe(physicalTopics(topology).length);
     const registered = logs.find((line) => line.msg === 'schemas registered')?.schemaIds as Record<string, number> | undefined;
     expect(Object.keys(registered ?? {}).sort()).toEqual(Object.values(topics).map((t) => t.name).sort());
 
@@ -88,7 +89,7 @@ describe('compose init step, run here', () => {
     await admin.connect();
     try {
       const existing = new Set(await admin.listTopics());
-      expect(physicalTopics().filter((t) => !existing.has(t.name)).map((t) => t.name)).toEqual([]);
+      expect(physicalTopics(topology).filter((t) => !existing.has(t.name)).map((t) => t.name)).toEqual([]);
     } finally {
       await admin.disconnect();
     }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { schemasDir } from '../../shared/schemas/catalog.js';
+import { schemasDir } from '../../shared/contracts/schemas.js';
 import { repoRoot } from '../../stack/layout.js';
 import { readCompose } from './compose-file.js';
 

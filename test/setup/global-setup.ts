@@ -16,6 +16,8 @@ import path from 'node:path';
 import { defaults, mailSinkUrl, repoRoot, type StackEnv } from '../../stack/layout.js';
 import { down, localStack, up } from '../../stack/local-stack.js';
 import { startContainers } from './containers.js';
+import { topology } from '../../shared/contracts/topics.js';
+import { physicalTopics } from '../../shared/kafka/topology.js';
 
 /** The stack's addresses, and where tests read the mail it received. */
 export type TestEnv = StackEnv & { MAIL_SINK_URL: string };
@@ -76,11 +78,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const admin = createKafka(config, logger, 'test-setup').admin();
   await admin.connect();
   try {
-    await provisionTopics(admin, 1, logger);
+    await provisionTopics(admin, 1, logger, physicalTopics(topology));
   } finally {
     await admin.disconnect();
   }
-  await registerSchemas(AvroSerde.connect(config.schemaRegistryUrl));
+  await registerSchemas(AvroSerde.connect(config.schemaRegistryUrl), Object.values(topology.topics));
   project.provide('stackEnv', env);
   return teardown;
 }

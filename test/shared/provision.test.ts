@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { provisionTopics } from '../../shared/kafka/provision.js';
-import { physicalTopics } from '../../shared/kafka/topics.js';
+import { physicalTopics } from '../../shared/kafka/topology.js';
+import { topology } from '../../shared/contracts/topics.js';
 import { testKafka, testLogger } from '../support/stack.js';
 
 describe('topic provisioning', () => {
@@ -9,8 +10,8 @@ describe('topic provisioning', () => {
     await admin.connect();
     try {
       // The global setup provisioned once already; this run must find everything in place.
-      expect(await provisionTopics(admin, 1, testLogger)).toEqual([]);
-      const declared = physicalTopics();
+      expect(await provisionTopics(admin, 1, testLogger, physicalTopics(topology))).toEqual([]);
+      const declared = physicalTopics(topology);
       const metadata = await admin.fetchTopicMetadata({ topics: declared.map((t) => t.name) });
       for (const topic of declared) {
         expect(metadata.topics.find((t) => t.name === topic.name)?.partitions).toHaveLength(topic.partitions);

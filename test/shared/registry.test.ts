@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { valueSubject, topics } from '../../shared/kafka/topics.js';
+import { topics } from '../../shared/contracts/topics.js';
+import { valueSubject } from '../../shared/kafka/topology.js';
 import { testConfig } from '../support/stack.js';
 
 async function registerVersion(subject: string, schema: unknown): Promise<Response> {

@@ -1,6 +1,6 @@
 import { ACKS_ALL, createIdempotentProducer, type IHeaders } from '../../shared/kafka/client.js';
-import { topics } from '../../shared/kafka/topics.js';
-import type { OrderCreated } from '../../shared/schemas/catalog.js';
+import { topics } from '../../shared/contracts/topics.js';
+import type { OrderCreated } from '../../shared/contracts/schemas.js';
 import { testKafka, testSerde, uniqueId } from './stack.js';
 
 export function sampleOrder(overrides: Partial<OrderCreated> = {}): OrderCreated {

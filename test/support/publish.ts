@@ -1,6 +1,6 @@
 import { HEADERS } from '../../shared/consumer/headers.js';
 import { ACKS_ALL, createIdempotentProducer } from '../../shared/kafka/client.js';
-import type { TopicDeclaration } from '../../shared/kafka/topics.js';
+import type { TopicDeclaration } from '../../shared/kafka/topology.js';
 import { testKafka, testSerde } from './stack.js';
 
 /**

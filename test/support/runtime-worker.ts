@@ -10,7 +10,7 @@ import { ConsumerRuntime } from '../../shared/consumer/consumer-runtime.js';
 import { claimEvent } from '../../shared/consumer/processed-events.js';
 import { createPool, withTransaction } from '../../shared/db.js';
 import { createKafka } from '../../shared/kafka/client.js';
-import { topics } from '../../shared/kafka/topics.js';
+import { topics } from '../../shared/contracts/topics.js';
 import { AvroSerde } from '../../shared/registry/serde.js';
 import { runService } from '../../shared/service.js';
 

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { ConsumerRuntime } from '../../shared/consumer/consumer-runtime.js';
 import type { Pool } from '../../shared/db.js';
 import { provisionTopics } from '../../shared/kafka/provision.js';
-import { failureTopics, topics, type ConsumerGroupDeclaration, type RetryPolicy } from '../../shared/kafka/topics.js';
+import { topics } from '../../shared/contracts/topics.js';
+import { failureTopics, type ConsumerGroupDeclaration, type RetryPolicy } from '../../shared/kafka/topology.js';
 import { testKafka, testLogger, testSerde } from './stack.js';
 
 /** A consumer group that exists only for one test: its own retry and DLQ topics, provisioned now. */

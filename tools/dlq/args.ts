@@ -15,7 +15,7 @@ Commands:
   purge    delete handled messages: each partition's oldest ones, up to an offset (Kafka cannot delete
            single messages)
 
-Which DLQs (taken from shared/kafka/topics.ts; DLQ topic names are never typed):
+Which DLQs (taken from shared/contracts/topics.ts; DLQ topic names are never typed):
   --group <groupId>               a declared consumer group; repeatable. list/show default: every group
   --topic <topic>                 with --group: only that declared source topic
   --group-id <id> --topic <topic> an ad-hoc group (tests, experiments) reading a declared topic

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HEADERS } from '../../shared/consumer/headers.js';
 import { ACKS_ALL, createIdempotentProducer, type IHeaders } from '../../shared/kafka/client.js';
-import { retryPolicyOf, retryTopicName } from '../../shared/kafka/topics.js';
+import { retryPolicyOf, retryTopicName } from '../../shared/kafka/topology.js';
 import type { DlqContext } from './context.js';
 import { DlqRefusedError } from './errors.js';
 import { finishOperation, position, recordReplayed, replayedPositions, startOperation } from './operation-log.js';

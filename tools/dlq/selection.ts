@@ -1,10 +1,5 @@
-import {
-  consumerGroups,
-  dlqTopicName,
-  topics,
-  type ConsumerGroupDeclaration,
-  type TopicDeclaration,
-} from '../../shared/kafka/topics.js';
+import { consumerGroups, topics } from '../../shared/contracts/topics.js';
+import { dlqTopicName, type ConsumerGroupDeclaration, type TopicDeclaration } from '../../shared/kafka/topology.js';
 import { DlqUsageError } from './errors.js';
 
 /** One DLQ: the group it belongs to, the source topic its messages came from, and its name. */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEADERS, headersToStrings } from '../../../shared/consumer/headers.js';
 import { applySchema } from '../../../shared/db.js';
-import { dlqTopicName, retryTopicName } from '../../../shared/kafka/topics.js';
+import { dlqTopicName, retryTopicName } from '../../../shared/kafka/topology.js';
 import { schemaSql } from '../../../services/batch-ingestion/store.js';
 import { killAll, type ServiceProcess } from '../../support/processes.js';
 import { eventually, readTopic, testSerde, uniqueId } from '../../support/stack.js';

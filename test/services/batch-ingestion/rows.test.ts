@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AnalyticsEvent } from '../../../shared/schemas/catalog.js';
+import type { AnalyticsEvent } from '../../../shared/contracts/schemas.js';
 import { encodeBlock, RowSet, toLine } from '../../../services/batch-ingestion/rows.js';
 import { makeEvents } from './helpers.js';
 

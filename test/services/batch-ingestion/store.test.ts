@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { applySchema } from '../../../shared/db.js';
-import type { AnalyticsEvent } from '../../../shared/schemas/catalog.js';
+import type { AnalyticsEvent } from '../../../shared/contracts/schemas.js';
 import { writeIsolating } from '../../../services/batch-ingestion/isolate.js';
 import { encodeBlock, RowSet, toLine } from '../../../services/batch-ingestion/rows.js';
 import { AnalyticsStore, RowsRejectedError, schemaSql } from '../../../services/batch-ingestion/store.js';

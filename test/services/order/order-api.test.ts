@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pool } from '../../../shared/db.js';
-import { topics } from '../../../shared/kafka/topics.js';
+import { topics } from '../../../shared/contracts/topics.js';
 import { topicEnd } from '../../support/kafka-groups.js';
 import { cancelOrder, getOrder, inParallel, postOrder, postRaw, testPool, type OrderRequest } from '../../support/order-api.js';
 import { ServiceFleet, type RunningService } from '../../support/services.js';

@@ -5,7 +5,8 @@ import { consumerRuntimeSql, pruneProcessedEvents } from '../../../shared/consum
 import type { ConsumerRuntime } from '../../../shared/consumer/consumer-runtime.js';
 import { applySchema, createPool, type Pool } from '../../../shared/db.js';
 import { PermanentError, TransientError } from '../../../shared/errors.js';
-import { dlqTopicName, topics } from '../../../shared/kafka/topics.js';
+import { topics } from '../../../shared/contracts/topics.js';
+import { dlqTopicName } from '../../../shared/kafka/topology.js';
 import { publishOrders, sampleOrder } from '../../support/orders.js';
 import { testGroup, testRuntime } from '../../support/runtime.js';
 import { eventually, readTopic, testConfig, testLogger, uniqueId } from '../../support/stack.js';

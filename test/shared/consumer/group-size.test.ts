@@ -4,8 +4,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ConsumerRuntime } from '../../../shared/consumer/consumer-runtime.js';
 import { oversizedGroupMessage } from '../../../shared/consumer/group-size.js';
 import { provisionTopics } from '../../../shared/kafka/provision.js';
-import { failureTopics, type ConsumerGroupDeclaration, type TopicDeclaration } from '../../../shared/kafka/topics.js';
-import { schemas } from '../../../shared/schemas/catalog.js';
+import { failureTopics, type ConsumerGroupDeclaration, type TopicDeclaration } from '../../../shared/kafka/topology.js';
+import { schemas } from '../../../shared/contracts/schemas.js';
 import { eventually, testKafka, testSerde, uniqueId } from '../../support/stack.js';
 
 interface LogLine {

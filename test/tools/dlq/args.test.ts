@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { consumerGroups, dlqTopicName, topics } from '../../../shared/kafka/topics.js';
+import { consumerGroups, topics } from '../../../shared/contracts/topics.js';
+import { dlqTopicName } from '../../../shared/kafka/topology.js';
 import { parseCommandLine } from '../../../tools/dlq/args.js';
 import { DlqRefusedError, DlqUsageError } from '../../../tools/dlq/errors.js';
 import { prefixCut } from '../../../tools/dlq/purge.js';

@@ -9,14 +9,9 @@ import { applySchema, createPool, type Pool } from '../../../shared/db.js';
 import { PermanentError } from '../../../shared/errors.js';
 import { ACKS_ALL, createIdempotentProducer, type Admin } from '../../../shared/kafka/client.js';
 import { provisionTopics } from '../../../shared/kafka/provision.js';
-import {
-  dlqTopicName,
-  failureTopics,
-  retryTopicName,
-  topics,
-  type ConsumerGroupDeclaration,
-} from '../../../shared/kafka/topics.js';
-import type { OrderCreated } from '../../../shared/schemas/catalog.js';
+import { topics } from '../../../shared/contracts/topics.js';
+import { dlqTopicName, failureTopics, retryTopicName, type ConsumerGroupDeclaration } from '../../../shared/kafka/topology.js';
+import type { OrderCreated } from '../../../shared/contracts/schemas.js';
 import type { DlqContext } from '../../../tools/dlq/context.js';
 import { listDlqs, type DlqSummary } from '../../../tools/dlq/list.js';
 import { dlqToolSql, operationsOf } from '../../../tools/dlq/operation-log.js';

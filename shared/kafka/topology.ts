@@ -1,9 +1,9 @@
-import { schemas, type SchemaDeclaration } from '../schemas/catalog.js';
+import type { SchemaDeclaration } from '../registry/schema.js';
 
 /**
- * Every topic of the pipeline is declared here, once: its name, partitions, broker-side config and
- * the Avro schema its values carry. Code refers to topics through this module; a topic name typed
- * anywhere else is a bug.
+ * The shapes a domain contract (shared/contracts) declares its topics and consumer groups in, and
+ * the names derived from them (retry tiers, DLQs, registry subjects). Domain-free: the platform
+ * receives the declarations it works on, it never imports them.
  */
 export interface TopicDeclaration<T = unknown> {
   readonly name: string;
@@ -15,59 +15,28 @@ export interface TopicDeclaration<T = unknown> {
   readonly config?: Readonly<Record<string, string>>;
 }
 
+/** How a topic is declared: its schema and, where they differ from the defaults, the rest. */
+export interface TopicOptions {
+  /** @defaultValue 6 */
+  readonly partitions?: number;
+  /** @defaultValue 'order id' */
+  readonly key?: string;
+  /** @defaultValue 7 days' retention */
+  readonly config?: Readonly<Record<string, string>>;
+}
+
 const sevenDays = String(7 * 24 * 60 * 60 * 1000);
 
-export const topics = {
-  orderCreated: {
-    name: 'order.created',
-    partitions: 6,
-    key: 'order id',
-    schema: schemas.OrderCreated,
-    config: { 'retention.ms': sevenDays },
-  },
-  analyticsEvents: {
-    name: 'analytics.events',
-    partitions: 6,
-    key: 'order id',
-    schema: schemas.AnalyticsEvent,
-    config: { 'retention.ms': sevenDays },
-  },
-  orderCancelled: {
-    name: 'order.cancelled',
-    partitions: 6,
-    key: 'order id',
-    schema: schemas.OrderCancelled,
-    config: { 'retention.ms': sevenDays },
-  },
-  inventoryReserved: {
-    name: 'inventory.reserved',
-    partitions: 6,
-    key: 'order id',
-    schema: schemas.InventoryReserved,
-    config: { 'retention.ms': sevenDays },
-  },
-  inventoryRejected: {
-    name: 'inventory.rejected',
-    partitions: 6,
-    key: 'order id',
-    schema: schemas.InventoryRejected,
-    config: { 'retention.ms': sevenDays },
-  },
-  inventoryReleased: {
-    name: 'inventory.released',
-    partitions: 6,
-    key: 'order id',
-    schema: schemas.InventoryReleased,
-    config: { 'retention.ms': sevenDays },
-  },
-  orderSteps: {
-    name: 'order.steps',
-    partitions: 6,
-    key: 'order id',
-    schema: schemas.OrderStep,
-    config: { 'retention.ms': sevenDays },
-  },
-} as const satisfies Record<string, TopicDeclaration>;
+/** A topic declaration with the pipeline's defaults, so a contract states only what differs. */
+export function declareTopic<T>(name: string, schema: SchemaDeclaration<T>, options: TopicOptions = {}): TopicDeclaration<T> {
+  return {
+    name,
+    partitions: options.partitions ?? 6,
+    key: options.key ?? 'order id',
+    schema,
+    config: options.config ?? { 'retention.ms': sevenDays },
+  };
+}
 
 /** The registry subject of a topic's values (TopicNameStrategy). */
 export function valueSubject(topic: Pick<TopicDeclaration, 'name'>): string {
@@ -116,22 +85,6 @@ export const defaultRetryPolicy: Required<RetryPolicy> = {
   jitterRatio: 0.2,
 };
 
-export const consumerGroups = {
-  // order.cancelled shares the order id key with order.created, so ordered retries keep an order's
-  // release behind its reservation.
-  inventory: { groupId: 'inventory-service', topics: [topics.orderCreated, topics.orderCancelled], orderedRetries: true },
-  // The order service's side of the saga: inventory outcomes move an order's status, steps feed GET /orders/:id.
-  orderService: {
-    groupId: 'order-service',
-    topics: [topics.inventoryReserved, topics.inventoryRejected, topics.inventoryReleased, topics.orderSteps],
-  },
-  email: { groupId: 'email-service', topics: [topics.orderCreated] },
-  analytics: { groupId: 'analytics-service', topics: [topics.orderCreated] },
-  // Only rows rejected for their data reach its retry tiers (an outage pauses consumption instead),
-  // so a short ladder: 1, 2, 4 s, then the DLQ.
-  batchIngestion: { groupId: 'batch-ingestion', topics: [topics.analyticsEvents], retry: { attempts: 4 } },
-} as const satisfies Record<string, ConsumerGroupDeclaration>;
-
 export function retryPolicyOf(group: ConsumerGroupDeclaration): Required<RetryPolicy> {
   return { ...defaultRetryPolicy, ...group.retry };
 }
@@ -167,13 +120,27 @@ export function failureTopics(group: ConsumerGroupDeclaration): PhysicalTopic[] 
   ]);
 }
 
-export function physicalTopics(groups: readonly ConsumerGroupDeclaration[] = Object.values(consumerGroups)): PhysicalTopic[] {
+/** Every topic and consumer group of a pipeline: what provisioning, the relay and the DLQ tools work on. */
+export interface Topology {
+  readonly topics: Readonly<Record<string, TopicDeclaration>>;
+  readonly groups: Readonly<Record<string, ConsumerGroupDeclaration>>;
+}
+
+/** Finds a declared topic by its name (the outbox stores names). */
+export type TopicLookup = (name: string) => TopicDeclaration | undefined;
+
+export function topicLookup(topology: Pick<Topology, 'topics'>): TopicLookup {
+  const byName = new Map<string, TopicDeclaration>(Object.values(topology.topics).map((topic) => [topic.name, topic]));
+  return (name) => byName.get(name);
+}
+
+export function physicalTopics(topology: Topology): PhysicalTopic[] {
   return [
-    ...Object.values(topics).map((topic) => ({
+    ...Object.values(topology.topics).map((topic) => ({
       name: topic.name,
       partitions: topic.partitions,
       config: topic.config ?? {},
     })),
-    ...groups.flatMap(failureTopics),
+    ...Object.values(topology.groups).flatMap(failureTopics),
   ];
 }

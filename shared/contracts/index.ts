@@ -1,0 +1,3 @@
+/** The domain contract in one import: topics, consumer groups, the schema catalog and its types. */
+export * from './schemas.js';
+export * from './topics.js';

@@ -1,0 +1,26 @@
+import { declareSchema } from '../registry/schema.js';
+import type {
+  AnalyticsEvent,
+  InventoryRejected,
+  InventoryReleased,
+  InventoryReserved,
+  OrderCancelled,
+  OrderCreated,
+  OrderStep,
+} from './types.generated.js';
+
+export type * from './types.generated.js';
+export type { SchemaDeclaration, ValueOf } from '../registry/schema.js';
+
+export const schemasDir = new URL('../../schemas/', import.meta.url);
+
+/** The schema catalog: every value schema of the pipeline, from schemas/*.avsc. */
+export const schemas = {
+  OrderCreated: declareSchema<OrderCreated>(schemasDir, 'order-created.avsc'),
+  AnalyticsEvent: declareSchema<AnalyticsEvent>(schemasDir, 'analytics-event.avsc'),
+  OrderCancelled: declareSchema<OrderCancelled>(schemasDir, 'order-cancelled.avsc'),
+  InventoryReserved: declareSchema<InventoryReserved>(schemasDir, 'inventory-reserved.avsc'),
+  InventoryRejected: declareSchema<InventoryRejected>(schemasDir, 'inventory-rejected.avsc'),
+  InventoryReleased: declareSchema<InventoryReleased>(schemasDir, 'inventory-released.avsc'),
+  OrderStep: declareSchema<OrderStep>(schemasDir, 'order-step.avsc'),
+};

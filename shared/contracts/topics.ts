@@ -1,0 +1,35 @@
+import { declareTopic, type ConsumerGroupDeclaration, type Topology } from '../kafka/topology.js';
+import { schemas } from './schemas.js';
+
+/**
+ * The domain contract: every topic of the pipeline (name, schema, and where they differ from the
+ * defaults, partitions, key and config) and every consumer group with its retry policy. Code refers
+ * to topics and groups through this module; a topic name typed anywhere else is a bug.
+ */
+export const topics = {
+  orderCreated: declareTopic('order.created', schemas.OrderCreated),
+  analyticsEvents: declareTopic('analytics.events', schemas.AnalyticsEvent),
+  orderCancelled: declareTopic('order.cancelled', schemas.OrderCancelled),
+  inventoryReserved: declareTopic('inventory.reserved', schemas.InventoryReserved),
+  inventoryRejected: declareTopic('inventory.rejected', schemas.InventoryRejected),
+  inventoryReleased: declareTopic('inventory.released', schemas.InventoryReleased),
+  orderSteps: declareTopic('order.steps', schemas.OrderStep),
+};
+
+export const consumerGroups = {
+  // order.cancelled shares the order id key with order.created, so ordered retries keep an order's
+  // release behind its reservation.
+  inventory: { groupId: 'inventory-service', topics: [topics.orderCreated, topics.orderCancelled], orderedRetries: true },
+  // The order service's side of the saga: inventory outcomes move an order's status, steps feed GET /orders/:id.
+  orderService: {
+    groupId: 'order-service',
+    topics: [topics.inventoryReserved, topics.inventoryRejected, topics.inventoryReleased, topics.orderSteps],
+  },
+  email: { groupId: 'email-service', topics: [topics.orderCreated] },
+  analytics: { groupId: 'analytics-service', topics: [topics.orderCreated] },
+  // Only rows rejected for their data reach its retry tiers (an outage pauses consumption instead),
+  // so a short ladder: 1, 2, 4 s, then the DLQ.
+  batchIngestion: { groupId: 'batch-ingestion', topics: [topics.analyticsEvents], retry: { attempts: 4 } },
+} as const satisfies Record<string, ConsumerGroupDeclaration>;
+
+export const topology: Topology = { topics, groups: consumerGroups };
