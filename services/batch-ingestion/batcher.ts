@@ -3,7 +3,7 @@ import type { BatchContext, EventFailure, InboundEvent } from '../../shared/cons
 import { TransientError, isRetriable } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { AnalyticsEvent } from '../../shared/contracts/schemas.js';
-import { RowRejectedError, StoreUnavailableError } from './errors.js';
+import { RowRejectedError, StoreUnavailableError, type BatchIngestionErrorCode } from './errors.js';
 import { writeIsolating } from './isolate.js';
 import { backpressureSeconds, flushBytes, flushRows, flushSeconds, paused, rowsDuplicate, rowsRejected, rowsWritten } from './metrics.js';
 import { encodeBlock, RowSet, toLine, type RowBlock } from './rows.js';
@@ -46,7 +46,9 @@ interface Entry {
 }
 
 /** The batch was given up without writing all of it: the consumer is stopping or its group rebalancing. */
-export class FlushAbandonedError extends TransientError {}
+export class FlushAbandonedError extends TransientError {
+  override readonly code: string = 'FLUSH_ABANDONED' satisfies BatchIngestionErrorCode;
+}
 
 /**
  * Collects the events of concurrent eachBatch calls (one per partition) into micro-batches and

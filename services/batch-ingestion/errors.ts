@@ -1,12 +1,18 @@
 import { PipelineError, TransientError } from '../../shared/errors.js';
 
+/** The stable codes of batch ingestion's error classes (see errorCodes in shared/errors.ts). */
+export const batchIngestionErrorCodes = ['STORE_UNAVAILABLE', 'ROW_REJECTED', 'FLUSH_ABANDONED'] as const;
+export type BatchIngestionErrorCode = (typeof batchIngestionErrorCodes)[number];
+
 /**
  * The analytics store cannot take writes right now: unreachable, timing out, restarting, or failing
  * for a reason that is not the data's fault. The batcher holds the batch and retries with backoff
  * (consumption pauses meanwhile); such rows never become failures, so an outage sends nothing to
  * the retry topics or the DLQ.
  */
-export class StoreUnavailableError extends TransientError {}
+export class StoreUnavailableError extends TransientError {
+  override readonly code: string = 'STORE_UNAVAILABLE' satisfies BatchIngestionErrorCode;
+}
 
 /**
  * PostgreSQL rejected a row because of its values (SQLSTATE class 22 data exception or 23 integrity
@@ -17,6 +23,7 @@ export class StoreUnavailableError extends TransientError {}
  */
 export class RowRejectedError extends PipelineError {
   readonly retriable = true;
+  readonly code: string = 'ROW_REJECTED' satisfies BatchIngestionErrorCode;
 
   constructor(
     readonly sqlState: string,

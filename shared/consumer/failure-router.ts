@@ -1,4 +1,4 @@
-import { errorMessage } from '../errors.js';
+import { errorCode, errorMessage } from '../errors.js';
 import { ACKS_ALL, type IHeaders, type KafkaMessage, type Producer } from '../kafka/client.js';
 import { dlqTopicName, retryPolicyOf, retryTopicName, type ConsumerGroupDeclaration, type TopicDeclaration } from '../kafka/topology.js';
 import { instanceId } from '../logger.js';
@@ -76,6 +76,7 @@ export class FailureRouter {
       headers[HEADERS.firstFailureAt] ??= now;
       headers[HEADERS.lastFailureAt] = now;
       headers[HEADERS.errorClass] = error instanceof Error ? error.name : typeof error;
+      headers[HEADERS.errorCode] = errorCode(error);
       headers[HEADERS.errorMessage] = errorMessage(error).slice(0, 1000);
       headers[HEADERS.errorStack] = shortStack(error);
     }

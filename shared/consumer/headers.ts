@@ -18,6 +18,8 @@ export const HEADERS = {
   firstFailureAt: 'failure-first-at',
   lastFailureAt: 'failure-last-at',
   errorClass: 'failure-error-class',
+  /** The error's stable code (shared/errors.ts); the class name is kept beside it for older readers. */
+  errorCode: 'failure-error-code',
   errorMessage: 'failure-error-message',
   errorStack: 'failure-error-stack',
   instance: 'failure-instance',
