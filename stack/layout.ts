@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { localStackAddresses } from '../shared/local-stack-addresses.js';
 
 /**
  * Where the local stack keeps its jars, data, logs and pid files, and the addresses it serves.
@@ -8,12 +9,7 @@ import path from 'node:path';
  */
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
-export const defaults = {
-  KAFKA_BROKERS: '127.0.0.1:9092',
-  SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8081/apis/ccompat/v7',
-  DATABASE_URL: 'postgres://postgres:postgres@127.0.0.1:5432/order_pipeline',
-  SMTP_URL: 'smtp://127.0.0.1:2525',
-} as const;
+export const defaults = localStackAddresses;
 
 export type StackEnv = { -readonly [K in keyof typeof defaults]: string };
 

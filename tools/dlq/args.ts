@@ -1,8 +1,39 @@
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
+import { batchIngestionErrorCodes, type BatchIngestionErrorCode } from '../../services/batch-ingestion/errors.js';
+import { defaultMaxReplays, defaultRatePerSecond, isEmptyFilter, type MessageFilter, type TargetOptions } from '../../shared/dlq/index.js';
+import { errorCodes, type ErrorCode } from '../../shared/errors.js';
 import { DlqUsageError } from './errors.js';
-import { defaultActor } from './operation-log.js';
-import { defaultMaxReplays, defaultRatePerSecond } from './replay.js';
-import { isEmptyFilter, parseFilter, type MessageFilter, type TargetOptions } from './selection.js';
+
+/**
+ * Every code a dead letter's `failure-error-code` can hold, with what it means. A Record over the
+ * closed lists, so a code added beside its class fails the type check here until it is described.
+ */
+const errorCodeMeanings: Record<ErrorCode | BatchIngestionErrorCode, string> = {
+  TRANSIENT: 'may pass on its own (a timeout, a dependency down)',
+  PERMANENT: 'no retry can fix it (invalid data, an unknown reference)',
+  CONFIG_INVALID: 'configuration missing or malformed',
+  POISON_PILL: "bytes that never decode with the topic's schema",
+  UNCLASSIFIED: 'not a pipeline error (a bug, a driver error)',
+  STORE_UNAVAILABLE: 'batch ingestion: the analytics store takes no writes',
+  ROW_REJECTED: "batch ingestion: PostgreSQL rejected the row's values",
+  FLUSH_ABANDONED: 'batch ingestion: the batch was given up (stopping, rebalancing)',
+};
+
+const knownErrorCodes: readonly string[] = [...errorCodes, ...batchIngestionErrorCodes];
+
+const errorCodeHelp = knownErrorCodes
+  .map((code) => `                                    ${code.padEnd(18)} ${errorCodeMeanings[code as keyof typeof errorCodeMeanings]}`)
+  .join('\n');
+
+/** Who runs the command: --actor when given, else the OS user. */
+export function defaultActor(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? 'unknown';
+  }
+}
 
 export const usage = `Dead letters of the pipeline's consumer groups.
 
@@ -24,7 +55,10 @@ Which messages (show, replay, purge):
   --partition <n>                 DLQ partition
   --offsets <from>-<to>           DLQ offsets, inclusive; one end may be left out: 10-, -42, or one offset
   --key <key>                     message key (the order id)
-  --error-class <name>            e.g. PermanentError, PoisonPillError, TransientError
+  --error-class <name>            e.g. PermanentError, PoisonPillError, TransientError (header failure-error-class)
+  --error-code <code>             the error's stable code (header failure-error-code), one of:
+${errorCodeHelp}
+                                  dead letters from before the header have none: select those by --error-class
   --all                           replay/purge: every message (needed when no other filter is given)
   --replayed                      purge: only messages a replay has sent back (the operation log says so)
   --limit <n>                     at most n messages, lowest offsets first (show: default 20; 0 = all)
@@ -60,6 +94,7 @@ const options = {
   offsets: { type: 'string' },
   key: { type: 'string' },
   'error-class': { type: 'string' },
+  'error-code': { type: 'string' },
   all: { type: 'boolean' },
   replayed: { type: 'boolean' },
   limit: { type: 'string' },
@@ -80,7 +115,7 @@ const commands = ['list', 'show', 'replay', 'purge'] as const;
 type CommandName = (typeof commands)[number];
 
 const selectionOptions: OptionName[] = ['group', 'group-id', 'topic', 'json', 'help'];
-const filterOptions: OptionName[] = ['partition', 'offsets', 'key', 'error-class', 'limit'];
+const filterOptions: OptionName[] = ['partition', 'offsets', 'key', 'error-class', 'error-code', 'limit'];
 const allowed: Record<CommandName, ReadonlySet<OptionName>> = {
   list: new Set(selectionOptions),
   show: new Set([...selectionOptions, ...filterOptions, 'reveal']),
@@ -117,6 +152,62 @@ function count(text: string, what: string): number {
   return Number(text);
 }
 
+function nonNegativeInteger(text: string, what: string): bigint {
+  if (!/^\d+$/.test(text)) throw new DlqUsageError(`${what}: expected a non-negative integer, got "${text}"`);
+  return BigInt(text);
+}
+
+/** `7`, `3-9`, `10-` or `-42` (inclusive DLQ offsets). */
+export function parseOffsetRange(text: string): { fromOffset?: bigint; toOffset?: bigint } {
+  const match = /^(\d*)-(\d*)$/.exec(text.trim());
+  if (!match) {
+    const single = nonNegativeInteger(text.trim(), '--offsets');
+    return { fromOffset: single, toOffset: single };
+  }
+  const [, from = '', to = ''] = match;
+  if (from === '' && to === '') throw new DlqUsageError('--offsets: give at least one end, e.g. 10-, -42 or 3-9');
+  const range = {
+    ...(from !== '' && { fromOffset: BigInt(from) }),
+    ...(to !== '' && { toOffset: BigInt(to) }),
+  };
+  if (range.fromOffset !== undefined && range.toOffset !== undefined && range.fromOffset > range.toOffset) {
+    throw new DlqUsageError(`--offsets: the range ${text} is empty (start after end)`);
+  }
+  return range;
+}
+
+export interface FilterOptions {
+  partition?: string;
+  offsets?: string;
+  key?: string;
+  errorClass?: string;
+  errorCode?: string;
+}
+
+export function parseFilter(options: FilterOptions): MessageFilter {
+  const filter: MessageFilter = {};
+  if (options.partition !== undefined) filter.partition = Number(nonNegativeInteger(options.partition, '--partition'));
+  if (options.offsets !== undefined) Object.assign(filter, parseOffsetRange(options.offsets));
+  if (options.key !== undefined) filter.key = options.key;
+  if (options.errorClass !== undefined) filter.errorClass = options.errorClass;
+  if (options.errorCode !== undefined) {
+    // The list is closed: a typo would otherwise select nothing and look like an empty DLQ.
+    if (!knownErrorCodes.includes(options.errorCode)) {
+      throw new DlqUsageError(`--error-code: unknown code "${options.errorCode}"; codes: ${knownErrorCodes.join(', ')}`);
+    }
+    filter.errorCode = options.errorCode;
+  }
+  return filter;
+}
+
+/** The ad-hoc group's flags go together; said in flag names here, before the library sees them. */
+function checkAdHocGroup(targets: TargetOptions): void {
+  if (targets.groupId === undefined) return;
+  if ((targets.groups ?? []).length > 0) throw new DlqUsageError('use either --group (declared groups) or --group-id with --topic, not both');
+  if (targets.topic === undefined) throw new DlqUsageError('--group-id needs --topic <declared topic name>');
+  if (targets.groupId.trim() === '') throw new DlqUsageError('--group-id must not be empty');
+}
+
 export function parseCommandLine(argv: readonly string[]): ParsedCommand {
   let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof options; allowPositionals: true; strict: true }>>;
   try {
@@ -135,14 +226,21 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
   const misplaced = given.filter((option) => !allowed[command].has(option));
   if (misplaced.length > 0) throw new DlqUsageError(`${misplaced.map((o) => `--${o}`).join(', ')} not valid for ${command}`);
 
-  const filter = parseFilter({ partition: values.partition, offsets: values.offsets, key: values.key, errorClass: values['error-class'] });
+  const filter = parseFilter({
+    partition: values.partition,
+    offsets: values.offsets,
+    key: values.key,
+    errorClass: values['error-class'],
+    errorCode: values['error-code'],
+  });
   const limit = values.limit === undefined ? (command === 'show' ? 20 : 0) : count(values.limit, '--limit');
   const targets: TargetOptions = { groups: values.group ?? [], groupId: values['group-id'], topic: values.topic };
+  checkAdHocGroup(targets);
   if ((command === 'replay' || command === 'purge') && targets.groups?.length === 0 && targets.groupId === undefined) {
     throw new DlqUsageError(`${command} needs --group <groupId> (or --group-id <id> --topic <topic>)`);
   }
   if ((command === 'replay' || command === 'purge') && isEmptyFilter(filter) && !values.all && !values.replayed) {
-    throw new DlqUsageError(`${command} needs a selection (--partition, --offsets, --key, --error-class${command === 'purge' ? ', --replayed' : ''}) or --all`);
+    throw new DlqUsageError(`${command} needs a selection (--partition, --offsets, --key, --error-class, --error-code${command === 'purge' ? ', --replayed' : ''}) or --all`);
   }
   if (values.all && !isEmptyFilter(filter)) throw new DlqUsageError('--all cannot be combined with other message filters');
   return {

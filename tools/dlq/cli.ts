@@ -1,21 +1,28 @@
 /** `npm run dlq -- <command>`: list, show, replay and purge the consumer groups' dead letters. */
 import { databaseVariables, kafkaVariables, loadConfig, registryVariables } from '../../shared/config.js';
-import { stackEnv } from '../../stack/layout.js';
+import { topology } from '../../shared/contracts/topics.js';
 import { applySchema, createPool, type Pool } from '../../shared/db.js';
+import {
+  DlqRefusedError,
+  DlqSelectionError,
+  dlqOperationsSql,
+  listDlqs,
+  purge,
+  replay,
+  resolveTargets,
+  showMessages,
+  type DlqContext,
+  type DlqTarget,
+} from '../../shared/dlq/index.js';
 import { createKafka } from '../../shared/kafka/client.js';
+import { createAdmin } from '../../shared/kafka/tooling-clients.js';
+import { withLocalStackAddresses } from '../../shared/local-stack-addresses.js';
 import type { Logger } from '../../shared/logger.js';
 import { AvroSerde } from '../../shared/registry/serde.js';
 import { runTask } from '../../shared/service.js';
 import { parseCommandLine, usage, type ParsedCommand } from './args.js';
-import type { DlqContext } from './context.js';
-import { DlqRefusedError, DlqUsageError } from './errors.js';
-import { listDlqs, renderList } from './list.js';
-import { dlqToolSql } from './operation-log.js';
-import { purge, renderPurge } from './purge.js';
-import { renderReplay, replay } from './replay.js';
-import { resolveTargets, type DlqTarget } from './selection.js';
-import { renderShow, showMessages } from './show.js';
-import { toJson } from './render.js';
+import { DlqUsageError } from './errors.js';
+import { renderList, renderPurge, renderReplay, renderShow, toJson } from './render.js';
 
 const EXIT_REFUSED = 2;
 const EXIT_SOME_REFUSED = 3;
@@ -50,7 +57,8 @@ async function run(parsed: Command, targets: DlqTarget[], context: DlqContext): 
       return result.refused > 0 ? EXIT_SOME_REFUSED : 0;
     }
     case 'purge': {
-      const result = await purge(context, targets, parsed);
+      const { filter, actor, replayedOnly, limit, dryRun, yes } = parsed;
+      const result = await purge(context, targets, { filter, actor, replayedOnly, limit, dryRun, confirmed: yes });
       output(result, renderPurge(result));
       return result.status === 'needs-confirmation' ? EXIT_REFUSED : 0;
     }
@@ -67,18 +75,18 @@ async function main(logger: Logger): Promise<void> {
       return;
     }
     // Before connecting anywhere: bad input fails fast.
-    targets = resolveTargets(parsed.targets);
+    targets = resolveTargets(topology, parsed.targets);
   } catch (error) {
-    if (!(error instanceof DlqUsageError)) throw error;
+    if (!(error instanceof DlqUsageError || error instanceof DlqSelectionError)) throw error;
     process.stderr.write(`dlq: ${error.message}\n\nRun npm run dlq -- --help for usage.\n`);
     process.exitCode = EXIT_REFUSED;
     return;
   }
   // A tool for people: unset addresses mean the local stack's (what `npm start` runs).
-  const environment = { ...process.env, ...stackEnv() };
+  const environment = withLocalStackAddresses(process.env);
   const config = loadConfig({ ...kafkaVariables, ...registryVariables }, environment);
   const kafka = createKafka(config, logger, 'dlq-tool');
-  const admin = kafka.admin();
+  const admin = createAdmin(kafka);
   let pool: Promise<Pool> | undefined;
   const context: DlqContext = {
     kafka,
@@ -89,7 +97,7 @@ async function main(logger: Logger): Promise<void> {
     pool: () =>
       (pool ??= (async () => {
         const created = createPool(loadConfig(databaseVariables, environment).databaseUrl, logger, { max: 2 });
-        await applySchema(created, dlqToolSql);
+        await applySchema(created, dlqOperationsSql);
         return created;
       })()),
   };
@@ -97,7 +105,7 @@ async function main(logger: Logger): Promise<void> {
   try {
     process.exitCode = await run(parsed, targets, context);
   } catch (error) {
-    if (!(error instanceof DlqUsageError || error instanceof DlqRefusedError)) throw error;
+    if (!(error instanceof DlqUsageError || error instanceof DlqSelectionError || error instanceof DlqRefusedError)) throw error;
     process.stderr.write(`dlq: ${error.message}\n`);
     process.exitCode = EXIT_REFUSED;
   } finally {

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { HEADERS, headersToStrings } from '../../shared/consumer/headers.js';
-import type { Admin, IHeaders, Kafka } from '../../shared/kafka/client.js';
-import type { Logger } from '../../shared/logger.js';
+import { HEADERS, headersToStrings } from '../consumer/headers.js';
+import type { Admin, IHeaders, Kafka } from '../kafka/client.js';
+import { createScanConsumer } from '../kafka/tooling-clients.js';
+import type { Logger } from '../logger.js';
 import { DlqRefusedError } from './errors.js';
-import { matches, type DlqTarget, type Filterable, type MessageFilter } from './selection.js';
+import { matches, type Filterable, type MessageFilter } from './filter.js';
+import type { DlqTarget } from './targets.js';
 
 /** One message of a DLQ, with its raw bytes (for replay) and its headers as strings (for display). */
 export interface DlqRecord extends Filterable {
@@ -64,6 +66,7 @@ function toRecord(target: DlqTarget, partition: number, message: { offset: strin
     rawHeaders: message.headers ?? {},
     headers,
     errorClass: headers[HEADERS.errorClass],
+    errorCode: headers[HEADERS.errorCode],
   };
 }
 
@@ -105,7 +108,7 @@ async function consumeUntil(
   timeoutMs: number,
 ): Promise<void> {
   const groupId = `dlq-tool-${randomUUID()}`;
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
+  const consumer = createScanConsumer(kafka, groupId);
   const topicsToRead = [...new Set([...remaining.keys()].map((key) => key.slice(0, key.lastIndexOf('/'))))];
   let finish: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => (finish = resolve));

@@ -1,7 +1,6 @@
 import type { DlqContext } from './context.js';
 import { existingTopics, readDlqs, type DlqRecord } from './reader.js';
-import { isoOrDash, renderTable } from './render.js';
-import type { DlqTarget } from './selection.js';
+import type { DlqTarget } from './targets.js';
 
 export interface DlqSummary {
   group: string;
@@ -15,17 +14,23 @@ export interface DlqSummary {
   newest: string | null;
   /** Most frequent first. */
   errorClasses: Array<{ errorClass: string; count: number }>;
+  /** The same by error code, most frequent first; `(none)` for dead letters older than the header. */
+  errorCodes: Array<{ errorCode: string; count: number }>;
 }
 
-function errorClasses(records: readonly DlqRecord[]): DlqSummary['errorClasses'] {
+function isoOrDash(epochMs: number): string {
+  return Number.isNaN(epochMs) ? '-' : new Date(epochMs).toISOString();
+}
+
+function countBy(records: readonly DlqRecord[], field: (record: DlqRecord) => string | undefined): Array<{ value: string; count: number }> {
   const counts = new Map<string, number>();
   for (const record of records) {
-    const errorClass = record.errorClass ?? '(none)';
-    counts.set(errorClass, (counts.get(errorClass) ?? 0) + 1);
+    const value = field(record) ?? '(none)';
+    counts.set(value, (counts.get(value) ?? 0) + 1);
   }
   return [...counts.entries()]
-    .map(([errorClass, count]) => ({ errorClass, count }))
-    .sort((a, b) => b.count - a.count || a.errorClass.localeCompare(b.errorClass));
+    .map(([value, count]) => ({ value, count }))
+    .sort((a, b) => b.count - a.count || a.value.localeCompare(b.value));
 }
 
 /** Per group and source topic: how many dead letters wait, since when, and why. */
@@ -49,24 +54,8 @@ export async function listDlqs(context: DlqContext, targets: readonly DlqTarget[
       // reduce, not Math.min(...times): a large DLQ would overflow the argument list.
       oldest: times.length > 0 ? isoOrDash(times.reduce((a, b) => Math.min(a, b))) : null,
       newest: times.length > 0 ? isoOrDash(times.reduce((a, b) => Math.max(a, b))) : null,
-      errorClasses: errorClasses(records),
+      errorClasses: countBy(records, (record) => record.errorClass).map(({ value, count }) => ({ errorClass: value, count })),
+      errorCodes: countBy(records, (record) => record.errorCode).map(({ value, count }) => ({ errorCode: value, count })),
     };
   });
-}
-
-const topClasses = 3;
-
-export function renderList(summaries: readonly DlqSummary[]): string {
-  const rows = summaries.map((s) => [
-    s.group,
-    s.sourceTopic,
-    s.provisioned ? String(s.count) : 'not provisioned',
-    s.oldest ?? '-',
-    s.errorClasses
-      .slice(0, topClasses)
-      .map((e) => `${e.errorClass} x${e.count}`)
-      .join(', ') + (s.errorClasses.length > topClasses ? ', ...' : ''),
-    s.dlqTopic,
-  ]);
-  return renderTable(['GROUP', 'SOURCE TOPIC', 'MESSAGES', 'OLDEST', 'TOP ERROR CLASSES', 'DLQ TOPIC'], rows);
 }

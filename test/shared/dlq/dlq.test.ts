@@ -9,21 +9,33 @@ import { applySchema, createPool, type Pool } from '../../../shared/db.js';
 import { PermanentError } from '../../../shared/errors.js';
 import { ACKS_ALL, createIdempotentProducer, type Admin } from '../../../shared/kafka/client.js';
 import { provisionTopics } from '../../../shared/kafka/provision.js';
-import { topics } from '../../../shared/contracts/topics.js';
+import { topics, topology } from '../../../shared/contracts/topics.js';
 import { dlqTopicName, failureTopics, retryTopicName, type ConsumerGroupDeclaration } from '../../../shared/kafka/topology.js';
 import type { OrderCreated } from '../../../shared/contracts/schemas.js';
-import type { DlqContext } from '../../../tools/dlq/context.js';
-import { listDlqs, type DlqSummary } from '../../../tools/dlq/list.js';
-import { dlqToolSql, operationsOf } from '../../../tools/dlq/operation-log.js';
-import { purge } from '../../../tools/dlq/purge.js';
-import { replay, type ReplayOptions, type ReplayResult } from '../../../tools/dlq/replay.js';
-import { resolveTargets, type DlqTarget } from '../../../tools/dlq/selection.js';
-import { showMessages } from '../../../tools/dlq/show.js';
+import {
+  dlqOperationsSql,
+  listDlqs,
+  operationsOf,
+  purge,
+  replay,
+  resolveTargets,
+  showMessages,
+  type DlqContext,
+  type DlqSummary,
+  type DlqTarget,
+  type InspectedMessage,
+  type ReplayOptions,
+  type ReplayResult,
+} from '../../../shared/dlq/index.js';
 import { publishOrders, sampleOrder } from '../../support/orders.js';
 import { testRuntime } from '../../support/runtime.js';
 import { eventually, testConfig, testKafka, testLogger, testSerde } from '../../support/stack.js';
 
-/** A failure the handler reports for orders it cannot take: permanent, so straight to the DLQ. */
+/**
+ * A failure the handler reports for orders it cannot take: permanent, so straight to the DLQ. It has
+ * no code of its own, so its dead letters carry PermanentError's (PERMANENT); the poison pill's carry
+ * POISON_PILL: two codes for `--error-code` to tell apart.
+ */
 class OrderRejectedError extends PermanentError {}
 
 // Groups of this test only; their failure topics are provisioned below, as a deployment would.
@@ -81,12 +93,12 @@ function replayOptions(overrides: Partial<ReplayOptions>): ReplayOptions {
 
 beforeAll(async () => {
   pool = createPool(testConfig().databaseUrl, testLogger);
-  await applySchema(pool, dlqToolSql);
+  await applySchema(pool, dlqOperationsSql);
   admin = testKafka().admin();
   await admin.connect();
   await provisionTopics(admin, 1, testLogger, [...failureTopics(group), ...failureTopics(bystander)]);
   context = { kafka: testKafka(), admin, serde: testSerde(), logger: testLogger, pool: async () => pool };
-  targets = resolveTargets({ groupId: group.groupId, topic: topics.orderCreated.name });
+  targets = resolveTargets(topology, { groupId: group.groupId, topic: topics.orderCreated.name });
 
   // Both groups start at the current end of order.created, so earlier tests' messages (poison pills
   // among them) stay out of this test's DLQ.
@@ -173,6 +185,40 @@ describe('dlq tool against a real DLQ filled by the consumer runtime', () => {
     expect(cli.stdout).not.toContain('fixed@example.com');
   });
 
+  it('dead letters carry their error code, and --error-code selects only the matching ones', async () => {
+    const all = await showMessages(context, targets, { limit: 0 });
+    expect(all.messages.map((m) => [m.errorClass, m.errorCode, m.headers[HEADERS.errorCode]]).sort()).toEqual([
+      ['OrderRejectedError', 'PERMANENT', 'PERMANENT'],
+      ['OrderRejectedError', 'PERMANENT', 'PERMANENT'],
+      ['OrderRejectedError', 'PERMANENT', 'PERMANENT'],
+      ['PoisonPillError', 'POISON_PILL', 'POISON_PILL'],
+    ]);
+    expect((await summary()).errorCodes).toEqual([
+      { errorCode: 'PERMANENT', count: 3 },
+      { errorCode: 'POISON_PILL', count: 1 },
+    ]);
+
+    const pills = await runCli(['show', ...cliArgs, '--error-code', 'POISON_PILL', '--json']);
+    expect(pills.code, pills.stderr).toBe(0);
+    expect((JSON.parse(pills.stdout) as { messages: InspectedMessage[] }).messages.map((m) => [m.key, m.errorCode])).toEqual([[poisonKey, 'POISON_PILL']]);
+    const rejected = await runCli(['show', ...cliArgs, '--error-code', 'PERMANENT', '--json']);
+    expect(rejected.code, rejected.stderr).toBe(0);
+    const rejectedKeys = (JSON.parse(rejected.stdout) as { messages: InspectedMessage[] }).messages.map((m) => m.key);
+    expect(rejectedKeys.sort()).toEqual([fixed.orderId, looping.orderId, exhausted.orderId].sort());
+    expect(rejected.stdout).toContain('"failure-error-class": "OrderRejectedError"');
+
+    const before = await endOffsets(firstTier);
+    const plan = await runCli(['replay', ...cliArgs, '--error-code', 'POISON_PILL', '--dry-run', '--json']);
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(JSON.parse(plan.stdout)).toMatchObject({ dryRun: true, plans: [{ items: [{ key: poisonKey, errorCode: 'POISON_PILL', decision: 'replay' }] }] });
+    expect((JSON.parse(plan.stdout) as ReplayResult).plans[0]!.items).toHaveLength(1);
+    const purgePlan = await runCli(['purge', ...cliArgs, '--error-code', 'UNCLASSIFIED', '--dry-run']);
+    expect(purgePlan.code, purgePlan.stderr).toBe(0);
+    expect(purgePlan.stdout).toContain('no matching messages');
+    expect(await endOffsets(firstTier)).toEqual(before);
+    expect(await operationsOf(pool, dlqTopic)).toEqual([]);
+  });
+
   it('replay --dry-run reports the plan and changes nothing', async () => {
     const before = await endOffsets(firstTier);
     const cli = await runCli(['replay', ...cliArgs, '--key', fixed.orderId, '--dry-run', '--json']);
@@ -242,16 +288,16 @@ describe('dlq tool against a real DLQ filled by the consumer runtime', () => {
     const copies = await showMessages(context, targets, { filter: { key: looping.orderId }, limit: 0, reveal: false });
     const copy = copies.messages[1]!;
     await expect(
-      purge(context, targets, { filter: { key: looping.orderId, fromOffset: BigInt(copy.offset) }, replayedOnly: false, limit: 0, dryRun: true, yes: false, actor: 'test' }),
+      purge(context, targets, { filter: { key: looping.orderId, fromOffset: BigInt(copy.offset) }, replayedOnly: false, limit: 0, dryRun: true, confirmed: false, actor: 'test' }),
     ).rejects.toThrow(/not selected but comes before selected/);
 
     const options = { filter: {}, replayedOnly: false, limit: 0, actor: 'ops-test' };
     const count = (await summary()).count;
-    expect(await purge(context, targets, { ...options, dryRun: true, yes: false })).toMatchObject({ status: 'dry-run', count });
-    expect(await purge(context, targets, { ...options, dryRun: false, yes: false })).toMatchObject({ status: 'needs-confirmation', count });
+    expect(await purge(context, targets, { ...options, dryRun: true, confirmed: false })).toMatchObject({ status: 'dry-run', count });
+    expect(await purge(context, targets, { ...options, dryRun: false, confirmed: false })).toMatchObject({ status: 'needs-confirmation', count });
     expect((await summary()).count).toBe(count);
 
-    const done = await purge(context, targets, { ...options, dryRun: false, yes: true });
+    const done = await purge(context, targets, { ...options, dryRun: false, confirmed: true });
     expect(done).toMatchObject({ status: 'purged', count });
     expect((await summary()).count).toBe(0);
     for (const partition of await admin.fetchTopicOffsets(dlqTopic)) expect(partition.low).toBe(partition.high);

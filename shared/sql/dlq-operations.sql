@@ -1,4 +1,4 @@
--- The DLQ tool's operation log (idempotent). Who replayed or purged what, when, and where it went.
+-- The DLQ operation log (idempotent; shared/dlq/operation-log.ts). Who replayed or purged what, when, and where it went.
 
 -- One row per command run and DLQ (group + source topic). A row with finished_at NULL is a run that
 -- stopped part way: dlq_replayed_messages then holds what was actually sent.

@@ -1,30 +1,54 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HEADERS } from '../../shared/consumer/headers.js';
-import { ACKS_ALL, createIdempotentProducer, type IHeaders } from '../../shared/kafka/client.js';
-import { retryPolicyOf, retryTopicName } from '../../shared/kafka/topology.js';
+import { ACKS_ALL, createIdempotentProducer } from '../kafka/client.js';
+import { retryPolicyOf, retryTopicName } from '../kafka/topology.js';
 import type { DlqContext } from './context.js';
 import { DlqRefusedError } from './errors.js';
+import { describeFilter, type MessageFilter } from './filter.js';
 import { finishOperation, position, recordReplayed, replayedPositions, startOperation } from './operation-log.js';
 import { readMatching, type DlqRecord } from './reader.js';
-import { renderTable } from './render.js';
-import { describeFilter, type DlqTarget, type MessageFilter } from './selection.js';
-
-export interface ReplayOptions {
-  filter: MessageFilter;
-  /** At most this many messages are sent per DLQ, lowest offsets first; 0 = no limit. */
-  limit: number;
-  dryRun: boolean;
-  /** Messages per second. */
-  ratePerSecond: number;
-  /** A message whose `dlq-replays` header has reached this is not replayed again without `force`. */
-  maxReplays: number;
-  /** Replays past both loop guards (max replays, replayed before). */
-  force: boolean;
-  actor: string;
-}
+import { replayHeaders, replaysOf } from './replay-headers.js';
+import type { DlqTarget } from './targets.js';
 
 export const defaultMaxReplays = 3;
 export const defaultRatePerSecond = 50;
+
+export interface ReplayOptions {
+  /** Which messages; `{}` selects every message of the targets, so a caller says so explicitly. */
+  filter: MessageFilter;
+  /** Who asked, for the operation log. */
+  actor: string;
+  /**
+   * At most this many messages are sent per DLQ, lowest offsets first; 0 = no limit.
+   * @defaultValue 0
+   */
+  limit?: number;
+  /**
+   * Decide and report, but send and record nothing.
+   * @defaultValue false
+   */
+  dryRun?: boolean;
+  /**
+   * Messages per second.
+   * @defaultValue 50 (defaultRatePerSecond)
+   */
+  ratePerSecond?: number;
+  /**
+   * A message whose `dlq-replays` header has reached this is not replayed again without `force`.
+   * @defaultValue 3 (defaultMaxReplays)
+   */
+  maxReplays?: number;
+  /**
+   * Replays past both loop guards (max replays, replayed before).
+   * @defaultValue false
+   */
+  force?: boolean;
+}
+
+type ResolvedReplayOptions = Required<ReplayOptions>;
+
+function withDefaults(options: ReplayOptions): ResolvedReplayOptions {
+  return { limit: 0, dryRun: false, ratePerSecond: defaultRatePerSecond, maxReplays: defaultMaxReplays, force: false, ...options };
+}
 
 /** What happens to one selected message. */
 export type ReplayDecision = 'replay' | 'replayed-before' | 'max-replays' | 'over-limit';
@@ -34,6 +58,7 @@ export interface ReplayItem {
   offset: string;
   key: string | null;
   errorClass: string | null;
+  errorCode: string | null;
   /** Replays this DLQ entry went through before it landed here again. */
   replays: number;
   decision: ReplayDecision;
@@ -60,25 +85,6 @@ export interface ReplayResult {
   replayedBefore: number;
 }
 
-/**
- * The message as the group's first retry tier expects it: due now, with no failed attempts so the
- * runtime gives it a fresh set of them (it reads `retry-attempt` as failed deliveries so far), one
- * more replay counted, and key, value bytes and every other header (original-*, event id) unchanged.
- */
-export function replayHeaders(record: DlqRecord, now = Date.now()): IHeaders {
-  const headers: IHeaders = { ...record.rawHeaders };
-  headers[HEADERS.attempt] = '0';
-  headers[HEADERS.dueAt] = String(now);
-  headers[HEADERS.replays] = String(replaysOf(record) + 1);
-  delete headers[HEADERS.parked];
-  return headers;
-}
-
-function replaysOf(record: DlqRecord): number {
-  const replays = Number(record.headers[HEADERS.replays] ?? 0);
-  return Number.isFinite(replays) ? replays : 0;
-}
-
 function targetTopicOf(target: DlqTarget): string {
   if (retryPolicyOf(target.group).attempts < 2) {
     throw new DlqRefusedError(`${target.group.groupId} has no retry tier (attempts < 2): nowhere to replay to without reaching other groups`);
@@ -86,14 +92,19 @@ function targetTopicOf(target: DlqTarget): string {
   return retryTopicName(target.source, target.group.groupId, 1);
 }
 
-function decide(record: DlqRecord, replayed: ReadonlySet<string>, options: ReplayOptions): ReplayDecision {
+function decide(record: DlqRecord, replayed: ReadonlySet<string>, options: ResolvedReplayOptions): ReplayDecision {
   if (options.force) return 'replay';
   if (replaysOf(record) >= options.maxReplays) return 'max-replays';
   if (replayed.has(position(record.partition, record.offset))) return 'replayed-before';
   return 'replay';
 }
 
-export async function replay(context: DlqContext, targets: readonly DlqTarget[], options: ReplayOptions): Promise<ReplayResult> {
+/**
+ * Sends the selected dead letters back to their group's own first retry tier (only that group sees
+ * them again), paced, each recorded in the operation log; messages that keep failing are held back.
+ */
+export async function replay(context: DlqContext, targets: readonly DlqTarget[], replayOptions: ReplayOptions): Promise<ReplayResult> {
+  const options = withDefaults(replayOptions);
   const targetTopics = new Map(targets.map((target) => [target.dlqTopic, targetTopicOf(target)]));
   const present = new Set(await context.admin.listTopics());
   const missing = [...targetTopics.values()].filter((topic) => !present.has(topic));
@@ -116,6 +127,7 @@ export async function replay(context: DlqContext, targets: readonly DlqTarget[],
         offset: record.offset,
         key: record.key,
         errorClass: record.errorClass ?? null,
+        errorCode: record.errorCode ?? null,
         replays: replaysOf(record),
         decision,
       };
@@ -143,7 +155,7 @@ export async function replay(context: DlqContext, targets: readonly DlqTarget[],
   };
 }
 
-async function send(context: DlqContext, plans: Array<ReplayPlan & { records: DlqRecord[] }>, options: ReplayOptions): Promise<void> {
+async function send(context: DlqContext, plans: Array<ReplayPlan & { records: DlqRecord[] }>, options: ResolvedReplayOptions): Promise<void> {
   const pool = await context.pool();
   const producer = createIdempotentProducer(context.kafka);
   // Connected only when something is to be sent: a run that only refuses touches no producer.
@@ -187,38 +199,4 @@ async function send(context: DlqContext, plans: Array<ReplayPlan & { records: Dl
   } finally {
     if (connected) await producer.disconnect();
   }
-}
-
-const decisionText: Record<ReplayDecision, string> = {
-  replay: 'replay',
-  'replayed-before': 'skip: replayed before (--force to repeat)',
-  'max-replays': 'REFUSED: max replays reached (--force to override)',
-  'over-limit': 'skip: over --limit',
-};
-
-export function renderReplay(result: ReplayResult): string {
-  if (result.plans.length === 0) return 'no matching messages; nothing replayed';
-  const rows = result.plans.flatMap((plan) =>
-    plan.items.map((item) => [
-      plan.group,
-      String(item.partition),
-      item.offset,
-      item.key ?? '(null)',
-      item.errorClass ?? '-',
-      String(item.replays),
-      decisionText[item.decision],
-    ]),
-  );
-  const table = renderTable(['GROUP', 'PARTITION', 'OFFSET', 'KEY', 'ERROR CLASS', 'REPLAYS', 'ACTION'], rows);
-  const targets = result.plans.map((plan) => `  ${plan.dlqTopic} -> ${plan.targetTopic}`).join('\n');
-  const wouldSend = result.plans.reduce((sum, plan) => sum + plan.items.filter((i) => i.decision === 'replay').length, 0);
-  const summary = result.dryRun
-    ? `dry run: ${wouldSend} message(s) would be replayed; nothing was sent or recorded`
-    : `${result.sent} message(s) replayed` +
-      (result.plans.some((p) => p.operationId) ? ` (operation ${result.plans.map((p) => p.operationId).filter(Boolean).join(', ')})` : '');
-  const guards = [
-    result.refused > 0 ? `${result.refused} refused: already replayed the maximum number of times and failed again (--force overrides)` : '',
-    result.replayedBefore > 0 ? `${result.replayedBefore} skipped: replayed before` : '',
-  ].filter(Boolean);
-  return [table, '', 'into:', targets, '', summary, ...guards].join('\n');
 }

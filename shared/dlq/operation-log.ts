@@ -1,17 +1,11 @@
-import { userInfo } from 'node:os';
-import type { Pool } from '../../shared/db.js';
-import type { DlqTarget } from './selection.js';
+import type { Pool } from '../db.js';
+import type { DlqTarget } from './targets.js';
 
-export const dlqToolSql = new URL('./schema.sql', import.meta.url);
-
-/** Who runs the command: --actor when given, else the OS user. */
-export function defaultActor(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return process.env.USER ?? 'unknown';
-  }
-}
+/**
+ * The audit log of DLQ operations (tables dlq_operations, dlq_replayed_messages): who replayed or
+ * purged what, when, and where it went. Apply it (applySchema) to the pool a DlqContext hands out.
+ */
+export const dlqOperationsSql = new URL('../sql/dlq-operations.sql', import.meta.url);
 
 export interface OperationStart {
   operation: 'replay' | 'purge';
@@ -89,7 +83,7 @@ export interface OperationRow {
   purged_up_to: Record<string, string> | null;
 }
 
-/** The log of one DLQ, newest first (tests and `history`-style queries). */
+/** The log of one DLQ, newest first (tests, history views). */
 export async function operationsOf(pool: Pool, dlqTopic: string): Promise<OperationRow[]> {
   const result = await pool.query<OperationRow>('SELECT * FROM dlq_operations WHERE dlq_topic = $1 ORDER BY id DESC', [dlqTopic]);
   return result.rows;

@@ -1,12 +1,12 @@
-import { HEADERS } from '../../shared/consumer/headers.js';
-import { PoisonPillError } from '../../shared/errors.js';
-import type { AvroSerde } from '../../shared/registry/serde.js';
+import { HEADERS } from '../consumer/headers.js';
+import { PoisonPillError } from '../errors.js';
+import type { AvroSerde } from '../registry/serde.js';
 import type { DlqRecord } from './reader.js';
 import { redactBytes, redactText, redactValue } from './redact.js';
 
 const previewBytes = 64;
 
-/** A DLQ message as `show` prints it: decoded if possible, else a preview of its bytes and why. */
+/** A DLQ message as people see it: decoded if possible, else a preview of its bytes and why. */
 export interface InspectedMessage {
   group: string;
   sourceTopic: string;
@@ -16,6 +16,8 @@ export interface InspectedMessage {
   dlqTimestamp: string;
   key: string | null;
   errorClass: string | null;
+  /** The error's stable code; null on dead letters written before the header existed. */
+  errorCode: string | null;
   errorMessage: string | null;
   attempts: number;
   replays: number;
@@ -28,6 +30,7 @@ function printable(bytes: Buffer): string {
   return bytes.toString('utf8').replace(/[\p{Cc}\uFFFD]/gu, '.');
 }
 
+/** Decodes one DLQ message with its source topic's schema; personal data is redacted unless `reveal`. */
 export async function inspect(serde: AvroSerde, record: DlqRecord, reveal: boolean): Promise<InspectedMessage> {
   const text = (value: string) => (reveal ? value : redactText(value));
   const headers = Object.fromEntries(Object.entries(record.headers).map(([name, value]) => [name, text(value)]));
@@ -40,6 +43,7 @@ export async function inspect(serde: AvroSerde, record: DlqRecord, reveal: boole
     dlqTimestamp: new Date(record.timestamp).toISOString(),
     key: record.key,
     errorClass: record.errorClass ?? null,
+    errorCode: record.errorCode ?? null,
     errorMessage: headers[HEADERS.errorMessage] ?? null,
     attempts: Number(record.headers[HEADERS.attempt] ?? 0),
     replays: Number(record.headers[HEADERS.replays] ?? 0),

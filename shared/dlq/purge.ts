@@ -1,20 +1,36 @@
 import type { DlqContext } from './context.js';
 import { DlqRefusedError } from './errors.js';
+import { describeFilter, type MessageFilter } from './filter.js';
 import { finishOperation, position, replayedPositions, startOperation } from './operation-log.js';
 import { readMatching, type DlqRecord } from './reader.js';
-import { renderTable } from './render.js';
-import { describeFilter, type DlqTarget, type MessageFilter } from './selection.js';
+import type { DlqTarget } from './targets.js';
 
 export interface PurgeOptions {
+  /** Which messages; `{}` selects every message of the targets, so a caller says so explicitly. */
   filter: MessageFilter;
-  /** Only messages the operation log records as replayed (handled). */
-  replayedOnly: boolean;
-  /** At most this many messages, lowest offsets first; 0 = no limit. */
-  limit: number;
-  dryRun: boolean;
-  /** The operator confirmed the deletion. */
-  yes: boolean;
+  /** Who asked, for the operation log. */
   actor: string;
+  /**
+   * Only messages the operation log records as replayed (handled).
+   * @defaultValue false
+   */
+  replayedOnly?: boolean;
+  /**
+   * At most this many messages, lowest offsets first; 0 = no limit.
+   * @defaultValue 0
+   */
+  limit?: number;
+  /**
+   * Plan and report, delete nothing.
+   * @defaultValue false
+   */
+  dryRun?: boolean;
+  /**
+   * The deletion is confirmed. Without it a purge only returns its plan (status `needs-confirmation`),
+   * so a caller can show what would go before anything does.
+   * @defaultValue false
+   */
+  confirmed?: boolean;
 }
 
 export interface PartitionPurge {
@@ -67,7 +83,9 @@ export function prefixCut(partitionRecords: readonly DlqRecord[], selected: Read
   return { partition: first.partition, from: first.offset, upTo: String(BigInt(partitionRecords[count - 1]!.offset) + 1n), count };
 }
 
-export async function purge(context: DlqContext, targets: readonly DlqTarget[], options: PurgeOptions): Promise<PurgeResult> {
+/** Deletes the selected dead letters for good, as long as they are a prefix of each partition; recorded in the operation log. */
+export async function purge(context: DlqContext, targets: readonly DlqTarget[], purgeOptions: PurgeOptions): Promise<PurgeResult> {
+  const options: Required<PurgeOptions> = { replayedOnly: false, limit: 0, dryRun: false, confirmed: false, ...purgeOptions };
   const { contents, selected: matching } = await readMatching(context.kafka, context.admin, targets, options.filter, context.logger);
   let selected = matching;
   if (options.replayedOnly) {
@@ -96,7 +114,7 @@ export async function purge(context: DlqContext, targets: readonly DlqTarget[], 
   const count = plans.reduce((sum, plan) => sum + plan.partitions.reduce((s, p) => s + p.count, 0), 0);
   if (count === 0) return { status: 'nothing-selected', plans, count };
   if (options.dryRun) return { status: 'dry-run', plans, count };
-  if (!options.yes) return { status: 'needs-confirmation', plans, count };
+  if (!options.confirmed) return { status: 'needs-confirmation', plans, count };
 
   const pool = await context.pool();
   for (const plan of plans) {
@@ -119,18 +137,4 @@ export async function purge(context: DlqContext, targets: readonly DlqTarget[], 
     context.logger.info({ group: plan.group, dlqTopic: plan.dlqTopic, partitions: plan.partitions, operationId: plan.operationId }, 'purged');
   }
   return { status: 'purged', plans, count };
-}
-
-export function renderPurge(result: PurgeResult): string {
-  if (result.status === 'nothing-selected') return 'no matching messages; nothing purged';
-  const rows = result.plans.flatMap((plan) =>
-    plan.partitions.map((p) => [plan.group, plan.sourceTopic, String(p.partition), `${p.from}..${BigInt(p.upTo) - 1n}`, String(p.count)]),
-  );
-  const table = renderTable(['GROUP', 'SOURCE TOPIC', 'PARTITION', 'OFFSETS', 'MESSAGES'], rows);
-  const summary = {
-    'dry-run': `dry run: ${result.count} message(s) would be deleted; nothing was changed`,
-    'needs-confirmation': `${result.count} message(s) would be deleted for good; nothing was changed. Add --yes to delete them.`,
-    purged: `${result.count} message(s) deleted (operation ${result.plans.map((p) => p.operationId).join(', ')})`,
-  }[result.status];
-  return `${table}\n\n${summary}`;
 }

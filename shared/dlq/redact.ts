@@ -1,5 +1,5 @@
 /**
- * Personal data in DLQ messages is not printed in clear unless the operator asks (--reveal): `email`
+ * Personal data in DLQ messages is not printed in clear unless the caller asks (`reveal`): `email`
  * fields of decoded values at any depth, and anything that looks like an address in free text (error
  * messages quote field values; an undecodable value may be JSON).
  */
