@@ -85,7 +85,14 @@ export function prefixCut(partitionRecords: readonly DlqRecord[], selected: Read
 
 /** Deletes the selected dead letters for good, as long as they are a prefix of each partition; recorded in the operation log. */
 export async function purge(context: DlqContext, targets: readonly DlqTarget[], purgeOptions: PurgeOptions): Promise<PurgeResult> {
-  const options: Required<PurgeOptions> = { replayedOnly: false, limit: 0, dryRun: false, confirmed: false, ...purgeOptions };
+  const options: Required<PurgeOptions> = {
+    filter: purgeOptions.filter,
+    actor: purgeOptions.actor,
+    replayedOnly: purgeOptions.replayedOnly ?? false,
+    limit: purgeOptions.limit ?? 0,
+    dryRun: purgeOptions.dryRun ?? false,
+    confirmed: purgeOptions.confirmed ?? false,
+  };
   const { contents, selected: matching } = await readMatching(context.kafka, context.admin, targets, options.filter, context.logger);
   let selected = matching;
   if (options.replayedOnly) {

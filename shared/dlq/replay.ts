@@ -46,8 +46,20 @@ export interface ReplayOptions {
 
 type ResolvedReplayOptions = Required<ReplayOptions>;
 
+// `??` per field, not a spread of defaults: an option passed as undefined means the default too.
 function withDefaults(options: ReplayOptions): ResolvedReplayOptions {
-  return { limit: 0, dryRun: false, ratePerSecond: defaultRatePerSecond, maxReplays: defaultMaxReplays, force: false, ...options };
+  if (options.ratePerSecond !== undefined && !(options.ratePerSecond > 0)) {
+    throw new DlqRefusedError(`ratePerSecond must be a positive number, got ${options.ratePerSecond}`);
+  }
+  return {
+    filter: options.filter,
+    actor: options.actor,
+    limit: options.limit ?? 0,
+    dryRun: options.dryRun ?? false,
+    ratePerSecond: options.ratePerSecond ?? defaultRatePerSecond,
+    maxReplays: options.maxReplays ?? defaultMaxReplays,
+    force: options.force ?? false,
+  };
 }
 
 /** What happens to one selected message. */
