@@ -8,6 +8,7 @@ import type { TopicLookup } from '../kafka/topology.js';
 import type { Logger } from '../logger.js';
 import { metrics } from '../metrics.js';
 import type { AvroSerde } from '../registry/serde.js';
+import { Backoff } from '../retry/backoff.js';
 import { outboxTable } from './outbox.js';
 
 const published = new Counter({
@@ -131,19 +132,19 @@ export class OutboxRelay {
   }
 
   private async run(): Promise<void> {
-    let backoffMs = 0;
+    const backoff = new Backoff({ initialMs: 200, maxMs: this.options.maxBackoffMs ?? 5000 });
     while (!this.stopped) {
       try {
         await this.connect();
         this.dirty = false;
         const count = await this.relayRound();
-        backoffMs = 0;
+        backoff.reset();
         await this.cleanupIfDue();
         // A full round means more rows are probably waiting.
         if (count === this.batchSize || this.dirty) continue;
       } catch (error) {
         relayFailures.inc({ table: this.table });
-        backoffMs = Math.min(Math.max(backoffMs * 2, 200), this.options.maxBackoffMs ?? 5000);
+        const backoffMs = backoff.next();
         this.logger.warn({ err: error, retryInMs: backoffMs }, 'outbox relay round failed; rows stay unsent and will be retried');
         await this.pause(backoffMs);
         continue;
