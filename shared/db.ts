@@ -4,6 +4,7 @@ import type { Logger } from './logger.js';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
+export type PoolConfig = pg.PoolConfig;
 
 export function createPool(databaseUrl: string, logger: Logger, options: pg.PoolConfig = {}): pg.Pool {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, ...options });
