@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { abortableSleep } from './retrying.js';
 
 /** A condition polled for did not hold in time; `cause` is the probe's last error, if it threw. */
 export class PollTimeoutError extends Error {
@@ -42,6 +42,6 @@ export async function pollUntil<T>(probe: () => Promise<T | false | undefined> |
       lastError = error;
     }
     if (Date.now() >= deadline) throw new PollTimeoutError(options.what, options.timeoutMs, { cause: lastError });
-    await sleep(Math.min(intervalMs, Math.max(deadline - Date.now(), 0)), undefined, { signal });
+    await abortableSleep(Math.min(intervalMs, Math.max(deadline - Date.now(), 0)), signal);
   }
 }

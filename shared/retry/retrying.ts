@@ -32,11 +32,21 @@ export interface RetryingOptions {
   wait?: (delayMs: number) => Promise<void>;
 }
 
+/** Sleeps, or throws the signal's reason as soon as it aborts. */
+export async function abortableSleep(delayMs: number, signal?: AbortSignal): Promise<void> {
+  try {
+    await sleep(delayMs, undefined, { signal });
+  } catch (error) {
+    signal?.throwIfAborted();
+    throw error;
+  }
+}
+
 /** Calls `fn` until it resolves, pausing with exponential backoff after each retriable failure. */
 export async function retrying<T>(fn: (attempt: number) => Promise<T>, options: RetryingOptions = {}): Promise<T> {
   const { signal, isRetriable = () => true, maxAttempts = Infinity } = options;
   const backoff = new Backoff(options.backoff);
-  const wait = options.wait ?? ((delayMs: number) => sleep(delayMs, undefined, { signal }));
+  const wait = options.wait ?? ((delayMs: number) => abortableSleep(delayMs, signal));
   for (let attempt = 1; ; attempt++) {
     signal?.throwIfAborted();
     try {
