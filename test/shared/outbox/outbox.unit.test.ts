@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { afterCommit, withTransaction } from '../../../shared/db.js';
+import { afterCommit, withTransaction, type PoolClient } from '../../../shared/db.js';
 import { topics } from '../../../shared/contracts/topics.js';
 import { Outbox } from '../../../shared/outbox/outbox.js';
 import { fakePool } from '../../support/fake-pool.js';
@@ -25,27 +25,20 @@ describe('Outbox: append wakes its listeners after the commit', () => {
     expect(heard).toEqual(['COMMIT']);
   });
 
-  it('never for a transaction that rolls back', async () => {
-    const { pool } = fakePool();
-    const outbox = new Outbox(pool, 'kit_outbox');
-    let heard = 0;
-    outbox.onCommit(() => heard++);
-    await expect(
-      withTransaction(pool, async (tx) => {
-        await outbox.append(tx, [message(1)]);
-        throw new Error('the effect failed');
-      }),
-    ).rejects.toThrow('the effect failed');
-    expect(heard).toBe(0);
-  });
-
-  it('never when the COMMIT itself fails', async () => {
+  it.each([
+    ['the work fails', undefined, 'the effect failed'],
+    ['the COMMIT fails', /^COMMIT/, 'failed: COMMIT'],
+  ])('never when %s (the transaction rolls back)', async (_case, failing, reason) => {
     const { pool, failOn } = fakePool();
     const outbox = new Outbox(pool, 'kit_outbox');
     let heard = 0;
     outbox.onCommit(() => heard++);
-    failOn(/^COMMIT/);
-    await expect(withTransaction(pool, (tx) => outbox.append(tx, [message(1)]))).rejects.toThrow('failed: COMMIT');
+    if (failing) failOn(failing);
+    const work = async (tx: PoolClient) => {
+      await outbox.append(tx, [message(1)]);
+      if (!failing) throw new Error('the effect failed');
+    };
+    await expect(withTransaction(pool, work)).rejects.toThrow(reason);
     expect(heard).toBe(0);
   });
 
