@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Counter } from 'prom-client';
 import type { InboundEvent } from '../../shared/consumer/types.js';
 import { topics } from '../../shared/contracts/topics.js';
-import type { Effects } from '../../shared/kit/consumer-service.js';
+import type { Effects } from '../../shared/kit/service-parts.js';
 import { DUPLICATE } from '../../shared/kit/handle-once.js';
 import { instanceId } from '../../shared/logger.js';
 import { metrics } from '../../shared/metrics.js';

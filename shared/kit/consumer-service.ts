@@ -1,48 +1,25 @@
 import type { FastifyInstance } from 'fastify';
 import { ConsumerRuntime, type ConsumerRuntimeOptions } from '../consumer/consumer-runtime.js';
-import type { Pool } from '../db.js';
-import { PermanentError } from '../errors.js';
-import { createKafka, type Kafka } from '../kafka/client.js';
+import { createKafka } from '../kafka/client.js';
 import { topicLookup, type ConsumerGroupDeclaration, type Topology } from '../kafka/topology.js';
-import type { Logger } from '../logger.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { OutboxRelay } from '../outbox/relay.js';
 import { AvroSerde } from '../registry/serde.js';
 import { runService } from '../service.js';
-import type { GracefulShutdown } from '../shutdown.js';
 import { BackgroundConsumer } from './background-consumer.js';
 import { openDatabase, type Database, type DatabaseOptions } from './database.js';
-import { handleOnceFor, type HandleOnce } from './handle-once.js';
 import { serveHttp } from './serve-http.js';
+import { ServiceDefinitionError, serviceParts, type ServiceParts } from './service-parts.js';
 import type { KitConfig } from './variables.js';
-
-/** A service definition asks for a part it did not declare (e.g. the outbox without a table). */
-export class ServiceDefinitionError extends PermanentError {}
 
 /** Runtime options a service may tune; the rest come from the kit. */
 export type RuntimeTuning = Partial<Omit<ConsumerRuntimeOptions, 'kafka' | 'serde' | 'logger' | 'group' | 'pool'>>;
-
-/** What a service's own code is given. pool, outbox and handleOnce throw when the service declared no database/outbox. */
-export interface ServiceParts<C> {
-  readonly config: C;
-  readonly logger: Logger;
-  readonly shutdown: GracefulShutdown;
-  readonly kafka: Kafka;
-  readonly serde: AvroSerde;
-  readonly pool: Pool;
-  readonly outbox: Outbox;
-  /** Claims an event once for the service's group inside the effect's transaction. */
-  readonly handleOnce: HandleOnce;
-}
 
 /** A service's database: its URL is config.databaseUrl. */
 export interface ServiceDatabase extends Omit<DatabaseOptions, 'url' | 'outbox'> {
   /** The outbox table and the topics it may hold (its relay looks up each row's schema by topic name). */
   outbox?: { table: string; topology: Pick<Topology, 'topics'> };
 }
-
-/** What a handler needs for an effect that happens once and answers through the outbox. */
-export type Effects = Pick<ServiceParts<unknown>, 'handleOnce' | 'outbox'>;
 
 export interface ConsumerServiceDefinition<C extends KitConfig> {
   /** Loads the service's configuration (its config.ts). */
@@ -65,30 +42,6 @@ export interface ConsumerServiceDefinition<C extends KitConfig> {
   ready?: (parts: ServiceParts<C>) => Promise<boolean>;
   /** @defaultValue 65536 */
   bodyLimit?: (config: C) => number;
-}
-
-function parts<C extends KitConfig>(
-  base: Pick<ServiceParts<C>, 'config' | 'logger' | 'shutdown' | 'kafka' | 'serde'>,
-  group: ConsumerGroupDeclaration,
-  database: Database | undefined,
-): ServiceParts<C> {
-  const missing = (what: string) => new ServiceDefinitionError(`the service declares no ${what}`);
-  const handleOnce = database && handleOnceFor(database.pool, group);
-  return {
-    ...base,
-    get pool() {
-      if (!database) throw missing('database');
-      return database.pool;
-    },
-    get outbox() {
-      if (!database?.outbox) throw missing('outbox (database.outbox)');
-      return database.outbox;
-    },
-    get handleOnce() {
-      if (!handleOnce || !database?.consumerRuntime) throw missing('database with the consumer runtime tables');
-      return handleOnce;
-    },
-  };
 }
 
 function startRelay(outbox: Outbox, parts: ServiceParts<KitConfig>, topology: Pick<Topology, 'topics'>): OutboxRelay {
@@ -122,7 +75,7 @@ export function runConsumerService<C extends KitConfig>(
     }
     const kafka = createKafka(config, logger, name);
     const serde = AvroSerde.connect(config.schemaRegistryUrl);
-    const service = parts<C>({ config, logger, shutdown, kafka, serde }, group, database);
+    const service = serviceParts<C>({ config, logger, shutdown, kafka, serde }, group, database);
     const relay = database?.outbox && declared?.outbox && startRelay(database.outbox, service, declared.outbox.topology);
 
     const runtime = new ConsumerRuntime({
