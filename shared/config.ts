@@ -5,10 +5,12 @@ import { ConfigError, type ConfigProblem } from './errors.js';
 export interface Variable<T> {
   env: string;
   schema: z.ZodType<T>;
+  /** Older names still read when `env` is unset (e.g. PORT for HTTP_PORT). */
+  aliases?: readonly string[];
 }
 
-export function variable<T>(env: string, schema: z.ZodType<T>): Variable<T> {
-  return { env, schema };
+export function variable<T>(env: string, schema: z.ZodType<T>, options: { aliases?: readonly string[] } = {}): Variable<T> {
+  return options.aliases ? { env, schema, aliases: options.aliases } : { env, schema };
 }
 
 type Spec = Record<string, Variable<unknown>>;
@@ -24,7 +26,9 @@ export function loadConfig<S extends Spec>(
 ): ConfigOf<S> {
   const problems: ConfigProblem[] = [];
   const config: Record<string, unknown> = {};
-  for (const [key, { env, schema }] of Object.entries(spec)) {
+  for (const [key, { env: name, schema, aliases = [] }] of Object.entries(spec)) {
+    // Empty counts as unset; the first name that is set wins.
+    const env = [name, ...aliases].find((candidate) => source[candidate] !== undefined && source[candidate] !== '') ?? name;
     const raw = source[env] === '' ? undefined : source[env];
     const parsed = schema.safeParse(raw);
     if (parsed.success) {

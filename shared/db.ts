@@ -4,6 +4,7 @@ import type { Logger } from './logger.js';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
+export type PoolConfig = pg.PoolConfig;
 
 export function createPool(databaseUrl: string, logger: Logger, options: pg.PoolConfig = {}): pg.Pool {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, ...options });
@@ -12,18 +13,34 @@ export function createPool(databaseUrl: string, logger: Logger, options: pg.Pool
   return pool;
 }
 
+/** The hooks of each transaction withTransaction has open, by its connection. */
+const commitHooks = new WeakMap<pg.PoolClient, Set<() => void>>();
+
+/**
+ * Runs `hook` once the transaction open on `client` has committed (never if it rolls back), e.g. to
+ * wake whoever publishes what it wrote. A client outside withTransaction commits each statement at
+ * once, so the hook runs at once. Hooks must not throw; one registered twice runs once.
+ */
+export function afterCommit(client: pg.PoolClient, hook: () => void): void {
+  const hooks = commitHooks.get(client);
+  if (hooks) hooks.add(hook);
+  else hook();
+}
+
 export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  const hooks = new Set<() => void>();
   // The pool listens for errors only on idle clients: a connection lost while checked out (server
   // restarted) would emit an unhandled 'error' and end the process. The failing query reports it.
   const ignore = () => undefined;
   client.on('error', ignore);
   let broken = false;
+  let result: T;
   try {
     await client.query('BEGIN');
-    const result = await work(client);
+    commitHooks.set(client, hooks);
+    result = await work(client);
     await client.query('COMMIT');
-    return result;
   } catch (error) {
     broken = await client.query('ROLLBACK').then(
       () => false,
@@ -31,10 +48,13 @@ export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolCl
     );
     throw error;
   } finally {
+    commitHooks.delete(client);
     client.off('error', ignore);
     // A connection that cannot even roll back is discarded, not handed to the next caller.
     client.release(broken);
   }
+  for (const hook of hooks) hook();
+  return result;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { pollUntil } from '../shared/retry/poll-until.js';
 import type { Layout } from './layout.js';
 
 /**
@@ -60,11 +60,12 @@ export class Processes {
       }
     };
     signal('SIGTERM');
-    const deadline = Date.now() + graceMs;
-    while (this.alive(pid) && Date.now() < deadline) await sleep(100);
-    if (this.alive(pid)) {
+    const gone = () => !this.alive(pid);
+    const stopped = await pollUntil(gone, { what: name, timeoutMs: graceMs, intervalMs: 100 }).catch(() => false);
+    if (!stopped) {
       signal('SIGKILL');
-      while (this.alive(pid)) await sleep(50);
+      // SIGKILL cannot be refused: wait as long as it takes.
+      await pollUntil(gone, { what: name, timeoutMs: Infinity, intervalMs: 50 });
     }
     rmSync(this.pidFile(name), { force: true });
     return true;
@@ -82,10 +83,5 @@ export class Processes {
 }
 
 export async function waitUntil(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await probe().catch(() => false)) return;
-    await sleep(200);
-  }
-  throw new Error(`${what} did not become ready within ${timeoutMs / 1000} s`);
+  await pollUntil(probe, { what, timeoutMs, intervalMs: 200 });
 }

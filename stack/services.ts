@@ -13,7 +13,7 @@ export interface ServiceDefinition {
 }
 
 export const services: readonly ServiceDefinition[] = [
-  { name: 'order', entry: 'services/order/main.ts', port: 3000, portVariable: 'PORT' },
+  { name: 'order', entry: 'services/order/main.ts', port: 3000, portVariable: 'HTTP_PORT' },
   // Ten ports apart, so `--scale inventory=3` (3010-3012) never reaches the next service's port.
   { name: 'inventory', entry: 'services/inventory/main.ts', port: 3010, portVariable: 'HTTP_PORT' },
   { name: 'email', entry: 'services/email/main.ts', port: 3020, portVariable: 'HTTP_PORT' },

@@ -1,17 +1,7 @@
-import {
-  consumerVariables,
-  httpVariables,
-  kafkaVariables,
-  loadConfig,
-  registryVariables,
-} from '../../shared/config.js';
+import { loadConfig } from '../../shared/config.js';
+import { consumerServiceVariables } from '../../shared/kit/variables.js';
 
-export const configSpec = {
-  ...kafkaVariables,
-  ...registryVariables,
-  ...httpVariables,
-  ...consumerVariables,
-};
+export const configSpec = consumerServiceVariables;
 
 export function loadServiceConfig(source: Record<string, string | undefined> = process.env) {
   return loadConfig(configSpec, source);

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { BatchContext, EventFailure, InboundEvent } from '../../shared/consumer/types.js';
 import { TransientError, isRetriable } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
+import { retrying } from '../../shared/retry/retrying.js';
 import type { AnalyticsEvent } from '../../shared/contracts/schemas.js';
 import { RowRejectedError, StoreUnavailableError, type BatchIngestionErrorCode } from './errors.js';
 import { writeIsolating } from './isolate.js';
@@ -24,7 +25,7 @@ export interface BatcherOptions {
   flushWhenIdle: boolean;
   /** Flushes in flight at once, each on its own connection. */
   maxConcurrentFlushes: number;
-  /** Backoff between writes while the store is unavailable: doubles from initialMs up to maxMs. */
+  /** Backoff between writes while the store is unavailable: doubles from initialMs up to maxMs (jitter: a fifth). */
   backoff: { initialMs: number; maxMs: number };
   /** Deliveries before the runtime dead-letters a failed event (the group's retry policy); labels metrics. */
   maxAttempts: number;
@@ -193,39 +194,34 @@ export class MicroBatcher {
 
   /** Writes until the store takes the rows, waiting out outages; rejections and abandonment propagate. */
   private async writeDurably(chunks: readonly Buffer[], rows: number, entries: readonly Entry[]): Promise<WriteResult> {
-    let delayMs = this.options.backoff.initialMs;
     let waiting = false;
     try {
-      for (;;) {
-        try {
-          const result = await this.store.write(chunks, rows);
-          if (waiting) this.logger.info({ rows }, 'analytics store is back: consumption resumes');
-          return result;
-        } catch (error) {
-          if (!(error instanceof StoreUnavailableError)) throw error;
-          if (!waiting) {
-            waiting = true;
-            this.beginPause();
-            this.logger.warn({ err: error, rows }, 'analytics store unavailable: consumption paused, retrying with backoff');
-          } else {
-            this.logger.debug({ err: error, delayMs }, 'analytics store still unavailable');
-          }
-          await this.waitOut(delayMs, entries);
-          delayMs = Math.min(delayMs * 2, this.options.backoff.maxMs);
-        }
-      }
+      const result = await retrying(() => this.store.write(chunks, rows), {
+        isRetriable: (error) => error instanceof StoreUnavailableError,
+        // A fifth off at random, so that instances waiting out the same outage spread their writes.
+        backoff: { ...this.options.backoff, jitter: 0.2 },
+        onWait: ({ error, delayMs }) => {
+          if (waiting) return this.logger.debug({ err: error, delayMs }, 'analytics store still unavailable');
+          waiting = true;
+          this.beginPause();
+          this.logger.warn({ err: error, rows }, 'analytics store unavailable: consumption paused, retrying with backoff');
+        },
+        wait: (delayMs) => this.waitOut(delayMs, entries),
+      });
+      if (waiting) this.logger.info({ rows }, 'analytics store is back: consumption resumes');
+      return result;
     } finally {
       if (waiting) this.endPause();
     }
   }
 
   /**
-   * Sleeps `delayMs` (less up to a fifth, so that instances spread out) in slices, heartbeating so
-   * the group keeps this member. Gives the batch up when the consumer stops or a heartbeat fails
-   * (the group is rebalancing): its offsets stay uncommitted and the events come again.
+   * Sleeps `delayMs` in slices, heartbeating so the group keeps this member. Gives the batch up when
+   * the consumer stops or a heartbeat fails (the group is rebalancing): its offsets stay
+   * uncommitted and the events come again.
    */
   private async waitOut(delayMs: number, entries: readonly Entry[]): Promise<void> {
-    let remaining = Math.round(delayMs * (1 - 0.2 * Math.random()));
+    let remaining = delayMs;
     while (remaining > 0) {
       const slice = Math.min(remaining, 1000);
       await sleep(slice);

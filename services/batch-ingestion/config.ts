@@ -1,22 +1,11 @@
-import {
-  consumerVariables,
-  databaseVariables,
-  flag,
-  httpVariables,
-  kafkaVariables,
-  loadConfig,
-  positiveInt,
-  registryVariables,
-  variable,
-} from '../../shared/config.js';
+import { consumerVariables, databaseVariables, flag, loadConfig, positiveInt, variable } from '../../shared/config.js';
+import { serviceVariables } from '../../shared/kit/variables.js';
 
 const MiB = 1024 * 1024;
 
 export const configSpec = {
-  ...kafkaVariables,
-  ...registryVariables,
+  ...serviceVariables,
   ...databaseVariables,
-  ...httpVariables,
   /** A batch is flushed at this many rows, ... */
   batchMaxRows: variable('BATCH_MAX_ROWS', positiveInt.default(50_000)),
   /** ... at this many COPY bytes, ... */
@@ -46,6 +35,7 @@ export const configSpec = {
    */
   fetchMaxBytesPerPartition: variable('KAFKA_FETCH_MAX_BYTES_PER_PARTITION', positiveInt.default(MiB)),
   fetchMaxBytes: variable('KAFKA_FETCH_MAX_BYTES', positiveInt.default(10 * MiB)),
+  // Not PARTITIONS_CONCURRENTLY: the member reads every partition of its group at once (main.ts).
   sessionTimeoutMs: consumerVariables.sessionTimeoutMs,
 };
 

@@ -1,28 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { Counter } from 'prom-client';
-import { claimEvent } from '../../shared/consumer/processed-events.js';
 import type { InboundEvent } from '../../shared/consumer/types.js';
-import { withTransaction, type Pool } from '../../shared/db.js';
-import { consumerGroups, topics } from '../../shared/contracts/topics.js';
+import { topics } from '../../shared/contracts/topics.js';
+import type { Effects } from '../../shared/kit/service-parts.js';
+import { DUPLICATE } from '../../shared/kit/handle-once.js';
 import { instanceId } from '../../shared/logger.js';
 import { metrics } from '../../shared/metrics.js';
-import { appendToOutbox } from '../../shared/outbox/outbox.js';
 import type { OrderCreated, OrderStep } from '../../shared/contracts/schemas.js';
 import { confirmationFor } from './confirmation.js';
 import type { Mailer } from './mailer.js';
 
-export const OUTBOX_TABLE = 'email_outbox';
-const group = consumerGroups.email.groupId;
-
 const confirmations = new Counter({
   name: 'email_confirmations_total',
-  help: 'Order confirmations, by outcome (sent, duplicate)',
+  help: 'Order confirmations sent (duplicates: pipeline_duplicate_events_total)',
   labelNames: ['outcome'] as const,
   registers: [metrics],
 });
 
 /**
- * Sends one confirmation per order. The claim (processed_events), the send record and the
+ * Sends one confirmation per order. The claim (handleOnce), the send record and the
  * order.steps report commit in one transaction around the SMTP send:
  * - a redelivered event finds the claim and sends nothing;
  * - two members handling the same event at once (right after a rebalance) serialise on the claim's
@@ -35,15 +31,13 @@ const confirmations = new Counter({
  */
 export class EmailHandlers {
   constructor(
-    private readonly pool: Pool,
+    private readonly effects: Effects,
     private readonly mailer: Mailer,
-    private readonly onOutboxWrite: () => void,
   ) {}
 
   onOrderCreated = async (event: InboundEvent<OrderCreated>): Promise<void> => {
     const order = event.value;
-    const sent = await withTransaction(this.pool, async (client) => {
-      if (!(await claimEvent(client, group, event.eventId))) return false;
+    const sent = await this.effects.handleOnce(event, async (client) => {
       const mail = confirmationFor(order);
       await this.mailer.send(mail);
       await client.query(
@@ -61,17 +55,12 @@ export class EmailHandlers {
         handledBy: instanceId,
         occurredAt: Date.now(),
       };
-      await appendToOutbox(client, OUTBOX_TABLE, [
+      await this.effects.outbox.append(client, [
         { topic: topics.orderSteps, key: order.orderId, eventId, correlationId: event.correlationId, value: step },
       ]);
-      return true;
     });
-    confirmations.inc({ outcome: sent ? 'sent' : 'duplicate' });
-    if (!sent) {
-      event.logger.info({ orderId: order.orderId }, 'confirmation already sent; redelivery ignored');
-      return;
-    }
-    this.onOutboxWrite();
+    if (sent === DUPLICATE) return;
+    confirmations.inc({ outcome: 'sent' });
     // The address is never logged; the order id is enough to find the mail.
     event.logger.info({ orderId: order.orderId }, 'order confirmation sent');
   };

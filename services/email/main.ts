@@ -2,57 +2,18 @@
  * The email service (group email-service): one order confirmation per order.created, through SMTP.
  *   node --import tsx services/email/main.ts
  */
-import type { AddressInfo } from 'node:net';
-import { ConsumerRuntime } from '../../shared/consumer/consumer-runtime.js';
-import { consumerRuntimeSql } from '../../shared/consumer/processed-events.js';
-import { applySchema, createPool } from '../../shared/db.js';
-import { createHttpServer } from '../../shared/http.js';
-import { createKafka } from '../../shared/kafka/client.js';
 import { consumerGroups, topics, topology } from '../../shared/contracts/topics.js';
-import { topicLookup } from '../../shared/kafka/topology.js';
-import { createOutboxTable } from '../../shared/outbox/outbox.js';
-import { OutboxRelay } from '../../shared/outbox/relay.js';
-import { AvroSerde } from '../../shared/registry/serde.js';
-import { runService } from '../../shared/service.js';
+import { runConsumerService } from '../../shared/kit/consumer-service.js';
 import { loadServiceConfig } from './config.js';
-import { EmailHandlers, OUTBOX_TABLE } from './handlers.js';
+import { EmailHandlers } from './handlers.js';
 import { Mailer } from './mailer.js';
 
-await runService('email', async ({ logger, shutdown }) => {
-  const config = loadServiceConfig();
-
-  const pool = createPool(config.databaseUrl, logger);
-  shutdown.add('database pool', () => pool.end());
-  await applySchema(pool, consumerRuntimeSql);
-  await applySchema(pool, new URL('./schema.sql', import.meta.url));
-  await createOutboxTable(pool, OUTBOX_TABLE);
-
-  const mailer = new Mailer(config.smtpUrl, config.mailFrom);
-  shutdown.add('smtp', async () => mailer.close());
-
-  const kafka = createKafka(config, logger, 'email');
-  const serde = AvroSerde.connect(config.schemaRegistryUrl);
-
-  const relay = new OutboxRelay({ pool, kafka, serde, logger, table: OUTBOX_TABLE, topics: topicLookup(topology), pollIntervalMs: config.outboxPollMs });
-  relay.start();
-  shutdown.add('outbox relay', () => relay.stop());
-
-  const handlers = new EmailHandlers(pool, mailer, () => relay.wake());
-  const runtime = new ConsumerRuntime({
-    kafka,
-    serde,
-    logger,
-    group: consumerGroups.email,
-    pool,
-    partitionsConsumedConcurrently: config.partitionsConcurrently,
-    sessionTimeoutMs: config.sessionTimeoutMs,
-  }).on(topics.orderCreated, handlers.onOrderCreated);
-  await runtime.start();
-  shutdown.add('consumer', () => runtime.stop());
-
-  const app = createHttpServer({ logger, ready: () => runtime.isReady() && relay.isConnected() });
-  await app.listen({ host: config.host, port: config.httpPort });
-  shutdown.add('http server', () => app.close());
-  const { port } = app.server.address() as AddressInfo;
-  logger.info({ url: `http://${config.host}:${port}` }, 'email HTTP listening');
+await runConsumerService('email', consumerGroups.email, {
+  config: loadServiceConfig,
+  database: { sql: [new URL('./schema.sql', import.meta.url)], outbox: { table: 'email_outbox', topology } },
+  consume: (runtime, service) => {
+    const mailer = new Mailer(service.config.smtpUrl, service.config.mailFrom);
+    service.shutdown.add('smtp', async () => mailer.close());
+    runtime.on(topics.orderCreated, new EmailHandlers(service, mailer).onOrderCreated);
+  },
 });

@@ -1,27 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { Counter } from 'prom-client';
-import { claimEvent } from '../../shared/consumer/processed-events.js';
 import type { InboundEvent } from '../../shared/consumer/types.js';
-import { withTransaction, type Pool } from '../../shared/db.js';
-import { consumerGroups, topics } from '../../shared/contracts/topics.js';
+import { topics } from '../../shared/contracts/topics.js';
+import type { Effects } from '../../shared/kit/service-parts.js';
+import { DUPLICATE } from '../../shared/kit/handle-once.js';
 import { instanceId } from '../../shared/logger.js';
 import { metrics } from '../../shared/metrics.js';
-import { appendToOutbox, type OutboxMessage } from '../../shared/outbox/outbox.js';
+import type { OutboxMessage } from '../../shared/outbox/outbox.js';
 import type { InventoryRejected, InventoryReleased, InventoryReserved, OrderCancelled, OrderCreated } from '../../shared/contracts/schemas.js';
 import { release, reserve } from './stock.js';
 
-export const OUTBOX_TABLE = 'inventory_outbox';
-const group = consumerGroups.inventory.groupId;
-
 const decisions = new Counter({
   name: 'inventory_decisions_total',
-  help: 'Orders handled by inventory, by outcome (reserved, rejected, released, duplicate)',
+  help: 'Orders handled by inventory, by outcome (reserved, rejected, released; duplicates: pipeline_duplicate_events_total)',
   labelNames: ['outcome'] as const,
   registers: [metrics],
 });
 
 /**
- * The inventory's side of the saga. The effect on stock, the processed-event record (claimEvent)
+ * The inventory's side of the saga. The effect on stock, the processed-event record (handleOnce)
  * and the answering event (into the outbox) commit in one transaction: a redelivered event finds
  * its claim and changes nothing, and the answer is published once the transaction commits, so it
  * can be neither lost (a crash after the commit leaves it in the outbox) nor doubled by a
@@ -29,15 +26,11 @@ const decisions = new Counter({
  * publish a row twice, with the same event id, which the order service's claim absorbs).
  */
 export class InventoryHandlers {
-  constructor(
-    private readonly pool: Pool,
-    private readonly onOutboxWrite: () => void,
-  ) {}
+  constructor(private readonly effects: Effects) {}
 
   onOrderCreated = async (event: InboundEvent<OrderCreated>): Promise<void> => {
     const order = event.value;
-    const outcome = await withTransaction(this.pool, async (client) => {
-      if (!(await claimEvent(client, group, event.eventId))) return undefined;
+    const outcome = await this.effects.handleOnce(event, async (client) => {
       const result = await reserve(client, order.orderId, event.eventId, order.items);
       const eventId = randomUUID();
       const message: OutboxMessage<InventoryReserved> | OutboxMessage<InventoryRejected> =
@@ -64,15 +57,10 @@ export class InventoryHandlers {
                 rejectedAt: Date.now(),
               },
             };
-      await appendToOutbox(client, OUTBOX_TABLE, [message as OutboxMessage<unknown>]);
+      await this.effects.outbox.append(client, [message as OutboxMessage<unknown>]);
       return result;
     });
-    if (!outcome) {
-      decisions.inc({ outcome: 'duplicate' });
-      event.logger.info({ orderId: order.orderId }, 'already handled; redelivery ignored');
-      return;
-    }
-    this.onOutboxWrite();
+    if (outcome === DUPLICATE) return;
     decisions.inc({ outcome: outcome.kind });
     if (outcome.kind === 'reserved') event.logger.info({ orderId: order.orderId, lines: outcome.lines.length }, 'stock reserved');
     else event.logger.info({ orderId: order.orderId, shortages: outcome.shortages }, 'order rejected: insufficient stock');
@@ -80,22 +68,16 @@ export class InventoryHandlers {
 
   onOrderCancelled = async (event: InboundEvent<OrderCancelled>): Promise<void> => {
     const { orderId } = event.value;
-    const released = await withTransaction(this.pool, async (client) => {
-      if (!(await claimEvent(client, group, event.eventId))) return undefined;
+    const released = await this.effects.handleOnce(event, async (client) => {
       const lines = await release(client, orderId);
       const eventId = randomUUID();
       const value: InventoryReleased = { eventId, orderId, causationId: event.eventId, items: lines, handledBy: instanceId, releasedAt: Date.now() };
-      await appendToOutbox(client, OUTBOX_TABLE, [
+      await this.effects.outbox.append(client, [
         { topic: topics.inventoryReleased, key: orderId, eventId, correlationId: event.correlationId, value } as OutboxMessage<unknown>,
       ]);
       return lines;
     });
-    if (!released) {
-      decisions.inc({ outcome: 'duplicate' });
-      event.logger.info({ orderId }, 'already handled; redelivery ignored');
-      return;
-    }
-    this.onOutboxWrite();
+    if (released === DUPLICATE) return;
     decisions.inc({ outcome: 'released' });
     // Nothing held (never reserved, or released before) still answers, so the order's saga ends.
     if (released.length === 0) event.logger.warn({ orderId }, 'cancelled order held no stock; nothing released');

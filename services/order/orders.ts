@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { withTransaction, type Pool } from '../../shared/db.js';
 import { topics } from '../../shared/contracts/topics.js';
-import { appendToOutbox } from '../../shared/outbox/outbox.js';
+import type { Outbox } from '../../shared/outbox/outbox.js';
 import type { OrderCancelled, OrderCreated } from '../../shared/contracts/schemas.js';
-
-export const OUTBOX_TABLE = 'order_outbox';
 
 export type OrderStatus = 'PENDING' | 'CONFIRMED' | 'REJECTED' | 'CANCELLING' | 'CANCELLED';
 
@@ -55,6 +53,7 @@ export type InsertResult = { kind: 'created'; response: AcceptedOrder } | { kind
  */
 export async function insertOrder(
   pool: Pool,
+  outbox: Outbox,
   order: NewOrder,
   idempotency?: { key: string; requestHash: string },
 ): Promise<InsertResult> {
@@ -106,7 +105,7 @@ export async function insertOrder(
       currency: order.currency,
       createdAt: order.createdAt,
     };
-    await appendToOutbox(client, OUTBOX_TABLE, [
+    await outbox.append(client, [
       { topic: topics.orderCreated, key: order.id, value: event, eventId: order.eventId, correlationId: order.correlationId },
     ]);
     return { kind: 'created', response };
@@ -183,7 +182,7 @@ export type CancelResult =
  * Starts the compensation of a confirmed order: status CANCELLING and an order.cancelled event in
  * one transaction; inventory releases the stock and its inventory.released moves it to CANCELLED.
  */
-export async function requestCancel(pool: Pool, id: string, reason: string | null, correlationId: string): Promise<CancelResult> {
+export async function requestCancel(pool: Pool, outbox: Outbox, id: string, reason: string | null, correlationId: string): Promise<CancelResult> {
   return withTransaction(pool, async (client): Promise<CancelResult> => {
     const { rows } = await client.query<{ status: OrderStatus }>('SELECT status FROM orders WHERE id = $1 FOR UPDATE', [id]);
     const status = rows[0]?.status;
@@ -197,7 +196,7 @@ export async function requestCancel(pool: Pool, id: string, reason: string | nul
     );
     const eventId = randomUUID();
     const event: OrderCancelled = { eventId, orderId: id, reason, cancelledAt: now };
-    await appendToOutbox(client, OUTBOX_TABLE, [{ topic: topics.orderCancelled, key: id, value: event, eventId, correlationId }]);
+    await outbox.append(client, [{ topic: topics.orderCancelled, key: id, value: event, eventId, correlationId }]);
     return { kind: 'cancelling', status: 'CANCELLING' };
   });
 }

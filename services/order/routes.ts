@@ -3,6 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Pool } from '../../shared/db.js';
 import type { Logger } from '../../shared/logger.js';
+import type { Outbox } from '../../shared/outbox/outbox.js';
 import type { Catalogue } from './catalogue.js';
 import {
   findIdempotencyKey,
@@ -17,11 +18,11 @@ import { ajv, createOrderBody, describeSchemaError, type CreateOrderRequest } fr
 
 export interface OrderRoutesOptions {
   pool: Pool;
+  /** Where orders and cancels write their events; its relay publishes them after the commit. */
+  outbox: Outbox;
   catalogue: Catalogue;
   logger: Logger;
   bodyLimitBytes: number;
-  /** Called after an order (or cancel) committed: wakes the outbox relay. */
-  onOutboxWrite: () => void;
 }
 
 const MAX_QUANTITY = 1000;
@@ -63,7 +64,7 @@ function sameRequestHash(body: unknown): string {
 }
 
 export function registerOrderRoutes(app: FastifyInstance, options: OrderRoutesOptions): void {
-  const { pool, logger } = options;
+  const { pool, outbox, logger } = options;
 
   // Strict validation (no coercion of "2" into 2, unknown fields refused) instead of fastify's lenient default.
   app.setValidatorCompiler(({ schema }) => ajv.compile(schema as object));
@@ -139,9 +140,8 @@ export function registerOrderRoutes(app: FastifyInstance, options: OrderRoutesOp
       totalCents,
       createdAt: Date.now(),
     };
-    const result = await insertOrder(pool, order, key === undefined ? undefined : { key, requestHash });
+    const result = await insertOrder(pool, outbox, order, key === undefined ? undefined : { key, requestHash });
     if (result.kind === 'replay') return replay(reply, result.record, requestHash);
-    options.onOutboxWrite();
     ordersAccepted.inc();
     logger.info(
       { orderId: order.id, eventId: order.eventId, correlationId: order.correlationId, lines: lines.length, totalCents },
@@ -170,7 +170,7 @@ export function registerOrderRoutes(app: FastifyInstance, options: OrderRoutesOp
       if (reason !== undefined && (typeof reason !== 'string' || reason.length > 500)) {
         return problem(reply, 400, 'reason must be a string of at most 500 characters', 'reason');
       }
-      const result = await requestCancel(pool, id, reason ?? null, correlationIdOf(request));
+      const result = await requestCancel(pool, outbox, id, reason ?? null, correlationIdOf(request));
       switch (result.kind) {
         case 'not-found':
           return problem(reply, 404, `order ${id} not found`, 'id');
@@ -179,7 +179,6 @@ export function registerOrderRoutes(app: FastifyInstance, options: OrderRoutesOp
         case 'already':
           return reply.code(200).send({ orderId: id, status: result.status });
         case 'cancelling':
-          options.onOutboxWrite();
           logger.info({ orderId: id }, 'order cancellation requested');
           return reply.code(202).header('Location', `/orders/${id}`).send({ orderId: id, status: result.status });
       }

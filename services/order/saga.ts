@@ -1,12 +1,10 @@
-import { withTransaction, type Pool, type PoolClient } from '../../shared/db.js';
+import type { PoolClient } from '../../shared/db.js';
 import { PermanentError } from '../../shared/errors.js';
-import { claimEvent } from '../../shared/consumer/processed-events.js';
-import { consumerGroups } from '../../shared/contracts/topics.js';
 import type { InboundEvent } from '../../shared/consumer/types.js';
+import { DUPLICATE, type HandleOnce } from '../../shared/kit/handle-once.js';
 import type { InventoryRejected, InventoryReleased, InventoryReserved, OrderStep } from '../../shared/contracts/schemas.js';
 import type { OrderStatus } from './orders.js';
 
-const group = consumerGroups.orderService.groupId;
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface Step {
@@ -18,12 +16,12 @@ interface Step {
 }
 
 /**
- * The order's side of the choreographed saga. Each handler runs in one transaction with claimEvent,
+ * The order's side of the choreographed saga. Each handler runs in one transaction with its claim (handleOnce),
  * so a redelivered event changes nothing; status only moves along PENDING → CONFIRMED | REJECTED and
  * CONFIRMED → CANCELLING → CANCELLED, so an out-of-place event is logged and ignored.
  */
 export class OrderSaga {
-  constructor(private readonly pool: Pool) {}
+  constructor(private readonly handleOnce: HandleOnce) {}
 
   onReserved = (event: InboundEvent<InventoryReserved>) =>
     this.apply(event, event.value.orderId, { from: 'PENDING', to: 'CONFIRMED', reason: null }, {
@@ -69,8 +67,7 @@ export class OrderSaga {
   ): Promise<void> {
     // Not one of ours (e.g. an event published by hand): no retry can make it known.
     if (!uuidPattern.test(orderId)) throw new PermanentError(`order id ${orderId} is not a UUID`);
-    const outcome = await withTransaction(this.pool, async (client) => {
-      if (!(await claimEvent(client, group, event.eventId))) return 'duplicate';
+    const outcome = await this.handleOnce(event, async (client) => {
       const { rows } = await client.query<{ status: OrderStatus }>('SELECT status FROM orders WHERE id = $1 FOR UPDATE', [orderId]);
       const status = rows[0]?.status;
       if (status === undefined) throw new PermanentError(`order ${orderId} is unknown to the order service`);
@@ -83,6 +80,7 @@ export class OrderSaga {
       );
       return transition.to;
     });
+    if (outcome === DUPLICATE) return;
     event.logger.info({ orderId, step: step.step, stepOutcome: step.outcome, outcome }, 'order saga event applied');
   }
 }

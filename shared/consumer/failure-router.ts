@@ -2,6 +2,7 @@ import { errorCode, errorMessage } from '../errors.js';
 import { ACKS_ALL, type IHeaders, type KafkaMessage, type Producer } from '../kafka/client.js';
 import { dlqTopicName, retryPolicyOf, retryTopicName, type ConsumerGroupDeclaration, type TopicDeclaration } from '../kafka/topology.js';
 import { instanceId } from '../logger.js';
+import { backoffDelay } from '../retry/backoff.js';
 import { HEADERS, headersToStrings } from './headers.js';
 
 /** Where a message was read from: its source topic or one of the group's retry topics. */
@@ -13,8 +14,7 @@ export interface Delivery {
 
 /** min(base * 2^(retry-1), max), less up to jitterRatio of it so that retries of a burst spread out. */
 export function backoffDelayMs(policy: ReturnType<typeof retryPolicyOf>, retry: number, random = Math.random): number {
-  const capped = Math.min(policy.baseDelayMs * 2 ** (retry - 1), policy.maxDelayMs);
-  return Math.round(capped * (1 - policy.jitterRatio * random()));
+  return backoffDelay({ initialMs: policy.baseDelayMs, maxMs: policy.maxDelayMs, factor: 2, jitter: policy.jitterRatio }, retry, random);
 }
 
 function shortStack(error: unknown): string {

@@ -1,5 +1,6 @@
 import type { AvroSerde } from '../registry/serde.js';
 import type { Logger } from '../logger.js';
+import { pollUntil } from '../retry/poll-until.js';
 import type { Admin } from './client.js';
 import type { PhysicalTopic, TopicDeclaration } from './topology.js';
 
@@ -56,16 +57,12 @@ export async function registerSchemas(serde: AvroSerde, topics: readonly TopicDe
 
 /** Resolves once every partition of `names` has a leader; metadata errors meanwhile are expected. */
 async function waitForLeaders(admin: Admin, names: string[], timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
+  await pollUntil(
+    async () => {
       const metadata = await admin.fetchTopicMetadata({ topics: names });
       const ready = metadata.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
-      if (ready && metadata.topics.length === names.length) return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-    }
-    if (Date.now() > deadline) throw new Error(`topics without leaders after ${timeoutMs} ms: ${names.join(', ')}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+      return ready && metadata.topics.length === names.length;
+    },
+    { what: `leaders of ${names.join(', ')}`, timeoutMs, intervalMs: 100 },
+  );
 }

@@ -1,5 +1,5 @@
 import { HEADERS } from '../consumer/headers.js';
-import { withTransaction, type Pool, type PoolClient } from '../db.js';
+import { afterCommit, withTransaction, type Pool, type PoolClient } from '../db.js';
 import type { TopicDeclaration } from '../kafka/topology.js';
 
 /**
@@ -8,7 +8,7 @@ import type { TopicDeclaration } from '../kafka/topology.js';
  * the change and its events commit, or neither does; the relay may publish a row twice (a crash
  * between the send and marking it sent), never lose it, and consumers deduplicate on the event id.
  *
- * Each service owns its table (createOutboxTable at start-up), in its own database schema.
+ * Each service owns its table (Outbox.create at start-up), in its own database schema.
  */
 export interface OutboxMessage<T> {
   topic: TopicDeclaration<T>;
@@ -50,18 +50,50 @@ export async function createOutboxTable(pool: Pool, table: string): Promise<void
   });
 }
 
-/** Appends messages inside the caller's transaction; they are published once it commits. */
-export async function appendToOutbox(client: PoolClient, table: string, messages: ReadonlyArray<OutboxMessage<unknown>>): Promise<void> {
-  if (messages.length === 0) return;
-  await client.query(
-    `INSERT INTO ${outboxTable(table)} (event_id, topic, message_key, payload, headers)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::jsonb[])`,
-    [
-      messages.map((m) => m.eventId),
-      messages.map((m) => m.topic.name),
-      messages.map((m) => m.key),
-      messages.map((m) => JSON.stringify(m.value)),
-      messages.map((m) => JSON.stringify(m.correlationId ? { [HEADERS.correlationId]: m.correlationId } : {})),
-    ],
-  );
+/**
+ * A service's outbox table. append() writes inside the caller's transaction and, once that commits,
+ * wakes whoever listens (the service's own relay), so a row is published within milliseconds
+ * instead of at the next poll; nothing is woken for a rolled-back transaction.
+ */
+export class Outbox {
+  readonly table: string;
+  private readonly listeners = new Set<() => void>();
+  private readonly committed = () => {
+    for (const listener of this.listeners) listener();
+  };
+
+  constructor(
+    private readonly pool: Pool,
+    table: string,
+  ) {
+    this.table = outboxTable(table);
+  }
+
+  /** Creates the table if missing (idempotent). */
+  create(): Promise<void> {
+    return createOutboxTable(this.pool, this.table);
+  }
+
+  /** Appends messages inside the caller's transaction; listeners hear of them after its commit. */
+  async append(tx: PoolClient, messages: ReadonlyArray<OutboxMessage<unknown>>): Promise<void> {
+    if (messages.length === 0) return;
+    await tx.query(
+      `INSERT INTO ${this.table} (event_id, topic, message_key, payload, headers)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::jsonb[])`,
+      [
+        messages.map((m) => m.eventId),
+        messages.map((m) => m.topic.name),
+        messages.map((m) => m.key),
+        messages.map((m) => JSON.stringify(m.value)),
+        messages.map((m) => JSON.stringify(m.correlationId ? { [HEADERS.correlationId]: m.correlationId } : {})),
+      ],
+    );
+    afterCommit(tx, this.committed);
+  }
+
+  /** `listener` runs after each commit that appended rows; returns the unsubscribe. */
+  onCommit(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
 }

@@ -8,6 +8,7 @@ import type { TopicLookup } from '../kafka/topology.js';
 import type { Logger } from '../logger.js';
 import { metrics } from '../metrics.js';
 import type { AvroSerde } from '../registry/serde.js';
+import { Backoff } from '../retry/backoff.js';
 import { outboxTable } from './outbox.js';
 
 const published = new Counter({
@@ -73,10 +74,10 @@ interface OutboxRow {
 
 /**
  * Publishes a service's outbox rows in id order with an idempotent producer (acks = all), then marks
- * them sent in the same transaction that locked them. `FOR UPDATE SKIP LOCKED` lets several
- * instances of a service relay one table side by side: each round takes rows nobody else holds.
- * (Two instances may then publish two rows of one key in either order; the pipeline only has one
- * unsent row per key at a time, as a cancel can only follow a confirmed, so published, order.)
+ * them sent in the same transaction that locked them. Several instances of a service relay one
+ * table side by side: a round first takes the table's advisory lock, so rounds run one after
+ * another whichever instance runs them, and a key's rows are published in id order however many
+ * relays there are (a round is one batched send, so taking turns costs little).
  *
  * Wake-ups: the writer calls wake() after its commit, so a new row is published within
  * milliseconds; the poll is only the safety net. A restart resumes every unsent row.
@@ -131,19 +132,19 @@ export class OutboxRelay {
   }
 
   private async run(): Promise<void> {
-    let backoffMs = 0;
+    const backoff = new Backoff({ initialMs: 200, maxMs: this.options.maxBackoffMs ?? 5000 });
     while (!this.stopped) {
       try {
         await this.connect();
         this.dirty = false;
         const count = await this.relayRound();
-        backoffMs = 0;
+        backoff.reset();
         await this.cleanupIfDue();
         // A full round means more rows are probably waiting.
         if (count === this.batchSize || this.dirty) continue;
       } catch (error) {
         relayFailures.inc({ table: this.table });
-        backoffMs = Math.min(Math.max(backoffMs * 2, 200), this.options.maxBackoffMs ?? 5000);
+        const backoffMs = backoff.next();
         this.logger.warn({ err: error, retryInMs: backoffMs }, 'outbox relay round failed; rows stay unsent and will be retried');
         await this.pause(backoffMs);
         continue;
@@ -181,6 +182,7 @@ export class OutboxRelay {
   /** One round: lock a batch of unsent rows, publish them, mark them sent; returns the rows it took. */
   private async relayRound(): Promise<number> {
     return withTransaction(this.options.pool, async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`outbox relay ${this.table}`]);
       const { rows } = await client.query<OutboxRow>(
         `SELECT id, event_id, topic, message_key, payload, headers FROM ${this.table}
           WHERE sent_at IS NULL AND failed_at IS NULL

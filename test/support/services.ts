@@ -28,11 +28,10 @@ export class ServiceFleet {
   ): Promise<RunningService> {
     const port = await freePort();
     const instance = `${name}-test-${this.started.length + 1}`;
-    const portVariable = name === 'order' ? 'PORT' : 'HTTP_PORT';
     const process = startProcess(path.join(repoRoot, 'services', name, 'main.ts'), {
       LOG_LEVEL: 'info',
       INSTANCE_ID: instance,
-      [portVariable]: String(port),
+      HTTP_PORT: String(port),
       ...env,
     });
     const service: RunningService = { ...process, name, instance, port, url: `http://127.0.0.1:${port}` };

@@ -1,0 +1,110 @@
+import type { FastifyInstance } from 'fastify';
+import { ConsumerRuntime, type ConsumerRuntimeOptions } from '../consumer/consumer-runtime.js';
+import { createKafka } from '../kafka/client.js';
+import { topicLookup, type ConsumerGroupDeclaration, type Topology } from '../kafka/topology.js';
+import type { Outbox } from '../outbox/outbox.js';
+import { OutboxRelay } from '../outbox/relay.js';
+import { AvroSerde } from '../registry/serde.js';
+import { runService } from '../service.js';
+import { BackgroundConsumer } from './background-consumer.js';
+import { openDatabase, type Database, type DatabaseOptions } from './database.js';
+import { serveHttp } from './serve-http.js';
+import { ServiceDefinitionError, serviceParts, type ServiceParts } from './service-parts.js';
+import type { KitConfig } from './variables.js';
+
+/** Runtime options a service may tune; the rest come from the kit. */
+export type RuntimeTuning = Partial<Omit<ConsumerRuntimeOptions, 'kafka' | 'serde' | 'logger' | 'group' | 'pool'>>;
+
+/** A service's database: its URL is config.databaseUrl. */
+export interface ServiceDatabase extends Omit<DatabaseOptions, 'url' | 'outbox'> {
+  /** The outbox table and the topics it may hold (its relay looks up each row's schema by topic name). */
+  outbox?: { table: string; topology: Pick<Topology, 'topics'> };
+}
+
+export interface ConsumerServiceDefinition<C extends KitConfig> {
+  /** Loads the service's configuration (its config.ts). */
+  config: () => C;
+  /** Without it the service has no database. */
+  database?: ServiceDatabase | ((config: C) => ServiceDatabase);
+  /** Runtime options beyond partitionsConcurrently and sessionTimeoutMs from the configuration. */
+  runtime?: (config: C) => RuntimeTuning;
+  /**
+   * Start the consumer in the background, retrying while Kafka is unreachable, so the HTTP API
+   * serves meanwhile; otherwise start-up waits for the group and fails when it cannot join.
+   * @defaultValue false
+   */
+  background?: boolean;
+  /** Registers the group's handlers; parts started here (producers, mailers) register their closers. */
+  consume: (runtime: ConsumerRuntime, parts: ServiceParts<C>) => void | Promise<void>;
+  /** The service's own HTTP routes. */
+  routes?: (app: FastifyInstance, parts: ServiceParts<C>) => void;
+  /** Readiness beyond "group joined and relay connected" (e.g. the database answers). */
+  ready?: (parts: ServiceParts<C>) => Promise<boolean>;
+  /** @defaultValue 65536 */
+  bodyLimit?: (config: C) => number;
+}
+
+function startRelay(outbox: Outbox, parts: ServiceParts<KitConfig>, topology: Pick<Topology, 'topics'>): OutboxRelay {
+  const { pool, kafka, serde, logger, shutdown, config } = parts;
+  const topics = topicLookup(topology);
+  const relay = new OutboxRelay({ pool, kafka, serde, logger, table: outbox.table, topics, pollIntervalMs: config.outboxPollMs });
+  outbox.onCommit(() => relay.wake());
+  relay.start();
+  shutdown.add('outbox relay', () => relay.stop());
+  return relay;
+}
+
+/**
+ * A consumer service, wired the one way: configuration, database (pool, SQL, runtime tables,
+ * outbox), its outbox relay, the consumer group member (in the foreground or background), and the
+ * HTTP server, each closed in reverse order on SIGTERM.
+ */
+export function runConsumerService<C extends KitConfig>(
+  /** Names the logger, the Kafka client and the process. */
+  name: string,
+  group: ConsumerGroupDeclaration,
+  definition: ConsumerServiceDefinition<C>,
+): Promise<void> {
+  return runService(name, async ({ logger, shutdown }) => {
+    const config = definition.config();
+    const declared = typeof definition.database === 'function' ? definition.database(config) : definition.database;
+    let database: Database | undefined;
+    if (declared) {
+      if (!config.databaseUrl) throw new ServiceDefinitionError('a service with a database reads DATABASE_URL (databaseVariables)');
+      database = await openDatabase({ ...declared, url: config.databaseUrl, outbox: declared.outbox?.table }, logger, shutdown);
+    }
+    const kafka = createKafka(config, logger, name);
+    const serde = AvroSerde.connect(config.schemaRegistryUrl);
+    const service = serviceParts<C>({ config, logger, shutdown, kafka, serde }, group, database);
+    const relay = database?.outbox && declared?.outbox && startRelay(database.outbox, service, declared.outbox.topology);
+
+    const runtime = new ConsumerRuntime({
+      kafka,
+      serde,
+      logger,
+      group,
+      pool: database?.consumerRuntime ? database.pool : undefined,
+      partitionsConsumedConcurrently: config.partitionsConcurrently,
+      sessionTimeoutMs: config.sessionTimeoutMs,
+      ...definition.runtime?.(config),
+    });
+    await definition.consume(runtime, service);
+    const consumer = definition.background ? new BackgroundConsumer(runtime, logger) : undefined;
+    if (consumer) consumer.start();
+    else await runtime.start();
+    shutdown.add('consumer', () => (consumer ? consumer.stop() : runtime.stop()));
+
+    await serveHttp(
+      {
+        host: config.host,
+        port: config.httpPort,
+        bodyLimit: definition.bodyLimit?.(config),
+        routes: definition.routes && ((app) => definition.routes!(app, service)),
+        ready: async () =>
+          runtime.isReady() && (relay?.isConnected() ?? true) && (definition.ready ? await definition.ready(service) : true),
+      },
+      logger,
+      shutdown,
+    );
+  });
+}

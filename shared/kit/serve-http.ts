@@ -1,0 +1,30 @@
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { createHttpServer } from '../http.js';
+import type { Logger } from '../logger.js';
+import type { GracefulShutdown } from '../shutdown.js';
+
+export interface ServeHttpOptions {
+  host: string;
+  /** 0 = any free port. */
+  port: number;
+  ready: () => boolean | Promise<boolean>;
+  /** @defaultValue createHttpServer's (64 KiB) */
+  bodyLimit?: number | undefined;
+  /** The service's own routes, added before listening. */
+  routes?: ((app: FastifyInstance) => void) | undefined;
+}
+
+/**
+ * Serves /healthz, /readyz, /metrics and the service's routes. Its closer is registered now, so when
+ * this is the last part started it is the first stopped: no new requests while the rest winds down.
+ */
+export async function serveHttp(options: ServeHttpOptions, logger: Logger, shutdown: GracefulShutdown): Promise<FastifyInstance> {
+  const app = createHttpServer({ logger, ready: options.ready, ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}) });
+  options.routes?.(app);
+  await app.listen({ host: options.host, port: options.port });
+  shutdown.add('http server', () => app.close());
+  const { port } = app.server.address() as AddressInfo;
+  logger.info({ address: app.addresses()[0], url: `http://${options.host}:${port}` }, 'http listening');
+  return app;
+}
