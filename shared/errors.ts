@@ -4,7 +4,15 @@
  * Closed: a new platform error class adds its code here; a service lists its own beside its classes
  * (e.g. services/batch-ingestion/errors.ts). `UNCLASSIFIED` is what anything else thrown gets.
  */
-export const errorCodes = ['TRANSIENT', 'PERMANENT', 'CONFIG_INVALID', 'POISON_PILL', 'UNCLASSIFIED'] as const;
+export const errorCodes = [
+  'TRANSIENT',
+  'PERMANENT',
+  'CONFIG_INVALID',
+  'POISON_PILL',
+  'POLL_TIMEOUT',
+  'SERVICE_DEFINITION',
+  'UNCLASSIFIED',
+] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 
 /** The code of a failure that is not a PipelineError: a TypeError, a driver's error, a thrown string. */

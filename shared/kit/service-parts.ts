@@ -1,5 +1,5 @@
 import type { Pool } from '../db.js';
-import { PermanentError } from '../errors.js';
+import { PermanentError, type ErrorCode } from '../errors.js';
 import type { Kafka } from '../kafka/client.js';
 import type { ConsumerGroupDeclaration } from '../kafka/topology.js';
 import type { Logger } from '../logger.js';
@@ -10,7 +10,9 @@ import type { Database } from './database.js';
 import { handleOnceFor, type HandleOnce } from './handle-once.js';
 
 /** A service definition asks for a part it did not declare (e.g. the outbox without a table). */
-export class ServiceDefinitionError extends PermanentError {}
+export class ServiceDefinitionError extends PermanentError {
+  override readonly code: string = 'SERVICE_DEFINITION' satisfies ErrorCode;
+}
 
 /** What a service's own code is given. pool, outbox and handleOnce throw when the service declared no database/outbox. */
 export interface ServiceParts<C> {

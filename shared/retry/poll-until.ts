@@ -1,14 +1,16 @@
+import { TransientError, type ErrorCode } from '../errors.js';
 import { abortableSleep } from './retrying.js';
 
 /** A condition polled for did not hold in time; `cause` is the probe's last error, if it threw. */
-export class PollTimeoutError extends Error {
+export class PollTimeoutError extends TransientError {
+  override readonly code: string = 'POLL_TIMEOUT' satisfies ErrorCode;
+
   constructor(
     readonly what: string,
     readonly timeoutMs: number,
     options?: { cause?: unknown },
   ) {
     super(`${what} did not become ready within ${timeoutMs / 1000} s`, options);
-    this.name = 'PollTimeoutError';
   }
 }
 

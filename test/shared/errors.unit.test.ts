@@ -9,6 +9,8 @@ import {
   TransientError,
   unclassifiedErrorCode,
 } from '../../shared/errors.js';
+import { ServiceDefinitionError } from '../../shared/kit/service-parts.js';
+import { PollTimeoutError } from '../../shared/retry/poll-until.js';
 
 /** One instance of every platform error class; a new class belongs here (and its code in errorCodes). */
 const instances: PipelineError[] = [
@@ -16,6 +18,8 @@ const instances: PipelineError[] = [
   new PermanentError('broken'),
   new ConfigError([{ variable: 'X', problem: 'is required' }]),
   new PoisonPillError('not-framed', 'not Avro'),
+  new PollTimeoutError('the broker', 1000),
+  new ServiceDefinitionError('no outbox declared'),
 ];
 
 describe('error codes', () => {
@@ -27,6 +31,8 @@ describe('error codes', () => {
       ['PermanentError', 'PERMANENT'],
       ['ConfigError', 'CONFIG_INVALID'],
       ['PoisonPillError', 'POISON_PILL'],
+      ['PollTimeoutError', 'POLL_TIMEOUT'],
+      ['ServiceDefinitionError', 'SERVICE_DEFINITION'],
     ]);
   });
 

@@ -14,6 +14,8 @@ const errorCodeMeanings: Record<ErrorCode | BatchIngestionErrorCode, string> = {
   PERMANENT: 'no retry can fix it (invalid data, an unknown reference)',
   CONFIG_INVALID: 'configuration missing or malformed',
   POISON_PILL: "bytes that never decode with the topic's schema",
+  POLL_TIMEOUT: 'a condition waited for did not hold in time (a dependency not ready)',
+  SERVICE_DEFINITION: 'a service asked for a part it did not declare (a bug in its wiring)',
   UNCLASSIFIED: 'not a pipeline error (a bug, a driver error)',
   STORE_UNAVAILABLE: 'batch ingestion: the analytics store takes no writes',
   ROW_REJECTED: "batch ingestion: PostgreSQL rejected the row's values",
