@@ -7,12 +7,12 @@
 
 # Production dependencies only, installed exactly from the lock file. npm and its cache stay in
 # this stage; the runtime stage takes node_modules alone.
-FROM node:20-slim AS deps
+FROM node:24-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
-FROM node:20-slim AS runtime
+FROM node:24-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 # Owned by root, run as `node`: the process cannot rewrite its own code or dependencies.
