@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Folders holding run-time assets, and the file endings that are assets. */
-const assetFolders = ['schemas', 'shared', 'services', 'scripts'];
+const assetFolders = ['schemas', 'shared', 'services'];
 const assetEndings = ['.avsc', '.sql'];
 
 const dist = fileURLToPath(new URL('..', import.meta.url));
