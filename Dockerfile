@@ -28,6 +28,7 @@ FROM node:24-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 # Owned by root, run as `node`: the process cannot rewrite its own code or dependencies.
+# package.json's `"type": "module"` is what makes dist/*.js ES modules.
 COPY package.json package-lock.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -187,6 +187,8 @@ describe('Dockerfile', () => {
       for (const i of stage.instructions.filter((x) => ['CMD', 'ENTRYPOINT', 'ENV'].includes(x.keyword))) expect(i.args).not.toMatch(/\btsx\b|--import|--loader/);
     }
     expect(Object.keys(packageJson.dependencies), 'tsx is a development tool only').not.toContain('tsx');
+    // dist/*.js are ES modules because package.json says "type": "module": it must be in the image.
+    expect(runtime.instructions.some((i) => i.keyword === 'COPY' && !/--from=/.test(i.args) && /\bpackage\.json\b/.test(i.args))).toBe(true);
   });
 
   it('builds every module the compose commands load, and they need no devDependency', () => {
