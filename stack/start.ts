@@ -64,6 +64,9 @@ services.forEach((service, index) => {
   const instances = scale.get(service.name) ?? 1;
   for (let i = 0; i < instances; i++) {
     const label = instances > 1 ? `${service.name}#${i + 1}` : service.name;
+    // From the sources through tsx (a devDependency), unlike the image's built dist/: this is the
+    // development loop, where an edit shows on the next start with no build and no stale dist/.
+    // process.execPath is the Node that npm put first on PATH (the `node` devDependency).
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, service.entry)], {
       env: { ...env, [service.portVariable]: String(service.port + i), INSTANCE_ID: label },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -24,6 +24,34 @@ export const infrastructure: Record<keyof StackEnv, { service: string; address: 
 /** The compose service that provisions topics and schemas, and the command it must run. */
 export const initService = { name: 'init', entry: 'scripts/provision.ts' };
 
+/**
+ * Where `npm run build` puts an entry's JavaScript (tsconfig.build.json: rootDir `.`, outDir `dist`):
+ * production runs that, not the TypeScript source.
+ */
+export function builtEntry(entry: string): string {
+  return path.posix.join('dist', entry.replace(/\.ts$/, '.js'));
+}
+
+/** The TypeScript source of a built entry (the inverse of builtEntry). */
+export function sourceEntry(built: string): string {
+  return built.replace(/^dist\//, '').replace(/\.js$/, '.ts');
+}
+
+/** The command compose runs for an entry: the built JavaScript on plain node, no TypeScript loader. */
+export function nodeCommand(entry: string): string[] {
+  return ['node', builtEntry(entry)];
+}
+
+/**
+ * The data each stateful part keeps, and where its image keeps it: these live on named volumes, so
+ * `docker compose down` keeps them and `down -v` drops them.
+ */
+export const dataMounts: Record<string, string> = {
+  kafka: '/var/lib/kafka/data',
+  postgres: '/var/lib/postgresql',
+  mail: '/data',
+};
+
 export type ConfigSpec = Record<string, Variable<unknown>>;
 
 function isVariable(value: unknown): value is Variable<unknown> {

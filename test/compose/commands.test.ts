@@ -1,12 +1,15 @@
 /**
  * The compose file's commands, run here as compose would run them, against the local stack: the
- * init step exactly as declared (it must provision every declared topic and schema), and each
- * service with nothing but its compose environment (stack addresses swapped for this machine's)
- * until its own compose healthcheck passes, then a SIGTERM that it must survive cleanly.
+ * JavaScript built as the image builds it (`npm run build`), the init step exactly as declared (it
+ * must provision every declared topic and schema), and each service with nothing but its compose
+ * environment (stack addresses swapped for this machine's) until its own compose healthcheck
+ * passes, then a SIGTERM that it must survive cleanly.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics, topology } from '../../shared/contracts/topics.js';
 import { physicalTopics, valueSubject } from '../../shared/kafka/topology.js';
 import { services as codeServices } from '../../stack/services.js';
@@ -17,6 +20,33 @@ import { readCompose, repoRoot, type ComposeService } from './compose-file.js';
 
 const compose = readCompose();
 const started: ServiceProcess[] = [];
+
+// The commands run dist/: build it first, the way the image's build stage does.
+beforeAll(() => {
+  const build = spawnSync('npm', ['run', '-s', 'build'], { cwd: repoRoot, encoding: 'utf8', timeout: 170_000 });
+  expect(build.status, `npm run build failed:\n${build.stdout}\n${build.stderr}`).toBe(0);
+}, 180_000);
+
+describe('the build', () => {
+  it('puts every file the compiled code loads through new URL(..., import.meta.url) next to it', () => {
+    const dist = path.join(repoRoot, 'dist');
+    const missing: string[] = [];
+    let assets = 0;
+    for (const file of readdirSync(dist, { recursive: true, encoding: 'utf8' }).filter((name) => name.endsWith('.js'))) {
+      const source = readFileSync(path.join(dist, file), 'utf8');
+      for (const match of source.matchAll(/new URL\(['"]([^'"]+\.[a-z]+)['"], import\.meta\.url\)/g)) {
+        assets++;
+        const target = path.resolve(path.dirname(path.join(dist, file)), match[1]!);
+        if (!existsSync(target)) missing.push(`${file}: ${match[1]}`);
+      }
+    }
+    expect(assets, 'asset references found').toBeGreaterThan(0);
+    expect(missing).toEqual([]);
+    expect(readdirSync(path.join(dist, 'schemas')).filter((name) => name.endsWith('.avsc')).sort()).toEqual(
+      readdirSync(path.join(repoRoot, 'schemas')).filter((name) => name.endsWith('.avsc')).sort(),
+    );
+  });
+});
 
 afterAll(async () => {
   await killAll(started);
@@ -99,8 +129,12 @@ describe('compose init step, run here', () => {
   });
 });
 
+// Optional parts behind a profile (third-party images such as the Kafka UI) do not run here.
 const appServices = [...compose.values()].filter(
-  (service) => service.name !== initService.name && !Object.values(infrastructure).some((part) => part.service === service.name),
+  (service) =>
+    service.name !== initService.name &&
+    service.profiles.length === 0 &&
+    !Object.values(infrastructure).some((part) => part.service === service.name),
 );
 
 describe.each(appServices.map((service) => [service.name, service] as const))('compose service %s, run here', (name, service) => {

@@ -27,6 +27,12 @@ export interface ComposeService {
   containerName?: string;
   healthcheck?: ComposeHealthcheck;
   dependsOn: Record<string, ComposeDependency>;
+  /** `restart`, when set (Compose's default is "no"). */
+  restart?: string;
+  /** Profiles that enable the service; none means it always runs. */
+  profiles: string[];
+  /** Mounts in short syntax `source:target[:mode]` or long syntax, as source and target. */
+  volumes: Array<{ source?: string; target: string }>;
 }
 
 /** The raw document, after YAML merge keys are applied: what the schema validates. */
@@ -90,6 +96,21 @@ function healthcheckOf(raw: unknown): ComposeHealthcheck | undefined {
   return Array.isArray(test) ? { test: test.map(scalar) } : undefined;
 }
 
+function volumesOf(raw: unknown): Array<{ source?: string; target: string }> {
+  if (!Array.isArray(raw)) return [];
+  return raw.map((entry) => {
+    if (isRecord(entry)) return { source: entry.source === undefined ? undefined : scalar(entry.source), target: scalar(entry.target) };
+    const parts = interpolate(scalar(entry)).split(':');
+    return parts.length === 1 ? { target: parts[0]! } : { source: parts[0], target: parts[1]! };
+  });
+}
+
+/** The top-level `volumes` names (named volumes Compose manages). */
+export function namedVolumes(): Set<string> {
+  const document = readComposeDocument();
+  return new Set(isRecord(document) && isRecord(document.volumes) ? Object.keys(document.volumes) : []);
+}
+
 export function readCompose(): Map<string, ComposeService> {
   const document = readComposeDocument();
   if (!isRecord(document) || !isRecord(document.services)) throw new Error('docker-compose.yml has no services');
@@ -106,6 +127,9 @@ export function readCompose(): Map<string, ComposeService> {
       containerName: typeof raw.container_name === 'string' ? raw.container_name : undefined,
       healthcheck: healthcheckOf(raw.healthcheck),
       dependsOn: dependsOnOf(raw.depends_on),
+      restart: raw.restart === undefined ? undefined : scalar(raw.restart),
+      profiles: Array.isArray(raw.profiles) ? raw.profiles.map(scalar) : [],
+      volumes: volumesOf(raw.volumes),
     });
   }
   return services;

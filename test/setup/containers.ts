@@ -7,15 +7,26 @@ import { PostgreSqlContainer } from '@testcontainers/postgresql';
 import { GenericContainer, Network, Wait } from 'testcontainers';
 import type { TestEnv } from './global-setup.js';
 
+/**
+ * The images, aligned with docker-compose.yml (test/compose/versions.unit.test.ts checks it): the same
+ * PostgreSQL, registry and mail sink; for Kafka the module drives Confluent's image, whose 8.1 line is
+ * Apache Kafka 4.1 in KRaft mode, the Kafka minor of compose's apache/kafka and of the local stack.
+ */
+export const containerImages = {
+  kafka: 'confluentinc/cp-kafka:8.1.0',
+  postgres: 'postgres:18-alpine',
+  mail: 'axllent/mailpit:v1.27',
+  schemaRegistry: 'confluentinc/cp-schema-registry:7.9.0',
+} as const;
+
 export async function startContainers(): Promise<{ env: TestEnv; teardown: () => Promise<void> }> {
   const network = await new Network().start();
   const [kafka, postgres, mail] = await Promise.all([
-    // The Kafka module drives Confluent's image; 8.x is Kafka 4.0 in KRaft mode (compose uses apache/kafka).
-    new KafkaContainer('confluentinc/cp-kafka:8.0.0').withNetwork(network).withNetworkAliases('kafka').start(),
-    new PostgreSqlContainer('postgres:17-alpine').withDatabase('order_pipeline').start(),
-    new GenericContainer('axllent/mailpit:v1.27').withExposedPorts(1025, 8025).withWaitStrategy(Wait.forHttp('/api/v1/messages', 8025)).start(),
+    new KafkaContainer(containerImages.kafka).withNetwork(network).withNetworkAliases('kafka').start(),
+    new PostgreSqlContainer(containerImages.postgres).withDatabase('order_pipeline').start(),
+    new GenericContainer(containerImages.mail).withExposedPorts(1025, 8025).withWaitStrategy(Wait.forHttp('/api/v1/messages', 8025)).start(),
   ]);
-  const registry = await new GenericContainer('confluentinc/cp-schema-registry:7.9.0')
+  const registry = await new GenericContainer(containerImages.schemaRegistry)
     .withNetwork(network)
     .withEnvironment({
       SCHEMA_REGISTRY_HOST_NAME: 'schema-registry',

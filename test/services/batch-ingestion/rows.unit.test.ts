@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AnalyticsEvent } from '../../../shared/contracts/schemas.js';
 import { encodeBlock, RowSet, toLine } from '../../../services/batch-ingestion/rows.js';
-import { makeEvents } from './helpers.js';
+import { makeEvents } from './sample-events.js';
 
 const [template] = makeEvents('rows', 1);
 

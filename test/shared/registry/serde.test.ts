@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { ACKS_ALL, createIdempotentProducer } from '../../shared/kafka/client.js';
-import { topics } from '../../shared/contracts/topics.js';
-import { PoisonPillError } from '../../shared/errors.js';
-import type { OrderCreated } from '../../shared/contracts/schemas.js';
-import { readTopic, testConfig, testKafka, testSerde, uniqueId } from '../support/stack.js';
+import { ACKS_ALL, createIdempotentProducer } from '../../../shared/kafka/client.js';
+import { topics } from '../../../shared/contracts/topics.js';
+import { PoisonPillError } from '../../../shared/errors.js';
+import type { OrderCreated } from '../../../shared/contracts/schemas.js';
+import { readTopic, testConfig, testKafka, testSerde, uniqueId } from '../../support/stack.js';
 
 function sampleOrder(): OrderCreated {
   return {

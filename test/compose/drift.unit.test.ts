@@ -6,15 +6,18 @@
 import { describe, expect, it } from 'vitest';
 import { kafkaVariables, registryVariables } from '../../shared/config.js';
 import { services as codeServices, type ServiceDefinition } from '../../stack/services.js';
-import { configSpecOf, infrastructure, initService, isRequired, processVariables } from './code-truth.js';
-import { publishedPort, readCompose, type ComposeService } from './compose-file.js';
+import { configSpecOf, dataMounts, infrastructure, initService, isRequired, nodeCommand, processVariables } from './code-truth.js';
+import { namedVolumes, publishedPort, readCompose, type ComposeService } from './compose-file.js';
 
 const compose = readCompose();
 const infraServices = new Set(Object.values(infrastructure).map((part) => part.service));
-const appServiceNames = [...compose.keys()].filter((name) => !infraServices.has(name) && name !== initService.name);
+/** Optional parts (behind a profile) are not part of the pipeline `npm start` runs. */
+const optionalNames = [...compose.values()].filter((service) => service.profiles.length > 0).map((service) => service.name);
+const appServiceNames = [...compose.keys()].filter(
+  (name) => !infraServices.has(name) && name !== initService.name && !optionalNames.includes(name),
+);
 /** Services in the code, in compose, or both: a service missing on either side fails under its own name. */
 const allNames = [...new Set([...codeServices.map((s) => s.name), ...appServiceNames])].sort();
-const nodeCommand = (entry: string) => ['node', '--import', 'tsx', entry];
 
 function composeService(name: string): ComposeService {
   const service = compose.get(name);
@@ -48,6 +51,36 @@ describe('compose: infrastructure and init', () => {
     expect(Object.keys(environment).filter((variable) => !known.has(variable))).toEqual([]);
   });
 
+  it('keeps the data of Kafka, PostgreSQL and the mail sink on named volumes (down keeps them, down -v drops them)', () => {
+    const declared = namedVolumes();
+    for (const [name, target] of Object.entries(dataMounts)) {
+      const mount = composeService(name).volumes.find((volume) => volume.target === target);
+      expect(mount, `${name} mounts a volume at ${target}`).toBeDefined();
+      expect(declared.has(mount!.source ?? ''), `${name}: "${mount!.source}" is a named volume declared at the top level`).toBe(true);
+    }
+  });
+
+  it('restarts the infrastructure on failure, and never re-runs the one-shot init', () => {
+    for (const service of infraServices) expect(composeService(service).restart, service).toMatch(/^(always|unless-stopped|on-failure(:\d+)?)$/);
+    expect(composeService(initService.name).restart ?? 'no').toBe('no');
+    expect(composeService(initService.name).profiles, 'init always runs').toEqual([]);
+  });
+
+  it('runs no TypeScript loader: every node command runs built JavaScript', () => {
+    for (const service of compose.values()) {
+      if (service.command[0] !== 'node') continue;
+      expect(service.command.join(' '), service.name).not.toMatch(/\btsx\b|--import|--loader|\.ts\b/);
+      expect(service.command.at(-1), service.name).toMatch(/^dist\/.+\.js$/);
+    }
+  });
+
+  it('puts only optional parts behind profiles: the infrastructure, init and every service npm start runs start by default', () => {
+    for (const name of optionalNames) {
+      expect(infraServices.has(name) || name === initService.name || codeServices.some((s) => s.name === name), name).toBe(false);
+    }
+    expect(optionalNames.length, 'at least one optional part').toBeGreaterThan(0);
+  });
+
   it('init provisions topics and schemas once Kafka and the registry are healthy', () => {
     const init = composeService(initService.name);
     expect(init.command).toEqual(nodeCommand(initService.entry));
@@ -60,7 +93,7 @@ describe('compose: infrastructure and init', () => {
 });
 
 describe.each(allNames)('compose service %s', (name) => {
-  it('is listed in stack/services.ts and runs the same entry as npm start', () => {
+  it('is listed in stack/services.ts and runs the same entry as npm start, built', () => {
     const code = codeService(name);
     const service = composeService(name);
     expect(service.command).toEqual(nodeCommand(code.entry));

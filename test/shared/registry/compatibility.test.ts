@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { topics } from '../../shared/contracts/topics.js';
-import { valueSubject } from '../../shared/kafka/topology.js';
-import { testConfig } from '../support/stack.js';
+import { topics } from '../../../shared/contracts/topics.js';
+import { valueSubject } from '../../../shared/kafka/topology.js';
+import { testConfig } from '../../support/stack.js';
 
 async function registerVersion(subject: string, schema: unknown): Promise<Response> {
   return fetch(`${testConfig().schemaRegistryUrl}/subjects/${subject}/versions`, {

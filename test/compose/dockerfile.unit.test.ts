@@ -1,7 +1,9 @@
 /**
  * The Dockerfile, read without a Docker engine: multi-stage, a small runtime base, a non-root user,
- * production dependencies only, and an image that holds everything the compose commands load (every
- * module they import, none excluded by .dockerignore, no package outside `dependencies`).
+ * production dependencies only, JavaScript built once in a build stage (no TypeScript loader at run
+ * time), and an image that holds everything the compose commands load (every module they import is
+ * built from sources the build stage has, none excluded by .dockerignore, no package outside
+ * `dependencies`).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
@@ -11,6 +13,7 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { schemasDir } from '../../shared/contracts/schemas.js';
 import { repoRoot } from '../../stack/layout.js';
+import { sourceEntry } from './code-truth.js';
 import { readCompose } from './compose-file.js';
 
 interface Instruction {
@@ -47,14 +50,23 @@ function parseDockerfile(text: string): Stage[] {
 
 const dockerfile = parseDockerfile(readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8'));
 const runtime = dockerfile.at(-1)!;
+/** The stage a runtime COPY takes `what` from (by `--from=<stage>`), if any. */
+function sourceStage(what: RegExp): Stage | undefined {
+  const copy = runtime.instructions.find((i) => i.keyword === 'COPY' && /--from=/.test(i.args) && what.test(i.args));
+  const from = copy && /--from=(\S+)/.exec(copy.args)?.[1];
+  return dockerfile.find((stage) => stage.name === from);
+}
+/** Where the compiled JavaScript comes from: the stage that runs `npm run build`. */
+const buildStage = sourceStage(/\bdist\b/);
+const buildConfig = ts.readConfigFile(path.join(repoRoot, 'tsconfig.build.json'), (file) => readFileSync(file, 'utf8')).config as { include: string[] };
 const packageJson = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
   engines: { node: string };
 };
 
-/** Repository paths the runtime stage copies from the build context (not from another stage). */
-const copiedFromContext = runtime.instructions
+/** Repository paths the build stage copies from the build context (not from another stage). */
+const copiedFromContext = (buildStage?.instructions ?? [])
   .filter((i) => i.keyword === 'COPY' && !/--from=/.test(i.args))
   .flatMap((i) => {
     const parts = i.args.split(/\s+/).filter((part) => !part.startsWith('--'));
@@ -127,11 +139,16 @@ function importGraph(entries: string[]): { files: Set<string>; packages: Set<str
   return { files, packages };
 }
 
-/** The entries compose runs (`node --import tsx <entry>`), those that exist in the repository. */
+/** True when `npm run build` compiles the file (tsconfig.build.json includes a folder above it). */
+function built(relative: string): boolean {
+  return buildConfig.include.some((folder) => relative === folder || relative.startsWith(`${folder}/`));
+}
+
+/** The sources of the entries compose runs (`node dist/<entry>.js`), those that exist in the repository. */
 function composeEntries(): string[] {
   return [...readCompose().values()]
     .filter((service) => service.command[0] === 'node')
-    .map((service) => service.command.at(-1)!)
+    .map((service) => sourceEntry(service.command.at(-1)!))
     .filter((entry) => existsSync(path.join(repoRoot, entry)));
 }
 
@@ -152,31 +169,41 @@ describe('Dockerfile', () => {
   it('installs production dependencies only, exactly from the lock file', () => {
     const runs = dockerfile.flatMap((stage) => stage.instructions.filter((i) => i.keyword === 'RUN').map((i) => ({ stage, args: i.args })));
     expect(runs.filter((run) => /\bnpm (install|i)\b/.test(run.args)), 'npm install does not follow the lock file').toEqual([]);
-    const installs = runs.filter((run) => /\bnpm ci\b/.test(run.args));
-    expect(installs.length).toBeGreaterThan(0);
-    for (const install of installs) expect(install.args, 'npm ci').toMatch(/--omit=dev\b/);
-    // node_modules of the runtime stage come from such a stage (or an npm ci in the runtime stage).
-    const installStages = new Set(installs.map((install) => install.stage.name));
-    const copiesModules = runtime.instructions.some((i) => {
-      const from = /--from=(\S+)/.exec(i.args)?.[1];
-      return i.keyword === 'COPY' && from !== undefined && installStages.has(from) && /node_modules/.test(i.args);
-    });
-    expect(copiesModules || installs.some((install) => install.stage === runtime)).toBe(true);
+    expect(runs.filter((run) => /\bnpm ci\b/.test(run.args)).length).toBeGreaterThan(0);
+    // node_modules of the runtime stage come from a stage whose last dependency step leaves production
+    // dependencies only: `npm ci --omit=dev`, or `npm ci` (to build) then `npm prune --omit=dev`.
+    const modulesStage = sourceStage(/node_modules/);
+    expect(modulesStage, 'the runtime stage copies node_modules from another stage').toBeDefined();
+    const steps = modulesStage!.instructions.filter((i) => i.keyword === 'RUN' && /\bnpm (ci|prune)\b/.test(i.args));
+    expect(steps.at(-1)?.args, 'the last npm ci/prune of that stage').toMatch(/--omit=dev\b/);
   });
 
-  it('holds every module the compose commands load, and they need no devDependency', () => {
+  it('builds JavaScript once in a build stage and runs it on plain node, with no TypeScript loader', () => {
+    expect(buildStage, 'the runtime stage copies dist/ from a build stage').toBeDefined();
+    expect(buildStage!.instructions.some((i) => i.keyword === 'RUN' && /\bnpm run (-s )?build\b/.test(i.args)), 'npm run build').toBe(true);
+    const cmd = runtime.instructions.filter((i) => i.keyword === 'CMD').at(-1)?.args ?? '';
+    expect(JSON.parse(cmd) as string[]).toEqual(['node', 'dist/scripts/provision.js']);
+    for (const stage of dockerfile) {
+      for (const i of stage.instructions.filter((x) => ['CMD', 'ENTRYPOINT', 'ENV'].includes(x.keyword))) expect(i.args).not.toMatch(/\btsx\b|--import|--loader/);
+    }
+    expect(Object.keys(packageJson.dependencies), 'tsx is a development tool only').not.toContain('tsx');
+    // dist/*.js are ES modules because package.json says "type": "module": it must be in the image.
+    expect(runtime.instructions.some((i) => i.keyword === 'COPY' && !/--from=/.test(i.args) && /\bpackage\.json\b/.test(i.args))).toBe(true);
+  });
+
+  it('builds every module the compose commands load, and they need no devDependency', () => {
     const entries = composeEntries();
     expect(entries).toContain('scripts/provision.ts');
     const { files, packages } = importGraph(entries);
-    expect([...files].filter((file) => !inImage(file)), 'loaded but not in the image').toEqual([]);
+    expect([...files].filter((file) => !inImage(file)), 'loaded but not in the build stage').toEqual([]);
+    expect([...files].filter((file) => !built(file)), 'loaded but not compiled by tsconfig.build.json').toEqual([]);
     const production = new Set(Object.keys(packageJson.dependencies));
     expect([...packages].filter((name) => !production.has(name)), 'imported but not a production dependency').toEqual([]);
-    // tsx runs the TypeScript sources in the image.
-    expect(production.has('tsx')).toBe(true);
   });
 
-  it('holds the Avro schemas read at run time', () => {
+  it('has the Avro schemas read at run time in the build, which copies them next to the compiled code', () => {
     const schemas = path.relative(repoRoot, fileURLToPath(schemasDir));
     expect(inImage(path.join(schemas, 'order-created.avsc'))).toBe(true);
+    expect(inImage('patches/kafkajs+2.2.4.patch'), 'the kafkajs patch reaches the image').toBe(true);
   });
 });

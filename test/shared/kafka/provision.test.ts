@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { provisionTopics } from '../../shared/kafka/provision.js';
-import { physicalTopics } from '../../shared/kafka/topology.js';
-import { topology } from '../../shared/contracts/topics.js';
-import { testKafka, testLogger } from '../support/stack.js';
+import { provisionTopics } from '../../../shared/kafka/provision.js';
+import { physicalTopics } from '../../../shared/kafka/topology.js';
+import { topology } from '../../../shared/contracts/topics.js';
+import { testKafka, testLogger } from '../../support/stack.js';
 
 describe('topic provisioning', () => {
   it('creates every declared topic with its declared partitions, and a second run changes nothing', async () => {
