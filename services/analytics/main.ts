@@ -1,7 +1,7 @@
 /**
  * The analytics service (group analytics-service): turns each order.created into analytics events
  * (ORDER_PLACED, LINE_ITEM per line, REVENUE) on analytics.events.
- *   node --import tsx services/analytics/main.ts
+ *   node dist/services/analytics/main.js (after npm run build; npm start runs the source)
  */
 import { consumerGroups, topics } from '../../shared/contracts/topics.js';
 import { createIdempotentProducer } from '../../shared/kafka/client.js';

@@ -1,6 +1,6 @@
 /**
  * The email service (group email-service): one order confirmation per order.created, through SMTP.
- *   node --import tsx services/email/main.ts
+ *   node dist/services/email/main.js (after npm run build; npm start runs the source)
  */
 import { consumerGroups, topics, topology } from '../../shared/contracts/topics.js';
 import { runConsumerService } from '../../shared/kit/consumer-service.js';

@@ -1,7 +1,7 @@
 /**
  * The inventory service (group inventory-service): reserves stock for each order.created, all or
  * nothing, answers with inventory.reserved / inventory.rejected, and releases stock on order.cancelled.
- *   node --import tsx services/inventory/main.ts
+ *   node dist/services/inventory/main.js (after npm run build; npm start runs the source)
  */
 import { consumerGroups, topics, topology } from '../../shared/contracts/topics.js';
 import { runConsumerService } from '../../shared/kit/consumer-service.js';

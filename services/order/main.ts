@@ -1,7 +1,7 @@
 /**
  * The order service: the HTTP API that accepts orders (transactional outbox → order.created), the
  * outbox relay, and the consumer (group order-service) that moves orders along the saga.
- *   node --import tsx services/order/main.ts
+ *   node dist/services/order/main.js (after npm run build; npm start runs the source)
  */
 import { consumerGroups, topics, topology } from '../../shared/contracts/topics.js';
 import { runConsumerService } from '../../shared/kit/consumer-service.js';
