@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BatchContext, EventFailure, InboundEvent } from '../../shared/consumer/types.js';
 import { TransientError, isRetriable } from '../../shared/errors.js';
+import { feed } from '../../shared/instrumentation/events.js';
 import type { Logger } from '../../shared/logger.js';
 import { retrying } from '../../shared/retry/retrying.js';
 import type { AnalyticsEvent } from '../../shared/contracts/schemas.js';
 import { RowRejectedError, StoreUnavailableError, type BatchIngestionErrorCode } from './errors.js';
 import { writeIsolating } from './isolate.js';
-import { backpressureSeconds, flushBytes, flushRows, flushSeconds, paused, rowsDuplicate, rowsRejected, rowsWritten } from './metrics.js';
 import { encodeBlock, RowSet, toLine, type RowBlock } from './rows.js';
 import type { AnalyticsStore, WriteResult } from './store.js';
 
@@ -162,11 +162,8 @@ export class MicroBatcher {
     try {
       const result = await writeIsolating(rows.count, (start, end) => this.writeDurably(rows.chunks(start, end), end - start, entries));
       const seconds = (performance.now() - started) / 1000;
-      rowsWritten.inc(result.inserted);
-      rowsDuplicate.inc(rows.count - result.rejected.length - result.inserted);
-      flushRows.observe(rows.count);
-      flushBytes.observe(bytes);
-      flushSeconds.observe(seconds);
+      const duplicates = rows.count - result.rejected.length - result.inserted;
+      feed.batchFlushed.publish({ rows: rows.count, bytes, seconds, inserted: result.inserted, duplicates });
       if (result.rejected.length > 0) {
         this.attribute(entries, result.rejected);
         this.logger.warn(
@@ -244,7 +241,7 @@ export class MicroBatcher {
   private beginPause(): void {
     if (this.pausedFlushes++ === 0) {
       this.pauseMark = performance.now();
-      paused.set(1);
+      feed.batchStalled.publish({ stalled: true, seconds: 0 });
     }
   }
 
@@ -252,13 +249,13 @@ export class MicroBatcher {
   private accountPause(): void {
     if (this.pausedFlushes === 0) return;
     const now = performance.now();
-    backpressureSeconds.inc((now - this.pauseMark) / 1000);
+    feed.batchStalled.publish({ stalled: true, seconds: (now - this.pauseMark) / 1000 });
     this.pauseMark = now;
   }
 
   private endPause(): void {
     this.accountPause();
-    if (--this.pausedFlushes === 0) paused.set(0);
+    if (--this.pausedFlushes === 0) feed.batchStalled.publish({ stalled: false, seconds: 0 });
   }
 
   private settle(entry: Entry, failures: Failure[]): void {
@@ -266,7 +263,7 @@ export class MicroBatcher {
     entry.settled = true;
     for (const failure of failures) {
       const dead = !isRetriable(failure.error) || failure.event.attempt >= this.options.maxAttempts;
-      rowsRejected.inc({ outcome: dead ? 'dead_lettered' : 'retried' });
+      feed.batchRejected.publish({ outcome: dead ? 'dead_lettered' : 'retried' });
     }
     entry.resolve(failures);
   }

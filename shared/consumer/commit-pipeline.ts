@@ -1,17 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { PartitionOffset } from '../kafka/port.js';
 import type { Logger } from '../logger.js';
 
-export interface PartitionOffset {
-  topic: string;
-  partition: number;
-  /** The next offset to read (Kafka's committed-offset convention): last handled + 1. */
-  offset: string;
-}
+export type { PartitionOffset } from '../kafka/port.js';
 
 export interface CommitPipelineOptions {
-  /** Commits these offsets for the group (kafkajs' consumer.commitOffsets). */
+  /** Commits these offsets for the group (the batch source's commit). */
   commit(offsets: PartitionOffset[]): Promise<void>;
-  /** Makes the consumer read the partition again from `offset` (kafkajs' consumer.seek). */
+  /** Makes the consumer read the partition again from `offset` (the batch source's seek). */
   seek(offset: PartitionOffset): void;
   /** Handed-over events not yet settled; past it, admit() waits. */
   maxUncommittedEvents: number;

@@ -1,5 +1,5 @@
 import { errorCode, errorMessage } from '../errors.js';
-import { ACKS_ALL, type IHeaders, type KafkaMessage, type Producer } from '../kafka/client.js';
+import type { MessageHeaders, Publisher, SourceMessage } from '../kafka/port.js';
 import { dlqTopicName, retryPolicyOf, retryTopicName, type ConsumerGroupDeclaration, type TopicDeclaration } from '../kafka/topology.js';
 import { instanceId } from '../logger.js';
 import { backoffDelay } from '../retry/backoff.js';
@@ -9,7 +9,7 @@ import { HEADERS, headersToStrings } from './headers.js';
 export interface Delivery {
   topic: string;
   partition: number;
-  message: KafkaMessage;
+  message: SourceMessage;
 }
 
 /** min(base * 2^(retry-1), max), less up to jitterRatio of it so that retries of a burst spread out. */
@@ -30,7 +30,7 @@ export class FailureRouter {
   readonly policy: ReturnType<typeof retryPolicyOf>;
 
   constructor(
-    private readonly producer: Producer,
+    private readonly publisher: Publisher,
     private readonly group: ConsumerGroupDeclaration,
   ) {
     this.policy = retryPolicyOf(group);
@@ -83,11 +83,8 @@ export class FailureRouter {
     return headers;
   }
 
-  private async send(topic: string, message: KafkaMessage, headers: IHeaders): Promise<void> {
-    await this.producer.send({
-      topic,
-      acks: ACKS_ALL,
-      messages: [{ key: message.key, value: message.value, headers }],
-    });
+  /** Resolves once all in-sync replicas have it (the publisher sends with acks = all). */
+  private async send(topic: string, message: SourceMessage, headers: MessageHeaders): Promise<void> {
+    await this.publisher.send(topic, [{ key: message.key, value: message.value, headers }]);
   }
 }

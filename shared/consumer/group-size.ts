@@ -1,12 +1,8 @@
-import type { Consumer, Kafka } from '../kafka/client.js';
+import type { BatchSource, GroupJoin, KafkaClient } from '../kafka/port.js';
 import type { ConsumerGroupDeclaration } from '../kafka/topology.js';
 import type { Logger } from '../logger.js';
 
-/** What a member learns when it (re)joins its group: kafkajs' GROUP_JOIN payload, the part used here. */
-export interface GroupJoin {
-  isLeader: boolean;
-  memberAssignment: Readonly<Record<string, readonly number[]>>;
-}
+export type { GroupJoin } from '../kafka/port.js';
 
 export const oversizedGroupMessage = 'consumer group has more members than partitions: the extra members sit idle';
 
@@ -18,8 +14,8 @@ export const oversizedGroupMessage = 'consumer group has more members than parti
  * provisioned yet).
  */
 export async function warnIfOversized(
-  kafka: Kafka,
-  consumer: Consumer,
+  client: KafkaClient,
+  source: BatchSource,
   group: ConsumerGroupDeclaration,
   join: GroupJoin,
   logger: Logger,
@@ -29,26 +25,18 @@ export async function warnIfOversized(
   if (idleOn.length > 0) logger.warn({ topics: idleOn }, 'this member got no partition: it sits idle until a member leaves');
   if (!join.isLeader) return;
 
-  const members = (await consumer.describeGroup()).members.length;
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const metadata = await admin.fetchTopicMetadata({ topics: sources });
-    for (const topic of metadata.topics) {
-      const partitions = topic.partitions.length;
-      if (members <= partitions) continue;
-      logger.warn(
-        {
-          topic: topic.name,
-          members,
-          partitions,
-          idle: members - partitions,
-          fix: 'raise the partitions of the topic in shared/contracts/topics.ts and run `npm run provision` (keys then map to other partitions)',
-        },
-        oversizedGroupMessage,
-      );
-    }
-  } finally {
-    await admin.disconnect();
+  const members = await source.groupMembers();
+  for (const [topic, partitions] of await client.partitionCounts(sources)) {
+    if (members <= partitions) continue;
+    logger.warn(
+      {
+        topic,
+        members,
+        partitions,
+        idle: members - partitions,
+        fix: 'raise the partitions of the topic in shared/contracts/topics.ts and run `npm run provision` (keys then map to other partitions)',
+      },
+      oversizedGroupMessage,
+    );
   }
 }

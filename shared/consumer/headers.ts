@@ -1,4 +1,4 @@
-import type { IHeaders } from '../kafka/client.js';
+import type { MessageHeaders } from '../kafka/port.js';
 
 /** Header names the pipeline reads and writes; one closed list. */
 export const HEADERS = {
@@ -29,7 +29,8 @@ export const HEADERS = {
 
 export type HeaderName = (typeof HEADERS)[keyof typeof HEADERS];
 
-export function headersToStrings(headers: IHeaders | undefined): Record<string, string> {
+/** Header values as strings (the first value of a repeated header); absent values are left out. */
+export function headersToStrings(headers: MessageHeaders | undefined): Record<string, string> {
   const result: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers ?? {})) {
     const first = Array.isArray(value) ? value[0] : value;

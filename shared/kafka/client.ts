@@ -1,11 +1,13 @@
 /**
  * The only module that constructs kafkajs objects. kafkajs is unmaintained upstream; keeping every
- * construction here (and re-exporting the few types services need) keeps a later switch to a
- * KafkaJS-compatible client in this folder.
+ * construction here (and re-exporting the few types services and admin tools need) keeps a later
+ * switch to a KafkaJS-compatible client in this folder. kafkaClient() adapts kafkajs to the
+ * runtime's port (port.ts), the one implementation of it.
  */
 import { Kafka, logLevel, Partitioners, type KafkaConfig as KafkaJsConfig, type LogEntry } from 'kafkajs';
 import type { KafkaConfig } from '../config.js';
 import { instanceId, type Logger } from '../logger.js';
+import type { BatchSource, BatchSourceOptions, KafkaClient, Publisher } from './port.js';
 
 export type {
   Admin,
@@ -75,3 +77,64 @@ export function createIdempotentProducer(kafka: Kafka) {
 
 /** acks = -1 on every send of the idempotent producer. */
 export const ACKS_ALL = -1;
+
+/** The runtime's port (port.ts) over kafkajs. */
+export function kafkaClient(kafka: Kafka): KafkaClient {
+  return {
+    batchSource: (options) => kafkaBatchSource(kafka, options),
+    publisher: () => kafkaPublisher(kafka),
+    async partitionCounts(topics) {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const metadata = await admin.fetchTopicMetadata({ topics: [...topics] });
+        return new Map(metadata.topics.map((topic) => [topic.name, topic.partitions.length]));
+      } finally {
+        await admin.disconnect();
+      }
+    },
+  };
+}
+
+function kafkaBatchSource(kafka: Kafka, options: BatchSourceOptions): BatchSource {
+  const consumer = kafka.consumer({
+    groupId: options.groupId,
+    maxWaitTimeInMs: options.maxWaitTimeInMs,
+    maxBytesPerPartition: options.maxBytesPerPartition,
+    maxBytes: options.maxBytes,
+    sessionTimeout: options.sessionTimeoutMs,
+    heartbeatInterval: options.heartbeatIntervalMs,
+    allowAutoTopicCreation: false,
+  });
+  return {
+    connect: () => consumer.connect(),
+    subscribe: (topics) => consumer.subscribe({ topics: [...topics], fromBeginning: true }),
+    run: (run) =>
+      consumer.run({
+        partitionsConsumedConcurrently: run.partitionsConsumedConcurrently,
+        eachBatchAutoResolve: false,
+        autoCommit: run.autoCommit,
+        autoCommitInterval: run.autoCommitIntervalMs,
+        // kafkajs' batch and payload already have the port's shapes: handed over as they are, no copy per message.
+        eachBatch: (payload) => run.eachBatch(payload.batch, payload),
+      }),
+    commit: (offsets) => consumer.commitOffsets(offsets),
+    seek: (offset) => consumer.seek(offset),
+    pause: (topics) => consumer.pause(topics.map((topic) => ({ topic }))),
+    onJoined: (listener) => void consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => listener(payload)),
+    onCrashed: (listener) => void consumer.on(consumer.events.CRASH, ({ payload }) => listener(payload)),
+    groupMembers: async () => (await consumer.describeGroup()).members.length,
+    disconnect: () => consumer.disconnect(),
+  };
+}
+
+function kafkaPublisher(kafka: Kafka): Publisher {
+  const producer = createIdempotentProducer(kafka);
+  return {
+    connect: () => producer.connect(),
+    send: async (topic, messages) => {
+      await producer.send({ topic, acks: ACKS_ALL, messages });
+    },
+    disconnect: () => producer.disconnect(),
+  };
+}

@@ -1,16 +1,8 @@
-import { Counter } from 'prom-client';
 import { claimEvent } from '../consumer/processed-events.js';
 import type { InboundEvent } from '../consumer/types.js';
 import { withTransaction, type Pool, type PoolClient } from '../db.js';
 import type { ConsumerGroupDeclaration } from '../kafka/topology.js';
-import { metrics } from '../metrics.js';
-
-const duplicates = new Counter({
-  name: 'pipeline_duplicate_events_total',
-  help: 'Redelivered events a consumer group had handled before, skipped without an effect',
-  labelNames: ['group'] as const,
-  registers: [metrics],
-});
+import { feed } from '../instrumentation/events.js';
 
 /** What handleOnce answers for an event its group has handled before. */
 export const DUPLICATE = 'duplicate';
@@ -31,7 +23,7 @@ export function handleOnceFor(pool: Pool, group: ConsumerGroupDeclaration): Hand
       (await claimEvent(tx, groupId, event.eventId)) ? { done: await work(tx) } : undefined,
     );
     if (result) return result.done;
-    duplicates.inc({ group: groupId });
+    feed.consumerDuplicate.publish({ group: groupId, topic: event.topic, eventId: event.eventId });
     event.logger.info({ group: groupId }, 'already handled; redelivery ignored');
     return DUPLICATE;
   };

@@ -1,36 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Counter } from 'prom-client';
 import { HEADERS } from '../consumer/headers.js';
 import { withTransaction, type Pool, type PoolClient } from '../db.js';
 import { PermanentError, errorMessage } from '../errors.js';
+import { errorFields, feed } from '../instrumentation/events.js';
 import { ACKS_ALL, createIdempotentProducer, type Kafka, type Message, type Producer } from '../kafka/client.js';
 import type { TopicLookup } from '../kafka/topology.js';
 import type { Logger } from '../logger.js';
-import { metrics } from '../metrics.js';
 import type { AvroSerde } from '../registry/serde.js';
 import { Backoff } from '../retry/backoff.js';
 import { outboxTable } from './outbox.js';
-
-const published = new Counter({
-  name: 'pipeline_outbox_published_total',
-  help: 'Outbox rows published to Kafka',
-  labelNames: ['table'] as const,
-  registers: [metrics],
-});
-
-const relayFailures = new Counter({
-  name: 'pipeline_outbox_relay_failures_total',
-  help: 'Relay rounds that failed (broker or database unavailable) and will be retried',
-  labelNames: ['table'] as const,
-  registers: [metrics],
-});
-
-const unpublishable = new Counter({
-  name: 'pipeline_outbox_unpublishable_total',
-  help: 'Outbox rows set aside because their value can never be encoded',
-  labelNames: ['table'] as const,
-  registers: [metrics],
-});
 
 export interface OutboxRelayOptions {
   pool: Pool;
@@ -143,7 +121,7 @@ export class OutboxRelay {
         // A full round means more rows are probably waiting.
         if (count === this.batchSize || this.dirty) continue;
       } catch (error) {
-        relayFailures.inc({ table: this.table });
+        feed.outboxRelayFailed.publish({ table: this.table, ...errorFields(error) });
         const backoffMs = backoff.next();
         this.logger.warn({ err: error, retryInMs: backoffMs }, 'outbox relay round failed; rows stay unsent and will be retried');
         await this.pause(backoffMs);
@@ -200,7 +178,7 @@ export class OutboxRelay {
       const sentIds = rows.filter((row) => !unencodable.has(row.id)).map((row) => row.id);
       await client.query(`UPDATE ${this.table} SET sent_at = now() WHERE id = ANY($1::bigint[])`, [sentIds]);
       await this.setAside(client, unencodable);
-      published.inc({ table: this.table }, sentIds.length);
+      feed.outboxPublished.publish({ table: this.table, count: sentIds.length });
       this.logger.debug({ count: sentIds.length }, 'published outbox rows');
       return rows.length;
     });
@@ -232,7 +210,7 @@ export class OutboxRelay {
   private async setAside(client: PoolClient, unencodable: Map<string, string>): Promise<void> {
     for (const [id, error] of unencodable) {
       await client.query(`UPDATE ${this.table} SET failed_at = now(), error = $2 WHERE id = $1`, [id, error]);
-      unpublishable.inc({ table: this.table });
+      feed.outboxUnpublishable.publish({ table: this.table, outboxId: id, error });
       this.logger.error({ outboxId: id, error }, 'outbox row can never be published; set aside (failed_at)');
     }
   }

@@ -28,6 +28,13 @@ describe('headersToStrings', () => {
     });
   });
 
+  it('returns a fresh object the caller may change', () => {
+    const source = { a: 'x' };
+    const result = headersToStrings(source);
+    result.a = 'changed';
+    expect(source.a).toBe('x');
+  });
+
   it('names every header uniquely', () => {
     const names = Object.values(HEADERS);
     expect(new Set(names).size).toBe(names.length);

@@ -1,0 +1,78 @@
+import type { SourceMessage } from '../kafka/port.js';
+import type { Logger } from '../logger.js';
+import type { Delivery } from './failure-router.js';
+import { HEADERS, headersToStrings } from './headers.js';
+import type { InboundEvent } from './types.js';
+
+/** The topic (source or retry tier) and partition a fetched batch came from; shared by its events. */
+export interface BatchOrigin {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+/**
+ * An InboundEvent whose header-derived fields are read on first use: a bulk consumer touches only
+ * `value` for almost every event, and building headers, ids and positions for each would cost more
+ * than decoding it (and keep more objects alive until its batch is written).
+ */
+export class DecodedEvent implements InboundEvent<unknown> {
+  private cachedHeaders: Readonly<Record<string, string>> | undefined;
+  private cachedEventId: string | undefined;
+  private childLogger: Logger | undefined;
+
+  constructor(
+    readonly value: unknown,
+    readonly topic: string,
+    private readonly message: SourceMessage,
+    private readonly from: BatchOrigin,
+    private readonly parentLogger: Logger,
+  ) {}
+
+  /** Where to route this event if it fails. */
+  get delivery(): Delivery {
+    return { topic: this.from.topic, partition: this.from.partition, message: this.message };
+  }
+
+  get headers(): Readonly<Record<string, string>> {
+    this.cachedHeaders ??= headersToStrings(this.message.headers);
+    return this.cachedHeaders;
+  }
+
+  get key(): string | null {
+    return this.message.key?.toString() ?? null;
+  }
+
+  get attempt(): number {
+    return Number(this.headers[HEADERS.attempt] ?? 0) + 1;
+  }
+
+  get correlationId(): string | undefined {
+    return this.headers[HEADERS.correlationId];
+  }
+
+  get deliveredFrom(): InboundEvent<unknown>['deliveredFrom'] {
+    return { topic: this.from.topic, partition: this.from.partition, offset: this.message.offset };
+  }
+
+  get eventId(): string {
+    this.cachedEventId ??= this.deriveEventId();
+    return this.cachedEventId;
+  }
+
+  /** Built on first use: a child logger per message would cost more than the decoding. */
+  get logger(): Logger {
+    this.childLogger ??= this.parentLogger.child({ eventId: this.eventId, ...this.deliveredFrom });
+    return this.childLogger;
+  }
+
+  private deriveEventId(): string {
+    const { headers, value } = this;
+    const valueEventId =
+      typeof value === 'object' && value !== null && 'eventId' in value && typeof value.eventId === 'string' ? value.eventId : undefined;
+    return (
+      headers[HEADERS.eventId] ??
+      valueEventId ??
+      `${headers[HEADERS.originalTopic] ?? this.topic}:${headers[HEADERS.originalPartition] ?? this.from.partition}:${headers[HEADERS.originalOffset] ?? this.message.offset}`
+    );
+  }
+}

@@ -1,0 +1,153 @@
+import type { Pool } from '../db.js';
+import { PermanentError, type ErrorCode } from '../errors.js';
+import { kafkaClient, type Kafka } from '../kafka/client.js';
+import type { KafkaClient } from '../kafka/port.js';
+import type { ConsumerGroupDeclaration } from '../kafka/topology.js';
+import type { Logger } from '../logger.js';
+import type { AvroSerde } from '../registry/serde.js';
+
+export interface ConsumerRuntimeOptions {
+  /**
+   * The kafkajs client (createKafka). The runtime only uses it through its port (kafka/port.ts).
+   * @defaultValue none: required unless `client` is given
+   */
+  kafka?: Kafka;
+  /**
+   * The client behind the runtime's port, e.g. another Kafka client to benchmark, or a fake in a test.
+   * @defaultValue the kafkajs adapter over `kafka` (kafkaClient in kafka/client.ts)
+   */
+  client?: KafkaClient;
+  serde: AvroSerde;
+  logger: Logger;
+  group: ConsumerGroupDeclaration;
+  /**
+   * The service's database. Required when the group declares `orderedRetries` (the per-key queues
+   * live in PostgreSQL); when given, the group's old processed-event records are pruned hourly.
+   * @defaultValue none: no ordered retries, no pruning
+   */
+  pool?: Pool;
+  /**
+   * Partitions this member handles at once (each still in offset order).
+   * @defaultValue 1
+   */
+  partitionsConsumedConcurrently?: number;
+  /**
+   * Longest a fetch waits for data. kafkajs' 5 s default is latency at low volume.
+   * @defaultValue 100
+   */
+  maxWaitTimeInMs?: number;
+  /**
+   * Most bytes one fetch returns per partition; bulk writers raise it for larger batches.
+   * @defaultValue 1048576 (kafkajs' default)
+   */
+  maxBytesPerPartition?: number;
+  /**
+   * Most bytes one fetch returns in all.
+   * @defaultValue 10485760 (kafkajs' default)
+   */
+  maxBytes?: number;
+  /**
+   * A member silent for this long is dropped from the group and its partitions move.
+   * @defaultValue 30000
+   */
+  sessionTimeoutMs?: number;
+  /**
+   * Well inside the session timeout, so a member survives a lost heartbeat or two.
+   * @defaultValue min(3000, sessionTimeoutMs / 3)
+   */
+  heartbeatIntervalMs?: number;
+  /**
+   * Inside a long batch, handled offsets are committed at most this often (and always at its end).
+   * @defaultValue 1000
+   */
+  commitIntervalMs?: number;
+  /**
+   * Batch handlers only: keep fetching while up to this many handed-over events are still being
+   * handled, and commit each partition's offsets as its batches complete, in order
+   * (commit-pipeline.ts). Fetching then overlaps a bulk write instead of waiting for it; the
+   * handler's calls overlap too, so it must be idempotent and must not need one call to finish
+   * before the next begins.
+   * @defaultValue undefined: each fetch waits until its batches are handled
+   */
+  maxUncommittedEvents?: number;
+  /**
+   * Called when the consumer crashed for good (the client will not restart it).
+   * @defaultValue stops the process: exit code 1 through its graceful shutdown
+   */
+  onFatal?: (error: unknown) => void;
+  /**
+   * How long stop() lets in-flight handlers finish before disconnecting anyway.
+   * @defaultValue 25000
+   */
+  stopTimeoutMs?: number;
+}
+
+/** The options with every default applied. */
+export interface ResolvedOptions {
+  client: KafkaClient;
+  serde: AvroSerde;
+  logger: Logger;
+  group: ConsumerGroupDeclaration;
+  pool: Pool | undefined;
+  partitionsConsumedConcurrently: number;
+  maxWaitTimeInMs: number;
+  maxBytesPerPartition: number | undefined;
+  maxBytes: number | undefined;
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  commitIntervalMs: number;
+  maxUncommittedEvents: number | undefined;
+  onFatal: (error: unknown) => void;
+  stopTimeoutMs: number;
+}
+
+/** The options (or the handlers registered with them) do not go together. */
+/** The runtime was given options that cannot work together: a bug in the service's wiring. */
+export class ConsumerOptionsError extends PermanentError {
+  override readonly code: string = 'SERVICE_DEFINITION' satisfies ErrorCode;
+}
+
+function stopProcess(): void {
+  process.exitCode = 1;
+  process.kill(process.pid, 'SIGTERM');
+}
+
+/** Applies the defaults and checks what can be checked before handlers are registered. */
+export function resolveOptions(options: ConsumerRuntimeOptions): ResolvedOptions {
+  const { group } = options;
+  if (group.orderedRetries && !options.pool) throw new ConsumerOptionsError(`${group.groupId}: ordered retries need a database pool`);
+  if (!options.client && !options.kafka) throw new ConsumerOptionsError(`${group.groupId}: give the runtime a kafka client (kafka or client)`);
+  if (options.maxUncommittedEvents !== undefined && !(options.maxUncommittedEvents > 0)) {
+    throw new ConsumerOptionsError(`${group.groupId}: maxUncommittedEvents must be positive`);
+  }
+  const sessionTimeoutMs = options.sessionTimeoutMs ?? 30_000;
+  return {
+    client: options.client ?? kafkaClient(options.kafka!),
+    serde: options.serde,
+    logger: options.logger,
+    group,
+    pool: options.pool,
+    partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
+    maxWaitTimeInMs: options.maxWaitTimeInMs ?? 100,
+    maxBytesPerPartition: options.maxBytesPerPartition,
+    maxBytes: options.maxBytes,
+    sessionTimeoutMs,
+    heartbeatIntervalMs: options.heartbeatIntervalMs ?? Math.min(3000, Math.floor(sessionTimeoutMs / 3)),
+    commitIntervalMs: options.commitIntervalMs ?? 1000,
+    maxUncommittedEvents: options.maxUncommittedEvents,
+    onFatal: options.onFatal ?? stopProcess,
+    stopTimeoutMs: options.stopTimeoutMs ?? 25_000,
+  };
+}
+
+/** The kinds of handler registered, checked against the options once, at start. */
+export function validateHandlers(options: ResolvedOptions, kinds: ReadonlyArray<'event' | 'batch'>): void {
+  const { groupId } = options.group;
+  if (kinds.length === 0) throw new ConsumerOptionsError(`${groupId}: no handlers registered`);
+  if (options.group.orderedRetries && kinds.includes('batch')) {
+    throw new ConsumerOptionsError(`${groupId}: batch handlers do not support ordered retries`);
+  }
+  if (options.maxUncommittedEvents !== undefined && kinds.includes('event')) {
+    throw new ConsumerOptionsError(`${groupId}: maxUncommittedEvents needs every handler to be a batch handler`);
+  }
+}
