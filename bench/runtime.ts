@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { kafkaVariables, loadConfig, registryVariables } from '../shared/config.js';
 import { ConsumerRuntime } from '../shared/consumer/consumer-runtime.js';
-import { ACKS_ALL, createIdempotentProducer, createKafka } from '../shared/kafka/client.js';
+import { ACKS_ALL, createIdempotentProducer, createKafka, kafkaClient } from '../shared/kafka/client.js';
 import { provisionTopics } from '../shared/kafka/provision.js';
 import { failureTopics, type ConsumerGroupDeclaration, type TopicDeclaration } from '../shared/kafka/topology.js';
 import { createLogger } from '../shared/logger.js';
@@ -101,7 +101,7 @@ async function runtime(): Promise<number> {
   const { seen, done } = meter();
   const group = groupOf(`bench-runtime-${randomUUID()}`);
   await provisionTopics(admin, 1, logger, failureTopics(group));
-  const consumer = new ConsumerRuntime({ kafka, serde, logger, group }).on(topic, async () => seen());
+  const consumer = new ConsumerRuntime({ client: kafkaClient(kafka), serde, logger, group }).on(topic, async () => seen());
   await consumer.start();
   const rate = await done;
   await consumer.stop();

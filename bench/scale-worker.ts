@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { kafkaVariables, loadConfig, positiveInt, registryVariables, variable } from '../shared/config.js';
 import { ConsumerRuntime } from '../shared/consumer/consumer-runtime.js';
-import { createKafka } from '../shared/kafka/client.js';
+import { createKafka, kafkaClient } from '../shared/kafka/client.js';
 import type { TopicDeclaration } from '../shared/kafka/topology.js';
 import { createLogger } from '../shared/logger.js';
 import { AvroSerde } from '../shared/registry/serde.js';
@@ -36,7 +36,7 @@ const logger = createLogger('bench-scale-worker');
 logger.level = 'warn';
 const topic: TopicDeclaration<OrderCreated> = { name: config.topic, partitions: config.partitions, key: 'order id', schema: schemas.OrderCreated };
 const runtime = new ConsumerRuntime({
-  kafka: createKafka(config, logger, 'bench-scale'),
+  client: kafkaClient(createKafka(config, logger, 'bench-scale')),
   serde: AvroSerde.connect(config.schemaRegistryUrl),
   logger,
   group: { groupId: config.groupId, topics: [topic] },

@@ -1,7 +1,7 @@
 import { Counter } from 'prom-client';
 import { HEADERS } from '../../shared/consumer/headers.js';
 import type { BatchContext, EventFailure, InboundEvent } from '../../shared/consumer/types.js';
-import { ACKS_ALL, type Message, type Producer } from '../../shared/kafka/client.js';
+import type { OutboundMessage, Publisher } from '../../shared/kafka/port.js';
 import { topics } from '../../shared/contracts/topics.js';
 import { instanceId } from '../../shared/logger.js';
 import { metrics } from '../../shared/metrics.js';
@@ -31,7 +31,7 @@ export const failedSends = new Counter({
  */
 export class AnalyticsPublisher {
   constructor(
-    private readonly producer: Producer,
+    private readonly producer: Publisher,
     private readonly serde: AvroSerde,
   ) {}
 
@@ -39,8 +39,8 @@ export class AnalyticsPublisher {
     events: ReadonlyArray<InboundEvent<OrderCreated>>,
     context: BatchContext,
   ): Promise<ReadonlyArray<EventFailure<OrderCreated>>> => {
-    const facts: Message[] = [];
-    const steps: Message[] = [];
+    const facts: OutboundMessage[] = [];
+    const steps: OutboundMessage[] = [];
     const encoded: Array<InboundEvent<OrderCreated>> = [];
     const failures: Array<EventFailure<OrderCreated>> = [];
     for (const event of events) {
@@ -57,8 +57,8 @@ export class AnalyticsPublisher {
     if (encoded.length === 0) return failures;
     try {
       // Facts first: the step report says they are out.
-      await this.producer.sendBatch({ acks: ACKS_ALL, topicMessages: [{ topic: topics.analyticsEvents.name, messages: facts }] });
-      await this.producer.sendBatch({ acks: ACKS_ALL, topicMessages: [{ topic: topics.orderSteps.name, messages: steps }] });
+      await this.producer.send(topics.analyticsEvents.name, facts);
+      await this.producer.send(topics.orderSteps.name, steps);
     } catch (error) {
       failedSends.inc(facts.length);
       context.logger.error(
@@ -73,11 +73,11 @@ export class AnalyticsPublisher {
     return failures;
   };
 
-  private async encode(event: InboundEvent<OrderCreated>): Promise<{ facts: Message[]; step: Message }> {
+  private async encode(event: InboundEvent<OrderCreated>): Promise<{ facts: OutboundMessage[]; step: OutboundMessage }> {
     const order = event.value;
     const headers = event.correlationId ? { [HEADERS.correlationId]: event.correlationId } : {};
     const analytics = analyticsEventsFor(order, event.eventId);
-    const facts: Message[] = [];
+    const facts: OutboundMessage[] = [];
     for (const fact of analytics) {
       facts.push({
         key: order.orderId,

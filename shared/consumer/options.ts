@@ -1,6 +1,5 @@
 import type { Pool } from '../db.js';
 import { PermanentError, type ErrorCode } from '../errors.js';
-import { kafkaClient, type Kafka } from '../kafka/client.js';
 import type { KafkaClient } from '../kafka/port.js';
 import type { ConsumerGroupDeclaration } from '../kafka/topology.js';
 import type { Logger } from '../logger.js';
@@ -8,15 +7,10 @@ import type { AvroSerde } from '../registry/serde.js';
 
 export interface ConsumerRuntimeOptions {
   /**
-   * The kafkajs client (createKafka). The runtime only uses it through its port (kafka/port.ts).
-   * @defaultValue none: required unless `client` is given
+   * The Kafka client behind the runtime's port (kafka/port.ts): `kafkaClient(createKafka(...))`,
+   * another client to benchmark, or a fake in a unit test.
    */
-  kafka?: Kafka;
-  /**
-   * The client behind the runtime's port, e.g. another Kafka client to benchmark, or a fake in a test.
-   * @defaultValue the kafkajs adapter over `kafka` (kafkaClient in kafka/client.ts)
-   */
-  client?: KafkaClient;
+  client: KafkaClient;
   serde: AvroSerde;
   logger: Logger;
   group: ConsumerGroupDeclaration;
@@ -116,13 +110,12 @@ function stopProcess(): void {
 export function resolveOptions(options: ConsumerRuntimeOptions): ResolvedOptions {
   const { group } = options;
   if (group.orderedRetries && !options.pool) throw new ConsumerOptionsError(`${group.groupId}: ordered retries need a database pool`);
-  if (!options.client && !options.kafka) throw new ConsumerOptionsError(`${group.groupId}: give the runtime a kafka client (kafka or client)`);
   if (options.maxUncommittedEvents !== undefined && !(options.maxUncommittedEvents > 0)) {
     throw new ConsumerOptionsError(`${group.groupId}: maxUncommittedEvents must be positive`);
   }
   const sessionTimeoutMs = options.sessionTimeoutMs ?? 30_000;
   return {
-    client: options.client ?? kafkaClient(options.kafka!),
+    client: options.client,
     serde: options.serde,
     logger: options.logger,
     group,

@@ -135,6 +135,10 @@ function kafkaPublisher(kafka: Kafka): Publisher {
     send: async (topic, messages) => {
       await producer.send({ topic, acks: ACKS_ALL, messages });
     },
+    sendBatch: async (batches) => {
+      await producer.sendBatch({ acks: ACKS_ALL, topicMessages: [...batches] });
+    },
+    onDisconnect: (listener) => void producer.on(producer.events.DISCONNECT, listener),
     disconnect: () => producer.disconnect(),
   };
 }

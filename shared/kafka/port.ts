@@ -102,10 +102,19 @@ export interface OutboundMessage {
   headers?: MessageHeaders;
 }
 
+export interface TopicMessages {
+  topic: string;
+  messages: OutboundMessage[];
+}
+
 /** An idempotent producer whose sends resolve once all in-sync replicas have the messages (acks = all). */
 export interface Publisher {
   connect(): Promise<void>;
   send(topic: string, messages: OutboundMessage[]): Promise<void>;
+  /** Messages for several topics in one request. */
+  sendBatch(batches: readonly TopicMessages[]): Promise<void>;
+  /** Called when the connection to the brokers is lost (for readiness); sends reconnect by themselves. */
+  onDisconnect(listener: () => void): void;
   disconnect(): Promise<void>;
 }
 

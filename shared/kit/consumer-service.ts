@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { ConsumerRuntime, type ConsumerRuntimeOptions } from '../consumer/consumer-runtime.js';
-import { createKafka } from '../kafka/client.js';
+import { createKafka, kafkaClient } from '../kafka/client.js';
 import { topicLookup, type ConsumerGroupDeclaration, type Topology } from '../kafka/topology.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { OutboxRelay } from '../outbox/relay.js';
@@ -13,7 +13,7 @@ import { ServiceDefinitionError, serviceParts, type ServiceParts } from './servi
 import type { KitConfig } from './variables.js';
 
 /** Runtime options a service may tune; the rest come from the kit. */
-export type RuntimeTuning = Partial<Omit<ConsumerRuntimeOptions, 'kafka' | 'serde' | 'logger' | 'group' | 'pool'>>;
+export type RuntimeTuning = Partial<Omit<ConsumerRuntimeOptions, 'client' | 'serde' | 'logger' | 'group' | 'pool'>>;
 
 /** A service's database: its URL is config.databaseUrl. */
 export interface ServiceDatabase extends Omit<DatabaseOptions, 'url' | 'outbox'> {
@@ -47,7 +47,7 @@ export interface ConsumerServiceDefinition<C extends KitConfig> {
 function startRelay(outbox: Outbox, parts: ServiceParts<KitConfig>, topology: Pick<Topology, 'topics'>): OutboxRelay {
   const { pool, kafka, serde, logger, shutdown, config } = parts;
   const topics = topicLookup(topology);
-  const relay = new OutboxRelay({ pool, kafka, serde, logger, table: outbox.table, topics, pollIntervalMs: config.outboxPollMs });
+  const relay = new OutboxRelay({ pool, client: kafka, serde, logger, table: outbox.table, topics, pollIntervalMs: config.outboxPollMs });
   outbox.onCommit(() => relay.wake());
   relay.start();
   shutdown.add('outbox relay', () => relay.stop());
@@ -73,13 +73,13 @@ export function runConsumerService<C extends KitConfig>(
       if (!config.databaseUrl) throw new ServiceDefinitionError('a service with a database reads DATABASE_URL (databaseVariables)');
       database = await openDatabase({ ...declared, url: config.databaseUrl, outbox: declared.outbox?.table }, logger, shutdown);
     }
-    const kafka = createKafka(config, logger, name);
+    const kafka = kafkaClient(createKafka(config, logger, name));
     const serde = AvroSerde.connect(config.schemaRegistryUrl);
     const service = serviceParts<C>({ config, logger, shutdown, kafka, serde }, group, database);
     const relay = database?.outbox && declared?.outbox && startRelay(database.outbox, service, declared.outbox.topology);
 
     const runtime = new ConsumerRuntime({
-      kafka,
+      client: kafka,
       serde,
       logger,
       group,

@@ -1,6 +1,6 @@
 import type { Pool } from '../db.js';
 import { PermanentError, type ErrorCode } from '../errors.js';
-import type { Kafka } from '../kafka/client.js';
+import type { KafkaClient } from '../kafka/port.js';
 import type { ConsumerGroupDeclaration } from '../kafka/topology.js';
 import type { Logger } from '../logger.js';
 import type { Outbox } from '../outbox/outbox.js';
@@ -19,7 +19,8 @@ export interface ServiceParts<C> {
   readonly config: C;
   readonly logger: Logger;
   readonly shutdown: GracefulShutdown;
-  readonly kafka: Kafka;
+  /** The Kafka client behind the runtime's port: `kafka.publisher()` for a service's own sends. */
+  readonly kafka: KafkaClient;
   readonly serde: AvroSerde;
   readonly pool: Pool;
   readonly outbox: Outbox;

@@ -3,7 +3,7 @@ import { HEADERS } from '../consumer/headers.js';
 import { withTransaction, type Pool, type PoolClient } from '../db.js';
 import { PermanentError, errorMessage } from '../errors.js';
 import { errorFields, feed } from '../instrumentation/events.js';
-import { ACKS_ALL, createIdempotentProducer, type Kafka, type Message, type Producer } from '../kafka/client.js';
+import type { KafkaClient, OutboundMessage, Publisher } from '../kafka/port.js';
 import type { TopicLookup } from '../kafka/topology.js';
 import type { Logger } from '../logger.js';
 import type { AvroSerde } from '../registry/serde.js';
@@ -12,7 +12,8 @@ import { outboxTable } from './outbox.js';
 
 export interface OutboxRelayOptions {
   pool: Pool;
-  kafka: Kafka;
+  /** The Kafka client (port.ts): the relay publishes through its idempotent publisher. */
+  client: KafkaClient;
   serde: AvroSerde;
   logger: Logger;
   table: string;
@@ -63,7 +64,7 @@ interface OutboxRow {
 export class OutboxRelay {
   private readonly table: string;
   private readonly logger: Logger;
-  private producer: Producer | undefined;
+  private producer: Publisher | undefined;
   private connected = false;
   private stopped = false;
   private dirty = true;
@@ -148,8 +149,8 @@ export class OutboxRelay {
   private async connect(): Promise<void> {
     if (this.connected) return;
     if (!this.producer) {
-      const producer = createIdempotentProducer(this.options.kafka);
-      producer.on(producer.events.DISCONNECT, () => (this.connected = false));
+      const producer = this.options.client.publisher();
+      producer.onDisconnect(() => (this.connected = false));
       this.producer = producer;
     }
     await this.producer.connect();
@@ -170,10 +171,7 @@ export class OutboxRelay {
       if (rows.length === 0) return 0;
       const { byTopic, unencodable } = await this.encode(rows);
       if (byTopic.size > 0) {
-        await this.producer!.sendBatch({
-          acks: ACKS_ALL,
-          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-        });
+        await this.producer!.sendBatch([...byTopic].map(([topic, messages]) => ({ topic, messages })));
       }
       const sentIds = rows.filter((row) => !unencodable.has(row.id)).map((row) => row.id);
       await client.query(`UPDATE ${this.table} SET sent_at = now() WHERE id = ANY($1::bigint[])`, [sentIds]);
@@ -184,8 +182,8 @@ export class OutboxRelay {
     });
   }
 
-  private async encode(rows: OutboxRow[]): Promise<{ byTopic: Map<string, Message[]>; unencodable: Map<string, string> }> {
-    const byTopic = new Map<string, Message[]>();
+  private async encode(rows: OutboxRow[]): Promise<{ byTopic: Map<string, OutboundMessage[]>; unencodable: Map<string, string> }> {
+    const byTopic = new Map<string, OutboundMessage[]>();
     const unencodable = new Map<string, string>();
     for (const row of rows) {
       const topic = this.options.topics(row.topic);

@@ -91,6 +91,8 @@ export class FakeKafkaClient implements KafkaClient {
     return {
       connect: async () => {},
       send: async (topic: string, messages: OutboundMessage[]) => void this.sent.push({ topic, messages }),
+      sendBatch: async (batches: ReadonlyArray<{ topic: string; messages: OutboundMessage[] }>) => void this.sent.push(...batches),
+      onDisconnect: () => {},
       disconnect: async () => {},
     };
   }

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { databaseVariables, kafkaVariables, loadConfig, positiveInt, registryVariables, variable } from '../../shared/config.js';
 import { schemas } from '../../shared/contracts/schemas.js';
 import { createPool } from '../../shared/db.js';
-import { createKafka } from '../../shared/kafka/client.js';
+import { createKafka, kafkaClient } from '../../shared/kafka/client.js';
 import { declareTopic } from '../../shared/kafka/topology.js';
 import { OutboxRelay } from '../../shared/outbox/relay.js';
 import { AvroSerde } from '../../shared/registry/serde.js';
@@ -26,7 +26,7 @@ await runService('relay-worker', async ({ logger, shutdown }) => {
   const topic = declareTopic(config.topic, schemas.OrderCancelled);
   const relay = new OutboxRelay({
     pool,
-    kafka: createKafka(config, logger, 'relay-worker'),
+    client: kafkaClient(createKafka(config, logger, 'relay-worker')),
     serde: AvroSerde.connect(config.schemaRegistryUrl),
     logger,
     table: config.table,

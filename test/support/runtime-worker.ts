@@ -9,7 +9,7 @@ import { databaseVariables, kafkaVariables, loadConfig, registryVariables, varia
 import { ConsumerRuntime } from '../../shared/consumer/consumer-runtime.js';
 import { claimEvent } from '../../shared/consumer/processed-events.js';
 import { createPool, withTransaction } from '../../shared/db.js';
-import { createKafka } from '../../shared/kafka/client.js';
+import { createKafka, kafkaClient } from '../../shared/kafka/client.js';
 import { topics } from '../../shared/contracts/topics.js';
 import { AvroSerde } from '../../shared/registry/serde.js';
 import { runService } from '../../shared/service.js';
@@ -26,7 +26,7 @@ await runService('runtime-worker', async ({ logger, shutdown }) => {
   shutdown.add('pool', () => pool.end());
   const group = { groupId: config.groupId, topics: [topics.orderCreated] };
   const runtime = new ConsumerRuntime({
-    kafka: createKafka(config, logger, 'worker'),
+    client: kafkaClient(createKafka(config, logger, 'worker')),
     serde: AvroSerde.connect(config.schemaRegistryUrl),
     logger,
     group,

@@ -1,3 +1,4 @@
+import { kafkaClient } from '../../shared/kafka/client.js';
 import { randomUUID } from 'node:crypto';
 import { ConsumerRuntime } from '../../shared/consumer/consumer-runtime.js';
 import type { Pool } from '../../shared/db.js';
@@ -26,5 +27,5 @@ export async function testGroup(
 }
 
 export function testRuntime(group: ConsumerGroupDeclaration, pool?: Pool): ConsumerRuntime {
-  return new ConsumerRuntime({ kafka: testKafka(), serde: testSerde(), logger: testLogger, group, pool });
+  return new ConsumerRuntime({ client: kafkaClient(testKafka()), serde: testSerde(), logger: testLogger, group, pool });
 }

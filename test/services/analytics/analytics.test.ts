@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InboundEvent } from '../../../shared/consumer/types.js';
-import { createIdempotentProducer } from '../../../shared/kafka/client.js';
+import { kafkaClient } from '../../../shared/kafka/client.js';
 import { topics } from '../../../shared/contracts/topics.js';
 import type { AnalyticsEvent, OrderCreated, OrderStep } from '../../../shared/contracts/schemas.js';
 import { derivedEventId } from '../../../services/analytics/events.js';
@@ -68,7 +68,7 @@ describe('analytics service', () => {
 
   it('counts and logs a failed send and hands the events back for retry', async () => {
     // A real producer that was never connected: its sends fail the way they do during an outage.
-    const publisher = new AnalyticsPublisher(createIdempotentProducer(testKafka()), testSerde());
+    const publisher = new AnalyticsPublisher(kafkaClient(testKafka()).publisher(), testSerde());
     const o = order();
     const event: InboundEvent<OrderCreated> = {
       value: o,

@@ -1,3 +1,4 @@
+import { kafkaClient } from '../../../shared/kafka/client.js';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -34,7 +35,7 @@ const members: ConsumerRuntime[] = [];
 
 async function startMember(name: string): Promise<ConsumerRuntime> {
   const logger = pino({ level: 'warn', base: { instance: name } }, sink);
-  const runtime = new ConsumerRuntime({ kafka: testKafka(), serde: testSerde(), logger, group, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1000 });
+  const runtime = new ConsumerRuntime({ client: kafkaClient(testKafka()), serde: testSerde(), logger, group, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1000 });
   runtime.on(topic, async () => {});
   members.push(runtime);
   await runtime.start();

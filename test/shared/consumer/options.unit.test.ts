@@ -41,10 +41,6 @@ describe('consumer runtime options', () => {
     expect(() => new ConsumerRuntime(options({ orderedRetries: true }, { pool }))).not.toThrow();
   });
 
-  it('needs a client', () => {
-    expect(() => resolveOptions({ ...options(), client: undefined })).toThrow(/kafka client/);
-  });
-
   it('maxUncommittedEvents needs batch handlers only', () => {
     const resolved = resolveOptions(options({}, { maxUncommittedEvents: 100 }));
     expect(() => validateHandlers(resolved, ['batch'])).not.toThrow();

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEADERS } from '../../../shared/consumer/headers.js';
 import { schemas, type OrderCancelled } from '../../../shared/contracts/schemas.js';
 import { createPool, withTransaction, type Pool } from '../../../shared/db.js';
+import { kafkaClient } from '../../../shared/kafka/client.js';
 import { provisionTopics } from '../../../shared/kafka/provision.js';
 import { declareTopic, type TopicDeclaration } from '../../../shared/kafka/topology.js';
 import { Outbox, type OutboxMessage } from '../../../shared/outbox/outbox.js';
@@ -48,7 +49,7 @@ async function testOutbox(name: string): Promise<Outbox> {
 function startRelay(outbox: Outbox, topic: TopicDeclaration, batchSize: number): OutboxRelay {
   const relay = new OutboxRelay({
     pool,
-    kafka: testKafka(),
+    client: kafkaClient(testKafka()),
     serde: testSerde(),
     logger: testLogger,
     table: outbox.table,
