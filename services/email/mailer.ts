@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
-import nodemailer from 'nodemailer';
-import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
+import { createTransport, type Transporter } from 'nodemailer';
+import type { SMTPPoolOptions, SMTPPoolSentMessageInfo } from 'nodemailer/lib/smtp-pool';
 import { PermanentError, TransientError } from '../../shared/errors.js';
 import type { Confirmation } from './confirmation.js';
 
@@ -12,7 +12,7 @@ function property(error: unknown, name: 'responseCode' | 'code' | 'command'): st
 
 /** SMTP through nodemailer with pooled connections; failures classified for the consumer runtime. */
 export class Mailer {
-  private readonly transport: nodemailer.Transporter;
+  private readonly transport: Transporter<SMTPPoolSentMessageInfo, SMTPPoolOptions>;
 
   constructor(
     smtpUrl: string,
@@ -24,7 +24,7 @@ export class Mailer {
     const host = url.hostname;
     const port = Number(url.port || (secure ? 465 : 25));
     const connectionTimeout = 5000;
-    const options: SMTPPool.Options = {
+    const options: SMTPPoolOptions & { pool: true } = {
       host,
       port,
       secure,
@@ -54,7 +54,7 @@ export class Mailer {
         });
       };
     }
-    this.transport = nodemailer.createTransport(options);
+    this.transport = createTransport(options);
   }
 
   /** Resolves once the server accepted the message (250). */
