@@ -28,6 +28,8 @@ export const FEED_CHANNELS = {
   outboxPublished: 'order-pipeline:outbox:published',
   /** A relay round failed and will be retried. */
   outboxRelayFailed: 'order-pipeline:outbox:relay-failed',
+  /** The relay's health, at most once a second: rows waiting, the oldest one's age, failed rounds in a row. */
+  outboxBacklog: 'order-pipeline:outbox:backlog',
   /** An outbox row set aside because it can never be encoded. */
   outboxUnpublishable: 'order-pipeline:outbox:unpublishable',
   /** A bulk write committed. */
@@ -96,6 +98,16 @@ export interface OutboxRelayFailed {
   errorCode?: string;
 }
 
+export interface OutboxBacklog {
+  table: string;
+  /** Rows not yet published; undefined when the database could not be asked. */
+  unsent?: number;
+  /** Age of the oldest unsent row in seconds (0 without one); undefined when unknown. */
+  oldestUnsentSeconds?: number;
+  /** Relay rounds failed since the last one that succeeded. */
+  consecutiveFailures: number;
+}
+
 export interface OutboxUnpublishable {
   table: string;
   outboxId: string;
@@ -132,6 +144,7 @@ export interface FeedPayloads {
   consumerResumed: ConsumerPartitionResumed;
   outboxPublished: OutboxPublished;
   outboxRelayFailed: OutboxRelayFailed;
+  outboxBacklog: OutboxBacklog;
   outboxUnpublishable: OutboxUnpublishable;
   batchFlushed: BatchFlushed;
   batchRejected: BatchRejected;

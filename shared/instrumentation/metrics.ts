@@ -54,6 +54,24 @@ export function subscribeMetrics(registry: Registry): () => void {
       labelNames: ['table'] as const,
       registers: [registry],
     }),
+    unsent: new Gauge({
+      name: 'pipeline_outbox_unsent_rows',
+      help: 'Outbox rows committed but not yet published (grows while Kafka is away)',
+      labelNames: ['table'] as const,
+      registers: [registry],
+    }),
+    oldestUnsent: new Gauge({
+      name: 'pipeline_outbox_oldest_unsent_seconds',
+      help: 'Age of the oldest unpublished outbox row; 0 without one',
+      labelNames: ['table'] as const,
+      registers: [registry],
+    }),
+    consecutiveFailures: new Gauge({
+      name: 'pipeline_outbox_relay_consecutive_failures',
+      help: 'Relay rounds failed since the last that succeeded: a relay that cannot publish',
+      labelNames: ['table'] as const,
+      registers: [registry],
+    }),
     unpublishable: new Counter({
       name: 'pipeline_outbox_unpublishable_total',
       help: 'Outbox rows set aside because their value can never be encoded',
@@ -114,6 +132,12 @@ export function subscribeMetrics(registry: Registry): () => void {
     feed.consumerDuplicate.subscribe((report) => duplicates().inc({ group: report.group })),
     feed.outboxPublished.subscribe((report) => outbox().published.inc({ table: report.table }, report.count)),
     feed.outboxRelayFailed.subscribe((report) => outbox().relayFailures.inc({ table: report.table })),
+    feed.outboxBacklog.subscribe((report) => {
+      const labels = { table: report.table };
+      outbox().consecutiveFailures.set(labels, report.consecutiveFailures);
+      if (report.unsent !== undefined) outbox().unsent.set(labels, report.unsent);
+      if (report.oldestUnsentSeconds !== undefined) outbox().oldestUnsent.set(labels, report.oldestUnsentSeconds);
+    }),
     feed.outboxUnpublishable.subscribe((report) => outbox().unpublishable.inc({ table: report.table })),
     feed.batchFlushed.subscribe((report) => {
       const m = batch();

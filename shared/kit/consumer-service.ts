@@ -30,7 +30,9 @@ export interface ConsumerServiceDefinition<C extends KitConfig> {
   runtime?: (config: C) => RuntimeTuning;
   /**
    * Start the consumer in the background, retrying while Kafka is unreachable, so the HTTP API
-   * serves meanwhile; otherwise start-up waits for the group and fails when it cannot join.
+   * serves meanwhile; otherwise start-up waits for the group and fails when it cannot join. A
+   * background service's readiness is its own `ready` alone: Kafka being away is what it is built
+   * to ride out, so the consumer's and the relay's state go to metrics, not to /readyz.
    * @defaultValue false
    */
   background?: boolean;
@@ -38,7 +40,7 @@ export interface ConsumerServiceDefinition<C extends KitConfig> {
   consume: (runtime: ConsumerRuntime, parts: ServiceParts<C>) => void | Promise<void>;
   /** The service's own HTTP routes. */
   routes?: (app: FastifyInstance, parts: ServiceParts<C>) => void;
-  /** Readiness beyond "group joined and relay connected" (e.g. the database answers). */
+  /** Readiness beyond "group joined and relay connected" (e.g. the database answers); a background service's whole readiness. */
   ready?: (parts: ServiceParts<C>) => Promise<boolean>;
   /** @defaultValue 65536 */
   bodyLimit?: (config: C) => number;
@@ -101,7 +103,8 @@ export function runConsumerService<C extends KitConfig>(
         bodyLimit: definition.bodyLimit?.(config),
         routes: definition.routes && ((app) => definition.routes!(app, service)),
         ready: async () =>
-          runtime.isReady() && (relay?.isConnected() ?? true) && (definition.ready ? await definition.ready(service) : true),
+          (definition.background || (runtime.isReady() && (relay?.isConnected() ?? true))) &&
+          (definition.ready ? await definition.ready(service) : true),
       },
       logger,
       shutdown,

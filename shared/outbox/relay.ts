@@ -71,6 +71,8 @@ export class OutboxRelay {
   private wakeUp: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private lastCleanup = 0;
+  private lastBacklogReport = 0;
+  private consecutiveFailures = 0;
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.table = outboxTable(options.table);
@@ -118,11 +120,15 @@ export class OutboxRelay {
         this.dirty = false;
         const count = await this.relayRound();
         backoff.reset();
+        this.consecutiveFailures = 0;
         await this.cleanupIfDue();
+        await this.reportBacklogIfDue();
         // A full round means more rows are probably waiting.
         if (count === this.batchSize || this.dirty) continue;
       } catch (error) {
         feed.outboxRelayFailed.publish({ table: this.table, ...errorFields(error) });
+        this.consecutiveFailures++;
+        await this.reportBacklogIfDue();
         const backoffMs = backoff.next();
         this.logger.warn({ err: error, retryInMs: backoffMs }, 'outbox relay round failed; rows stay unsent and will be retried');
         await this.pause(backoffMs);
@@ -211,6 +217,27 @@ export class OutboxRelay {
       feed.outboxUnpublishable.publish({ table: this.table, outboxId: id, error });
       this.logger.error({ outboxId: id, error }, 'outbox row can never be published; set aside (failed_at)');
     }
+  }
+
+  /**
+   * The relay's health for whoever listens (metrics, the dashboard), at most once a second: a
+   * growing backlog or failures in a row say the relay cannot publish, while the service stays
+   * ready to take writes. The database may be the thing that is down: then only the failures.
+   */
+  private async reportBacklogIfDue(): Promise<void> {
+    const now = Date.now();
+    if (!feed.outboxBacklog.active || now - this.lastBacklogReport < 1000) return;
+    this.lastBacklogReport = now;
+    const backlog = await this.options.pool
+      .query<{ unsent: number; oldest: number }>(
+        `SELECT count(*)::int AS unsent, COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS oldest
+           FROM ${this.table} WHERE sent_at IS NULL AND failed_at IS NULL`,
+      )
+      .then(
+        ({ rows }) => ({ unsent: rows[0]?.unsent, oldestUnsentSeconds: rows[0]?.oldest }),
+        () => ({}),
+      );
+    feed.outboxBacklog.publish({ table: this.table, consecutiveFailures: this.consecutiveFailures, ...backlog });
   }
 
   private async cleanupIfDue(): Promise<void> {
