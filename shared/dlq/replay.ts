@@ -5,7 +5,7 @@ import type { DlqContext } from './context.js';
 import { DlqRefusedError } from './errors.js';
 import { describeFilter, type MessageFilter } from './filter.js';
 import { finishOperation, recordReplayed, replayedEntries, startOperation, type ReplayedEntries } from './operation-log.js';
-import { readMatching, type DlqRecord } from './reader.js';
+import { scanMatching, type DlqRecord } from './reader.js';
 import { replayHeaders, replaysOf } from './replay-headers.js';
 import type { DlqTarget } from './targets.js';
 
@@ -122,7 +122,8 @@ export async function replay(context: DlqContext, targets: readonly DlqTarget[],
   const missing = [...targetTopics.values()].filter((topic) => !present.has(topic));
   if (missing.length > 0) throw new DlqRefusedError(`retry topic(s) not on the broker: ${missing.join(', ')} (run npm run provision)`);
 
-  const { selected } = await readMatching(context.kafka, context.admin, targets, options.filter, context.logger);
+  // Only the matching records are kept (their bytes are sent on), not the whole DLQ.
+  const { selected } = await scanMatching(context.kafka, context.admin, targets, options.filter, context.logger);
   const pool = await context.pool();
   const plans: Array<ReplayPlan & { records: DlqRecord[] }> = [];
   for (const target of targets) {
