@@ -1,6 +1,7 @@
 /** Creates the declared topics and registers their schemas: `npm run provision`. */
 import { kafkaVariables, loadConfig, registryVariables } from '../shared/config.js';
 import { createKafka } from '../shared/kafka/client.js';
+import { describeFallback, fallBackToLocalStack } from '../shared/local-stack-addresses.js';
 import { provisionTopics, registerSchemas } from '../shared/kafka/provision.js';
 import { AvroSerde } from '../shared/registry/serde.js';
 import { runTask } from '../shared/service.js';
@@ -8,7 +9,11 @@ import { topology } from '../shared/contracts/topics.js';
 import { physicalTopics } from '../shared/kafka/topology.js';
 
 await runTask('provision', async (logger) => {
-  const config = loadConfig({ ...kafkaVariables, ...registryVariables });
+  // As `npm run dlq`: unset addresses mean the local stack's, and the command says so.
+  const { environment, filled } = fallBackToLocalStack(['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL']);
+  const notice = describeFallback('provision', filled);
+  if (notice) process.stderr.write(`${notice}\n`);
+  const config = loadConfig({ ...kafkaVariables, ...registryVariables }, environment);
   const admin = createKafka(config, logger, 'provision').admin();
   await admin.connect();
   try {

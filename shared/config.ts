@@ -7,10 +7,36 @@ export interface Variable<T> {
   schema: z.ZodType<T>;
   /** Older names still read when `env` is unset (e.g. PORT for HTTP_PORT). */
   aliases?: readonly string[];
+  /**
+   * The value may hold a credential (a password, a URL with user info): an error names the variable
+   * but never shows its value.
+   * @defaultValue false
+   */
+  secret?: boolean;
 }
 
-export function variable<T>(env: string, schema: z.ZodType<T>, options: { aliases?: readonly string[] } = {}): Variable<T> {
-  return options.aliases ? { env, schema, aliases: options.aliases } : { env, schema };
+export interface VariableOptions {
+  aliases?: readonly string[];
+  /** @defaultValue false */
+  secret?: boolean;
+}
+
+export function variable<T>(env: string, schema: z.ZodType<T>, options: VariableOptions = {}): Variable<T> {
+  return {
+    env,
+    schema,
+    ...(options.aliases ? { aliases: options.aliases } : {}),
+    ...(options.secret ? { secret: true } : {}),
+  };
+}
+
+/**
+ * Whether an error may quote a variable's value. Never for a secret variable; and never for a
+ * value shaped like a URL or holding an `@`, whatever the variable: a malformed URL (say a password
+ * with an unencoded `#`) cannot be parsed, so its credentials cannot be cut out reliably either.
+ */
+export function mayEcho(variable: Pick<Variable<unknown>, 'secret'>, raw: string): boolean {
+  return !variable.secret && !raw.includes('://') && !raw.includes('@');
 }
 
 type Spec = Record<string, Variable<unknown>>;
@@ -26,7 +52,8 @@ export function loadConfig<S extends Spec>(
 ): ConfigOf<S> {
   const problems: ConfigProblem[] = [];
   const config: Record<string, unknown> = {};
-  for (const [key, { env: name, schema, aliases = [] }] of Object.entries(spec)) {
+  for (const [key, declared] of Object.entries(spec)) {
+    const { env: name, schema, aliases = [] } = declared;
     // Empty counts as unset; the first name that is set wins.
     const env = [name, ...aliases].find((candidate) => source[candidate] !== undefined && source[candidate] !== '') ?? name;
     const raw = source[env] === '' ? undefined : source[env];
@@ -35,7 +62,8 @@ export function loadConfig<S extends Spec>(
       config[key] = parsed.data;
     } else {
       const detail = parsed.error.issues.map((issue) => issue.message).join('; ');
-      problems.push({ variable: env, problem: raw === undefined ? `is required (${detail})` : `${detail} (got "${raw}")` });
+      const got = raw === undefined ? '' : mayEcho(declared, raw) ? ` (got "${raw}")` : ' (value not shown: it may hold a credential)';
+      problems.push({ variable: env, problem: raw === undefined ? `is required (${detail})` : `${detail}${got}` });
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -66,25 +94,26 @@ export const kafkaVariables = {
     'KAFKA_SASL_MECHANISM',
     z.enum(['plain', 'scram-sha-256', 'scram-sha-512'], { error: 'expected plain, scram-sha-256 or scram-sha-512' }).optional(),
   ),
-  kafkaSaslUsername: variable('KAFKA_SASL_USERNAME', z.string().optional()),
-  kafkaSaslPassword: variable('KAFKA_SASL_PASSWORD', z.string().optional()),
+  kafkaSaslUsername: variable('KAFKA_SASL_USERNAME', z.string().optional(), { secret: true }),
+  kafkaSaslPassword: variable('KAFKA_SASL_PASSWORD', z.string().optional(), { secret: true }),
   /** 1 on a single local broker, 3 in production. */
   topicReplicationFactor: variable('TOPIC_REPLICATION_FACTOR', positiveInt.default(1)),
 };
 export type KafkaConfig = ConfigOf<typeof kafkaVariables>;
 
 export const registryVariables = {
-  schemaRegistryUrl: variable('SCHEMA_REGISTRY_URL', httpUrl),
+  // URLs may carry user info (basic auth, a database password): never echoed.
+  schemaRegistryUrl: variable('SCHEMA_REGISTRY_URL', httpUrl, { secret: true }),
 };
 export type RegistryConfig = ConfigOf<typeof registryVariables>;
 
 export const databaseVariables = {
-  databaseUrl: variable('DATABASE_URL', postgresUrl),
+  databaseUrl: variable('DATABASE_URL', postgresUrl, { secret: true }),
 };
 export type DatabaseConfig = ConfigOf<typeof databaseVariables>;
 
 export const smtpVariables = {
-  smtpUrl: variable('SMTP_URL', smtpUrl),
+  smtpUrl: variable('SMTP_URL', smtpUrl, { secret: true }),
 };
 
 /** The HTTP side of every consumer service (/healthz, /readyz, /metrics). */

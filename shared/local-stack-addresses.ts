@@ -15,3 +15,39 @@ export function withLocalStackAddresses(source: Record<string, string | undefine
   for (const [name, address] of Object.entries(localStackAddresses)) filled[name] ||= address;
   return filled;
 }
+
+export type LocalStackVariable = keyof typeof localStackAddresses;
+
+export interface LocalStackFallback {
+  /** The environment with the unset ones of `names` filled in. */
+  environment: Record<string, string | undefined>;
+  /** Which of `names` were unset (or empty) and so take the local stack's address. */
+  filled: LocalStackVariable[];
+}
+
+/**
+ * For the commands people run by hand (`npm run provision`, `npm run dlq`): the variables of `names`
+ * left unset take the local stack's addresses, so that both work against `npm start` with nothing
+ * set, and both tell which they filled in (describeFallback).
+ */
+export function fallBackToLocalStack(
+  names: readonly LocalStackVariable[],
+  source: Record<string, string | undefined> = process.env,
+): LocalStackFallback {
+  const environment = { ...source };
+  const filled = names.filter((name) => !source[name]);
+  for (const name of filled) environment[name] = localStackAddresses[name];
+  return { environment, filled };
+}
+
+/** An address without its user info: a notice names where it connects, never a password. */
+function withoutUserInfo(address: string): string {
+  return address.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
+}
+
+/** One line saying which unset variables take which local address; undefined when none did. */
+export function describeFallback(command: string, filled: readonly LocalStackVariable[]): string | undefined {
+  if (filled.length === 0) return undefined;
+  const uses = filled.map((name) => `${name}=${withoutUserInfo(localStackAddresses[name])}`).join(', ');
+  return `${command}: not set, so using the local stack's addresses (npm start): ${uses}`;
+}

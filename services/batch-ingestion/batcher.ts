@@ -1,14 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BatchContext, EventFailure, InboundEvent } from '../../shared/consumer/types.js';
-import { TransientError, isRetriable } from '../../shared/errors.js';
+import { TransientError, errorMessage, isRetriable } from '../../shared/errors.js';
 import { feed } from '../../shared/instrumentation/events.js';
 import type { Logger } from '../../shared/logger.js';
 import { retrying } from '../../shared/retry/retrying.js';
 import type { AnalyticsEvent } from '../../shared/contracts/schemas.js';
 import { RowRejectedError, StoreUnavailableError, type BatchIngestionErrorCode } from './errors.js';
 import { writeIsolating } from './isolate.js';
-import { encodeBlock, RowSet, toLine, type RowBlock } from './rows.js';
-import type { AnalyticsStore, WriteResult } from './store.js';
+import { encodeBlock, RowSet, RowValueError, toLine, type RowBlock } from './rows.js';
+import { mayBeRowsFault, RowsRejectedError, type AnalyticsStore, type WriteResult } from './store.js';
 
 export interface BatcherOptions {
   /** A batch is flushed when it holds this many rows... */
@@ -29,6 +29,18 @@ export interface BatcherOptions {
   backoff: { initialMs: number; maxMs: number };
   /** Deliveries before the runtime dead-letters a failed event (the group's retry policy); labels metrics. */
   maxAttempts: number;
+  /**
+   * Failed writes of one range, with an error that may be its rows' fault (mayBeRowsFault), after
+   * which the store is probed: when it answers, the rows are isolated as for a data error.
+   * @defaultValue 3
+   */
+  isolateAfterFailures?: number;
+}
+
+/** One flush's state across the writes of its ranges. */
+interface FlushState {
+  /** A range of this flush kept failing while the store answered: its sub-ranges are probed at their first failure. */
+  isolating: boolean;
 }
 
 type Event = InboundEvent<AnalyticsEvent>;
@@ -76,7 +88,7 @@ export class MicroBatcher {
   private pauseMark = 0;
 
   constructor(
-    private readonly store: Pick<AnalyticsStore, 'write'>,
+    private readonly store: Pick<AnalyticsStore, 'write' | 'probe'>,
     private readonly options: BatcherOptions,
     private readonly logger: Logger,
   ) {}
@@ -92,10 +104,8 @@ export class MicroBatcher {
           lines.push(toLine(event.value));
           rowEvents.push(event);
         } catch (error) {
-          failures.push({
-            event,
-            error: new RowRejectedError('22008', `occurredAt ${event.value.occurredAt} is not a representable time`, { cause: error }),
-          });
+          if (!(error instanceof RowValueError)) throw error;
+          failures.push({ event, error: new RowRejectedError(error.sqlState, error.message, { cause: error }) });
         }
       }
       const entry: Entry = { block: encodeBlock(lines), rowEvents, failures, context, settled: false, resolve, reject };
@@ -160,7 +170,8 @@ export class MicroBatcher {
     const rows = new RowSet(entries.map((entry) => entry.block));
     const bytes = entries.reduce((sum, entry) => sum + entry.block.buffer.length, 0);
     try {
-      const result = await writeIsolating(rows.count, (start, end) => this.writeDurably(rows.chunks(start, end), end - start, entries));
+      const state: FlushState = { isolating: false };
+      const result = await writeIsolating(rows.count, (start, end) => this.writeDurably(rows.chunks(start, end), end - start, entries, state));
       const seconds = (performance.now() - started) / 1000;
       const duplicates = rows.count - result.rejected.length - result.inserted;
       feed.batchFlushed.publish({ rows: rows.count, bytes, seconds, inserted: result.inserted, duplicates });
@@ -189,11 +200,35 @@ export class MicroBatcher {
     }
   }
 
-  /** Writes until the store takes the rows, waiting out outages; rejections and abandonment propagate. */
-  private async writeDurably(chunks: readonly Buffer[], rows: number, entries: readonly Entry[]): Promise<WriteResult> {
+  /**
+   * Writes until the store takes the rows, waiting out outages; rejections and abandonment propagate.
+   * A failure that may be the rows' fault and persists while the store answers a probe is one: it
+   * becomes a rejection, so writeIsolating splits the range until the row stands alone.
+   */
+  private async writeDurably(chunks: readonly Buffer[], rows: number, entries: readonly Entry[], state: FlushState): Promise<WriteResult> {
     let waiting = false;
+    let suspectFailures = 0;
+    const isolateAfter = this.options.isolateAfterFailures ?? 3;
+    const write = async (): Promise<WriteResult> => {
+      try {
+        return await this.store.write(chunks, rows);
+      } catch (error) {
+        if (!(error instanceof StoreUnavailableError) || !mayBeRowsFault(error)) throw error;
+        suspectFailures++;
+        if ((state.isolating || suspectFailures >= isolateAfter) && (await this.store.probe())) {
+          state.isolating = true;
+          throw new RowsRejectedError(
+            error.sqlState!,
+            `the store answers, yet keeps failing these rows: ${errorMessage(error)}`,
+            undefined,
+            { cause: error },
+          );
+        }
+        throw error;
+      }
+    };
     try {
-      const result = await retrying(() => this.store.write(chunks, rows), {
+      const result = await retrying(write, {
         isRetriable: (error) => error instanceof StoreUnavailableError,
         // A fifth off at random, so that instances waiting out the same outage spread their writes.
         backoff: { ...this.options.backoff, jitter: 0.2 },

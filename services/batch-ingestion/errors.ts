@@ -12,6 +12,15 @@ export type BatchIngestionErrorCode = (typeof batchIngestionErrorCodes)[number];
  */
 export class StoreUnavailableError extends TransientError {
   override readonly code: string = 'STORE_UNAVAILABLE' satisfies BatchIngestionErrorCode;
+
+  constructor(
+    message: string,
+    options?: { cause?: unknown },
+    /** PostgreSQL's SQLSTATE when the server answered with an error (none for a connection failure). */
+    readonly sqlState?: string,
+  ) {
+    super(message, options);
+  }
 }
 
 /**

@@ -34,10 +34,13 @@ let cachedDayPrefix = '';
 /**
  * An epoch-millisecond time as ISO 8601 in UTC, as Date#toISOString writes it. A Date per row was a
  * large share of a row's cost: the "YYYY-MM-DDT" part is kept while the day stays the same (UTC
- * has no leap seconds in epoch time, so the rest is arithmetic). Throws a RangeError where Date does.
+ * has no leap seconds in epoch time, so the rest is arithmetic). Throws a RowValueError where Date
+ * throws a RangeError.
  */
 function isoTime(epochMs: number): string {
-  if (!Number.isInteger(epochMs) || Math.abs(epochMs) > 8.64e15) throw new RangeError(`invalid time value ${epochMs}`);
+  if (!Number.isInteger(epochMs) || Math.abs(epochMs) > 8.64e15) {
+    throw new RowValueError('22008', `occurredAt ${epochMs} is not a representable time`);
+  }
   const day = Math.floor(epochMs / DAY_MS);
   if (day !== cachedDay) {
     cachedDayPrefix = new Date(day * DAY_MS).toISOString().slice(0, -13);
@@ -52,11 +55,47 @@ function isoTime(epochMs: number): string {
 }
 
 /**
+ * A value no row may hold, found before the database sees it; `sqlState` is the code PostgreSQL
+ * would give its class (22: data exception).
+ */
+export class RowValueError extends RangeError {
+  constructor(
+    readonly sqlState: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RowValueError';
+  }
+}
+
+/**
+ * The longest text field a row may hold, in UTF-8 bytes. Ids are UUIDs or short derivations of
+ * them (under 100 bytes); the key's B-tree takes entries up to about 2.7 kB, and a longer event id
+ * fails the whole COPY with 54000, outside the data-error classes. Bounding every field keeps such a
+ * row a data error of its own, and a report's strings small.
+ */
+export const maxFieldBytes = 1024;
+
+const textFields = ['eventId', 'orderId', 'customerId', 'sku', 'currency'] as const;
+
+function checkLengths(event: AnalyticsEvent): void {
+  for (const field of textFields) {
+    const value = event[field];
+    // Characters bound bytes from below: the byte count is needed only for long values.
+    if (value !== null && value.length * 3 > maxFieldBytes && Buffer.byteLength(value) > maxFieldBytes) {
+      throw new RowValueError('22001', `${field} is ${Buffer.byteLength(value)} bytes long, over the limit of ${maxFieldBytes}`);
+    }
+  }
+}
+
+/**
  * One event as a line of PostgreSQL's COPY text format: tab-separated, ending in its only newline.
- * Throws a RangeError when `occurredAt` is no representable time; every other value is for the
- * database to judge (it is the authority on what the table accepts).
+ * Throws a RowValueError (a RangeError) when `occurredAt` is no representable time or a text field
+ * is longer than maxFieldBytes; every other value is for the database to judge (it is the
+ * authority on what the table accepts).
  */
 export function toLine(event: AnalyticsEvent): string {
+  checkLengths(event);
   return (
     `${text(event.eventId)}\t${event.eventType}\t${text(event.orderId)}\t${text(event.customerId)}\t` +
     `${event.sku === null ? NULL : text(event.sku)}\t${event.quantity === null ? NULL : event.quantity}\t` +

@@ -52,9 +52,28 @@ function failingRow(error: unknown, rows: number): number | undefined {
 }
 
 /**
+ * SQLSTATE classes that describe the server or the schema, never one row: connection (08), invalid
+ * transaction state (25), authorization (28, 42501), missing database (3D), rollback/deadlock (40),
+ * syntax or missing object (42), insufficient resources (53), lock not available (55), operator
+ * intervention and statement timeout (57), system error (58), configuration file (F0), internal (XX).
+ */
+const storeClasses = new Set(['08', '25', '28', '3D', '40', '42', '53', '55', '57', '58', 'F0', 'XX']);
+
+/**
+ * Whether a write's failure can be caused by the values of its rows although it is outside class
+ * 22/23 (e.g. 54000, an index entry over the B-tree's size limit; P0001, a trigger's RAISE): it
+ * carries a SQLSTATE (the server answered) of no class in storeClasses. Such a failure is still an
+ * outage at first; only when it persists while the server answers a probe are rows isolated.
+ */
+export function mayBeRowsFault(error: StoreUnavailableError): boolean {
+  return error.sqlState !== undefined && !storeClasses.has(error.sqlState.slice(0, 2));
+}
+
+/**
  * Data errors are the rows' fault (class 22 data exception, class 23 integrity violation); every
  * other failure (connection refused or reset, timeout, shutdown, too many connections, deadlock,
  * even a missing table) is the store's, and waiting is the answer: nothing reaches the DLQ for it.
+ * (The batcher isolates rows past a persistent mayBeRowsFault failure: see MicroBatcher.)
  */
 function classify(error: unknown, rows: number): Error {
   const sqlState = sqlStateOf(error);
@@ -62,9 +81,11 @@ function classify(error: unknown, rows: number): Error {
   if (sqlState?.startsWith('22') || sqlState?.startsWith('23')) {
     return new RowsRejectedError(sqlState, errorMessage(error), failingRow(error, rows), { cause: error });
   }
-  return new StoreUnavailableError(`analytics store unavailable: ${sqlState ? `${sqlState} ` : ''}${errorMessage(error)}`, {
-    cause: error,
-  });
+  return new StoreUnavailableError(
+    `analytics store unavailable: ${sqlState ? `${sqlState} ` : ''}${errorMessage(error)}`,
+    { cause: error },
+    sqlState,
+  );
 }
 
 export interface StoreOptions {
@@ -110,6 +131,16 @@ export class AnalyticsStore {
     const result = await this.transaction(rows, (client) => this.copyStaged(client, chunks));
     if (result.inserted === rows) this.replaying = false;
     return result;
+  }
+
+  /** Whether the server answers a trivial query now (a failing write is then not an outage). */
+  async probe(): Promise<boolean> {
+    try {
+      await this.pool.query('SELECT 1');
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** One transaction (shared withTransaction: rollback, broken connections discarded), its failure classified. */

@@ -38,3 +38,14 @@ export function headersToStrings(headers: MessageHeaders | undefined): Record<st
   }
   return result;
 }
+
+/**
+ * A count header (`retry-attempt`, `dlq-replays`) as a number: a non-negative safe integer written
+ * in decimal digits, and 0 for anything else (absent, empty, `abc`, `-3`, `2.5`, `1e3`). Headers
+ * come from any producer; `Number()` on them gave retry topic names such as `…retry.NaN`.
+ */
+export function parseCountHeader(value: string | undefined): number {
+  if (value === undefined || !/^[0-9]+$/.test(value)) return 0;
+  const count = Number(value);
+  return Number.isSafeInteger(count) ? count : 0;
+}

@@ -1,5 +1,5 @@
 import type { DlqContext } from './context.js';
-import { existingTopics, readDlqs, type DlqRecord } from './reader.js';
+import { existingTopics, scanDlqs, type DlqRecord } from './reader.js';
 import type { DlqTarget } from './targets.js';
 
 export interface DlqSummary {
@@ -22,40 +22,55 @@ function isoOrDash(epochMs: number): string {
   return Number.isNaN(epochMs) ? '-' : new Date(epochMs).toISOString();
 }
 
-function countBy(records: readonly DlqRecord[], field: (record: DlqRecord) => string | undefined): Array<{ value: string; count: number }> {
-  const counts = new Map<string, number>();
-  for (const record of records) {
-    const value = field(record) ?? '(none)';
-    counts.set(value, (counts.get(value) ?? 0) + 1);
-  }
+function sortedCounts(counts: ReadonlyMap<string, number>): Array<{ value: string; count: number }> {
   return [...counts.entries()]
     .map(([value, count]) => ({ value, count }))
     .sort((a, b) => b.count - a.count || a.value.localeCompare(b.value));
 }
 
-/** Per group and source topic: how many dead letters wait, since when, and why. */
+/** One DLQ's summary, accumulated record by record: nothing of a record is kept. */
+export class SummaryTally {
+  count = 0;
+  oldest = Infinity;
+  newest = -Infinity;
+  readonly errorClasses = new Map<string, number>();
+  readonly errorCodes = new Map<string, number>();
+
+  add(record: Pick<DlqRecord, 'timestamp' | 'errorClass' | 'errorCode'>): void {
+    this.count++;
+    this.oldest = Math.min(this.oldest, record.timestamp);
+    this.newest = Math.max(this.newest, record.timestamp);
+    const errorClass = record.errorClass ?? '(none)';
+    const errorCode = record.errorCode ?? '(none)';
+    this.errorClasses.set(errorClass, (this.errorClasses.get(errorClass) ?? 0) + 1);
+    this.errorCodes.set(errorCode, (this.errorCodes.get(errorCode) ?? 0) + 1);
+  }
+}
+
 export async function listDlqs(context: DlqContext, targets: readonly DlqTarget[]): Promise<DlqSummary[]> {
   const present = await existingTopics(context.admin, targets);
-  const contents = await readDlqs(
+  const tallies = new Map(targets.map((target) => [target.dlqTopic, new SummaryTally()]));
+  // Scanned, not read into memory: a DLQ of any size is counted in a fetch's memory.
+  await scanDlqs(
     context.kafka,
     context.admin,
     targets.filter((target) => present.has(target.dlqTopic)),
     context.logger,
+    (record) => tallies.get(record.target.dlqTopic)?.add(record),
   );
   return targets.map((target) => {
-    const records = contents.find((dlq) => dlq.target.dlqTopic === target.dlqTopic)?.records ?? [];
-    const times = records.map((record) => record.timestamp);
+    const tally = tallies.get(target.dlqTopic)!;
+    // A NaN timestamp makes Math.min/max NaN, shown as '-' as before.
     return {
       group: target.group.groupId,
       sourceTopic: target.source.name,
       dlqTopic: target.dlqTopic,
       provisioned: present.has(target.dlqTopic),
-      count: records.length,
-      // reduce, not Math.min(...times): a large DLQ would overflow the argument list.
-      oldest: times.length > 0 ? isoOrDash(times.reduce((a, b) => Math.min(a, b))) : null,
-      newest: times.length > 0 ? isoOrDash(times.reduce((a, b) => Math.max(a, b))) : null,
-      errorClasses: countBy(records, (record) => record.errorClass).map(({ value, count }) => ({ errorClass: value, count })),
-      errorCodes: countBy(records, (record) => record.errorCode).map(({ value, count }) => ({ errorCode: value, count })),
+      count: tally.count,
+      oldest: tally.count > 0 ? isoOrDash(tally.oldest) : null,
+      newest: tally.count > 0 ? isoOrDash(tally.newest) : null,
+      errorClasses: sortedCounts(tally.errorClasses).map(({ value, count }) => ({ errorClass: value, count })),
+      errorCodes: sortedCounts(tally.errorCodes).map(({ value, count }) => ({ errorCode: value, count })),
     };
   });
 }

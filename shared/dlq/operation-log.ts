@@ -1,4 +1,7 @@
+import { HEADERS } from '../consumer/headers.js';
 import type { Pool } from '../db.js';
+import type { DlqRecord } from './reader.js';
+import { replaysOf } from './replay-headers.js';
 import type { DlqTarget } from './targets.js';
 
 /**
@@ -33,14 +36,33 @@ export async function startOperation(pool: Pool, start: OperationStart): Promise
   return result.rows[0]!.id;
 }
 
+/** What identifies a DLQ entry for the replay guard: its headers and where the DLQ keeps it. */
+export type GuardedEntry = Pick<DlqRecord, 'headers' | 'partition' | 'offset'>;
+
+/**
+ * A DLQ entry's identity that survives the DLQ topic being recreated (its offsets then start at 0
+ * again): the original message's topic/partition/offset, else its event id, with the entry's replay
+ * count, so that a replayed message failing again is a new entry. Only an entry carrying neither
+ * falls back to its DLQ position.
+ */
+export function entryKey(record: GuardedEntry): string {
+  const h = record.headers;
+  const replays = `#${replaysOf(record)}`;
+  const topic = h[HEADERS.originalTopic];
+  const partition = h[HEADERS.originalPartition];
+  const offset = h[HEADERS.originalOffset];
+  if (topic && partition && offset) return `original:${topic}/${partition}/${offset}${replays}`;
+  const eventId = h[HEADERS.eventId];
+  if (eventId) return `event:${eventId}${replays}`;
+  return `dlq:${position(record.partition, record.offset)}`;
+}
+
 /** One message sent by a replay; recorded right after the broker acknowledged it. */
-export async function recordReplayed(pool: Pool, operationId: string, dlqTopic: string, partition: number, offset: string): Promise<void> {
-  await pool.query('INSERT INTO dlq_replayed_messages (operation_id, dlq_topic, dlq_partition, dlq_offset) VALUES ($1, $2, $3, $4)', [
-    operationId,
-    dlqTopic,
-    partition,
-    offset,
-  ]);
+export async function recordReplayed(pool: Pool, operationId: string, dlqTopic: string, record: GuardedEntry): Promise<void> {
+  await pool.query(
+    'INSERT INTO dlq_replayed_messages (operation_id, dlq_topic, dlq_partition, dlq_offset, entry_key) VALUES ($1, $2, $3, $4, $5)',
+    [operationId, dlqTopic, record.partition, record.offset, entryKey(record)],
+  );
 }
 
 export async function finishOperation(
@@ -54,13 +76,31 @@ export async function finishOperation(
   );
 }
 
-/** `partition/offset` of every message of this DLQ that a replay has sent. */
-export async function replayedPositions(pool: Pool, dlqTopic: string): Promise<Set<string>> {
-  const result = await pool.query<{ position: string }>(
-    "SELECT DISTINCT dlq_partition || '/' || dlq_offset AS position FROM dlq_replayed_messages WHERE dlq_topic = $1",
+/** The DLQ entries of this DLQ that a replay has sent. */
+export class ReplayedEntries {
+  constructor(
+    private readonly keys: ReadonlySet<string>,
+    /** DLQ positions recorded before entry keys were (rows with entry_key NULL). */
+    private readonly legacyPositions: ReadonlySet<string>,
+  ) {}
+
+  has(record: GuardedEntry): boolean {
+    return this.keys.has(entryKey(record)) || this.legacyPositions.has(position(record.partition, record.offset));
+  }
+}
+
+export async function replayedEntries(pool: Pool, dlqTopic: string): Promise<ReplayedEntries> {
+  const result = await pool.query<{ entry_key: string | null; position: string }>(
+    "SELECT DISTINCT entry_key, dlq_partition || '/' || dlq_offset AS position FROM dlq_replayed_messages WHERE dlq_topic = $1",
     [dlqTopic],
   );
-  return new Set(result.rows.map((row) => row.position));
+  const keys = new Set<string>();
+  const legacy = new Set<string>();
+  for (const row of result.rows) {
+    if (row.entry_key === null) legacy.add(row.position);
+    else keys.add(row.entry_key);
+  }
+  return new ReplayedEntries(keys, legacy);
 }
 
 export function position(partition: number, offset: string): string {

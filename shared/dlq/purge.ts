@@ -1,7 +1,7 @@
 import type { DlqContext } from './context.js';
 import { DlqRefusedError } from './errors.js';
 import { describeFilter, type MessageFilter } from './filter.js';
-import { finishOperation, position, replayedPositions, startOperation } from './operation-log.js';
+import { finishOperation, replayedEntries, startOperation, type ReplayedEntries } from './operation-log.js';
 import { readMatching, type DlqRecord } from './reader.js';
 import type { DlqTarget } from './targets.js';
 
@@ -97,9 +97,9 @@ export async function purge(context: DlqContext, targets: readonly DlqTarget[], 
   let selected = matching;
   if (options.replayedOnly) {
     const pool = await context.pool();
-    const replayed = new Map<string, Set<string>>();
-    for (const target of targets) replayed.set(target.dlqTopic, await replayedPositions(pool, target.dlqTopic));
-    selected = selected.filter((record) => replayed.get(record.target.dlqTopic)?.has(position(record.partition, record.offset)));
+    const replayed = new Map<string, ReplayedEntries>();
+    for (const target of targets) replayed.set(target.dlqTopic, await replayedEntries(pool, target.dlqTopic));
+    selected = selected.filter((record) => replayed.get(record.target.dlqTopic)?.has(record));
   }
   if (options.limit > 0) selected = selected.slice(0, options.limit);
   const chosen = new Set(selected);

@@ -70,16 +70,23 @@ function toRecord(target: DlqTarget, partition: number, message: { offset: strin
   };
 }
 
+/** A visitor of the records of a scan: called once per record, in offset order within a partition. */
+export type RecordVisitor = (record: DlqRecord) => void;
+
 /**
  * Reads each DLQ from its low to its high watermark as they are now (messages arriving meanwhile are
- * left for the next run). kafkajs has no manual partition assignment, so this joins a throwaway
- * consumer group that never commits, and deletes it afterwards so no junk groups pile up.
+ * left for the next run), handing every record to `visit` as it arrives and keeping none: memory
+ * stays bounded by a fetch, whatever the DLQ holds (list, show and replay keep only what they need).
+ * Returns each DLQ's partition ranges with `records` left empty. kafkajs has no manual partition
+ * assignment, so this joins a throwaway consumer group that never commits, and deletes it
+ * afterwards so no junk groups pile up.
  */
-export async function readDlqs(
+export async function scanDlqs(
   kafka: Kafka,
   admin: Admin,
   targets: readonly DlqTarget[],
   logger: Logger,
+  visit: RecordVisitor,
   options: ReadOptions = {},
 ): Promise<DlqContents[]> {
   const contents = new Map<string, DlqContents>();
@@ -92,11 +99,39 @@ export async function readDlqs(
     contents.set(target.dlqTopic, { target, partitions, records: [] });
     for (const p of partitions) if (p.high > p.low) remaining.set(`${target.dlqTopic}/${p.partition}`, p.high);
   }
-  if (remaining.size > 0) await consumeUntil(kafka, admin, contents, remaining, logger, options.timeoutMs ?? 60_000);
-  for (const dlq of contents.values()) {
-    dlq.records.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
-  }
+  if (remaining.size > 0) await consumeUntil(kafka, admin, contents, remaining, logger, visit, options.timeoutMs ?? 60_000);
   return [...contents.values()];
+}
+
+/** (DLQ in `targets` order, partition, offset): the order every result lists records in. */
+export function recordOrder(targets: readonly DlqTarget[]): (a: DlqRecord, b: DlqRecord) => number {
+  const rank = new Map(targets.map((target, i) => [target.dlqTopic, i]));
+  return (a, b) =>
+    (rank.get(a.target.dlqTopic) ?? 0) - (rank.get(b.target.dlqTopic) ?? 0) ||
+    a.partition - b.partition ||
+    Number(BigInt(a.offset) - BigInt(b.offset));
+}
+
+/**
+ * Every record of each DLQ, in memory: only for purge, which must see whole partitions to cut a
+ * prefix. Everything else scans (scanDlqs).
+ */
+export async function readDlqs(
+  kafka: Kafka,
+  admin: Admin,
+  targets: readonly DlqTarget[],
+  logger: Logger,
+  options: ReadOptions = {},
+): Promise<DlqContents[]> {
+  const records = new Map<string, DlqRecord[]>();
+  const contents = await scanDlqs(kafka, admin, targets, logger, (record) => {
+    const list = records.get(record.target.dlqTopic) ?? [];
+    list.push(record);
+    records.set(record.target.dlqTopic, list);
+  }, options);
+  const order = recordOrder(targets);
+  for (const dlq of contents) dlq.records = (records.get(dlq.target.dlqTopic) ?? []).sort(order);
+  return contents;
 }
 
 async function consumeUntil(
@@ -105,6 +140,7 @@ async function consumeUntil(
   contents: Map<string, DlqContents>,
   remaining: Map<string, bigint>,
   logger: Logger,
+  visit: RecordVisitor,
   timeoutMs: number,
 ): Promise<void> {
   const groupId = `dlq-tool-${randomUUID()}`;
@@ -124,7 +160,7 @@ async function consumeUntil(
         const dlq = contents.get(batch.topic);
         if (high === undefined || !dlq) return;
         for (const message of batch.messages) {
-          if (BigInt(message.offset) < high) dlq.records.push(toRecord(dlq.target, batch.partition, message));
+          if (BigInt(message.offset) < high) visit(toRecord(dlq.target, batch.partition, message));
         }
         if (BigInt(batch.lastOffset()) >= high - 1n) {
           remaining.delete(id);
@@ -146,7 +182,59 @@ async function consumeUntil(
   }
 }
 
-/** The messages of the selected DLQs that match `filter`, in (DLQ, partition, offset) order. */
+/**
+ * The messages of the selected DLQs that match `filter`, in (DLQ, partition, offset) order; only
+ * those are kept (and, with `keep`, at most that many: the first in that order), however large the DLQ.
+ */
+export async function scanMatching(
+  kafka: Kafka,
+  admin: Admin,
+  targets: readonly DlqTarget[],
+  filter: MessageFilter,
+  logger: Logger,
+  keep = 0,
+): Promise<{ matched: number; selected: DlqRecord[] }> {
+  requireProvisioned(targets, await existingTopics(admin, targets));
+  const first = new FirstRecords(recordOrder(targets), keep);
+  await scanDlqs(kafka, admin, targets, logger, (record) => {
+    if (matches(record, filter)) first.add(record);
+  });
+  return { matched: first.seen, selected: first.records() };
+}
+
+/**
+ * The first `keep` records in `order` of those added (all of them when `keep` is 0), holding no
+ * more than that while records arrive in any order.
+ */
+export class FirstRecords {
+  private kept: DlqRecord[] = [];
+  /** Records added, kept or not. */
+  seen = 0;
+
+  constructor(
+    private readonly order: (a: DlqRecord, b: DlqRecord) => number,
+    private readonly keep: number,
+  ) {}
+
+  add(record: DlqRecord): void {
+    this.seen++;
+    this.kept.push(record);
+    // Trimmed once twice the bound is reached: amortised O(log n) per record, memory under 2 × keep.
+    if (this.keep > 0 && this.kept.length >= 2 * this.keep) this.kept = this.kept.sort(this.order).slice(0, this.keep);
+  }
+
+  /** Records held right now (at most 2 × keep). */
+  get held(): number {
+    return this.kept.length;
+  }
+
+  records(): DlqRecord[] {
+    const sorted = this.kept.sort(this.order);
+    return this.keep > 0 ? sorted.slice(0, this.keep) : sorted;
+  }
+}
+
+/** The messages of the selected DLQs that match `filter`, in (DLQ, partition, offset) order, with every record read (purge). */
 export async function readMatching(
   kafka: Kafka,
   admin: Admin,

@@ -1,4 +1,4 @@
-import { HEADERS } from '../consumer/headers.js';
+import { HEADERS, parseCountHeader } from '../consumer/headers.js';
 import type { IHeaders } from '../kafka/client.js';
 import type { DlqRecord } from './reader.js';
 
@@ -7,8 +7,7 @@ export type ReplaySource = Pick<DlqRecord, 'rawHeaders' | 'headers'>;
 
 /** Replays a DLQ entry went through before it landed here again (`dlq-replays`; 0 when absent or garbled). */
 export function replaysOf(record: Pick<DlqRecord, 'headers'>): number {
-  const replays = Number(record.headers[HEADERS.replays] ?? 0);
-  return Number.isFinite(replays) ? replays : 0;
+  return parseCountHeader(record.headers[HEADERS.replays]);
 }
 
 /**

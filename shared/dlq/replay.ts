@@ -4,8 +4,8 @@ import { retryPolicyOf, retryTopicName } from '../kafka/topology.js';
 import type { DlqContext } from './context.js';
 import { DlqRefusedError } from './errors.js';
 import { describeFilter, type MessageFilter } from './filter.js';
-import { finishOperation, position, recordReplayed, replayedPositions, startOperation } from './operation-log.js';
-import { readMatching, type DlqRecord } from './reader.js';
+import { finishOperation, recordReplayed, replayedEntries, startOperation, type ReplayedEntries } from './operation-log.js';
+import { scanMatching, type DlqRecord } from './reader.js';
 import { replayHeaders, replaysOf } from './replay-headers.js';
 import type { DlqTarget } from './targets.js';
 
@@ -104,10 +104,10 @@ function targetTopicOf(target: DlqTarget): string {
   return retryTopicName(target.source, target.group.groupId, 1);
 }
 
-function decide(record: DlqRecord, replayed: ReadonlySet<string>, options: ResolvedReplayOptions): ReplayDecision {
+function decide(record: DlqRecord, replayed: ReplayedEntries, options: ResolvedReplayOptions): ReplayDecision {
   if (options.force) return 'replay';
   if (replaysOf(record) >= options.maxReplays) return 'max-replays';
-  if (replayed.has(position(record.partition, record.offset))) return 'replayed-before';
+  if (replayed.has(record)) return 'replayed-before';
   return 'replay';
 }
 
@@ -122,13 +122,14 @@ export async function replay(context: DlqContext, targets: readonly DlqTarget[],
   const missing = [...targetTopics.values()].filter((topic) => !present.has(topic));
   if (missing.length > 0) throw new DlqRefusedError(`retry topic(s) not on the broker: ${missing.join(', ')} (run npm run provision)`);
 
-  const { selected } = await readMatching(context.kafka, context.admin, targets, options.filter, context.logger);
+  // Only the matching records are kept (their bytes are sent on), not the whole DLQ.
+  const { selected } = await scanMatching(context.kafka, context.admin, targets, options.filter, context.logger);
   const pool = await context.pool();
   const plans: Array<ReplayPlan & { records: DlqRecord[] }> = [];
   for (const target of targets) {
     const records = selected.filter((record) => record.target.dlqTopic === target.dlqTopic);
     if (records.length === 0) continue;
-    const replayed = await replayedPositions(pool, target.dlqTopic);
+    const replayed = await replayedEntries(pool, target.dlqTopic);
     let toSend = 0;
     const items = records.map((record): ReplayItem => {
       let decision = decide(record, replayed, options);
@@ -197,7 +198,7 @@ async function send(context: DlqContext, plans: Array<ReplayPlan & { records: Dl
           acks: ACKS_ALL,
           messages: [{ key: record.keyBytes, value: record.value, headers: replayHeaders(record) }],
         });
-        await recordReplayed(pool, plan.operationId, plan.dlqTopic, record.partition, record.offset);
+        await recordReplayed(pool, plan.operationId, plan.dlqTopic, record);
         plan.sent++;
         sentInRun++;
       }

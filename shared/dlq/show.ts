@@ -1,7 +1,7 @@
 import type { DlqContext } from './context.js';
 import type { MessageFilter } from './filter.js';
 import { inspect, type InspectedMessage } from './inspect.js';
-import { readMatching } from './reader.js';
+import { scanMatching } from './reader.js';
 import type { DlqTarget } from './targets.js';
 
 export interface ShowOptions {
@@ -28,9 +28,9 @@ export interface ShowResult {
 /** The matching messages of the selected DLQs, decoded (browse). */
 export async function showMessages(context: DlqContext, targets: readonly DlqTarget[], options: ShowOptions = {}): Promise<ShowResult> {
   const { filter = {}, limit = 20, reveal = false } = options;
-  const { selected } = await readMatching(context.kafka, context.admin, targets, filter, context.logger);
-  const shown = limit > 0 ? selected.slice(0, limit) : selected;
+  // Only the shown ones are kept while the DLQ is read: a large DLQ is not held in memory.
+  const { matched, selected } = await scanMatching(context.kafka, context.admin, targets, filter, context.logger, limit);
   const messages: InspectedMessage[] = [];
-  for (const record of shown) messages.push(await inspect(context.serde, record, reveal));
-  return { matched: selected.length, messages };
+  for (const record of selected) messages.push(await inspect(context.serde, record, reveal));
+  return { matched, messages };
 }

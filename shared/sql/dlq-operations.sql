@@ -35,3 +35,9 @@ CREATE TABLE IF NOT EXISTS dlq_replayed_messages (
   PRIMARY KEY (operation_id, dlq_topic, dlq_partition, dlq_offset)
 );
 CREATE INDEX IF NOT EXISTS dlq_replayed_messages_position ON dlq_replayed_messages (dlq_topic, dlq_partition, dlq_offset);
+
+-- What the entry is, independently of where the DLQ keeps it (operation-log.ts, entryKey): the
+-- original message's topic/partition/offset and the entry's replay count. A DLQ topic deleted and
+-- created again reuses offsets from 0; this key does not. NULL on rows written before it existed.
+ALTER TABLE dlq_replayed_messages ADD COLUMN IF NOT EXISTS entry_key text;
+CREATE INDEX IF NOT EXISTS dlq_replayed_messages_entry ON dlq_replayed_messages (dlq_topic, entry_key);

@@ -1,5 +1,8 @@
 import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { repoRoot } from '../../stack/layout.js';
+import { startProcess } from '../support/processes.js';
 import { databaseVariables, kafkaVariables, loadConfig } from '../../shared/config.js';
 import { ConfigError } from '../../shared/errors.js';
 
@@ -33,5 +36,20 @@ describe('configuration', () => {
     });
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/KAFKA_BROKERS: expected a comma-separated list of host:port \(got "localhost"\)/);
+  });
+
+  it('a bad secret-bearing value is named but never shown: a password with an unencoded # stays out of the output', async () => {
+    // The `#` ends the URL early, so nothing can pick the password out of what is left: the value
+    // must not be echoed at all.
+    const service = startProcess(path.join(repoRoot, 'services', 'email', 'main.ts'), {
+      DATABASE_URL: 'postgres://app:s3cr#t@db/x',
+      LOG_LEVEL: 'debug',
+    });
+    const exit = await service.exited;
+    const output = service.output.join('\n');
+    expect(exit.code).toBe(1);
+    expect(output).toMatch(/DATABASE_URL: expected a postgres:\/\/ URL/);
+    expect(output).not.toContain('s3cr');
+    expect(output).not.toContain('@db/x');
   });
 });

@@ -16,7 +16,7 @@ import {
 } from '../../shared/dlq/index.js';
 import { createKafka } from '../../shared/kafka/client.js';
 import { createAdmin } from '../../shared/kafka/tooling-clients.js';
-import { withLocalStackAddresses } from '../../shared/local-stack-addresses.js';
+import { describeFallback, fallBackToLocalStack } from '../../shared/local-stack-addresses.js';
 import type { Logger } from '../../shared/logger.js';
 import { AvroSerde } from '../../shared/registry/serde.js';
 import { runTask } from '../../shared/service.js';
@@ -82,8 +82,16 @@ async function main(logger: Logger): Promise<void> {
     process.exitCode = EXIT_REFUSED;
     return;
   }
-  // A tool for people: unset addresses mean the local stack's (what `npm start` runs).
-  const environment = withLocalStackAddresses(process.env);
+  // A tool for people: unset addresses mean the local stack's (what `npm start` runs), and it says
+  // which it filled in (on stderr: stdout is the tool's output). Only replay and purge use the database.
+  const usesDatabase = parsed.command === 'replay' || parsed.command === 'purge';
+  const { environment, filled } = fallBackToLocalStack([
+    'KAFKA_BROKERS',
+    'SCHEMA_REGISTRY_URL',
+    ...(usesDatabase ? (['DATABASE_URL'] as const) : []),
+  ]);
+  const notice = describeFallback('dlq', filled);
+  if (notice) process.stderr.write(`${notice}\n`);
   const config = loadConfig({ ...kafkaVariables, ...registryVariables }, environment);
   const kafka = createKafka(config, logger, 'dlq-tool');
   const admin = createAdmin(kafka);

@@ -1,16 +1,18 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEADERS, headersToStrings } from '../../../shared/consumer/headers.js';
 import { applySchema } from '../../../shared/db.js';
 import { dlqTopicName, retryTopicName } from '../../../shared/kafka/topology.js';
 import { schemaSql } from '../../../services/batch-ingestion/store.js';
 import { killAll, type ServiceProcess } from '../../support/processes.js';
-import { eventually, readTopic, testSerde, uniqueId } from '../../support/stack.js';
+import { eventually, readTopic, testKafka, testSerde, uniqueId } from '../../support/stack.js';
 import {
   countRows,
   encodeAll,
   failureTopicEnds,
   freshDatabase,
   group,
+  groupTopics,
   makeEvents,
   metricValue,
   produce,
@@ -100,4 +102,61 @@ describe('batch-ingestion failure isolation', () => {
     service.child.kill('SIGTERM');
     expect((await service.exited).code).toBe(0);
   });
+
+  it('a row the store refuses with an error outside class 22/23 (a 6 kB event id) goes to the DLQ; the 100 others are stored, every offset committed', async () => {
+    const runId = uniqueId('huge');
+    const events = makeEvents(runId, 101);
+    // Over the B-tree's row size limit (about 2.7 kB): PostgreSQL answers SQLSTATE 54000. Random, so
+    // that the index entry cannot be compressed below the limit (6 kB of one letter would be).
+    const huge = events[50]!;
+    huge.eventId = `${runId}-${randomBytes(4608).toString('base64')}`;
+    huge.orderId = `${runId}-huge`;
+
+    await skipBacklog();
+    const before = await failureTopicEnds();
+    await produce(await encodeAll(testSerde(), events));
+    const service = startIngestion({ DATABASE_URL: db.url });
+    started.push(service);
+    const url = await service.ready;
+
+    const stored = (): Promise<number> => countRows(db.pool, 'event_id LIKE $1', [`${runId}-%`]);
+    const storedWithin30s = await eventually(async () => ((await stored()) >= 100 ? true : undefined), 'the 100 good rows', 30_000).catch(
+      (error: unknown) => {
+        console.log(service.output.filter((line) => line.includes('unavailable')).slice(0, 2).join('\n').slice(0, 600));
+        throw error;
+      },
+    );
+    expect(storedWithin30s).toBe(true);
+
+    const dlq = dlqTopicName(source, group.groupId);
+    const dead = (await readTopic(dlq, (seen) => seen.some((m) => m.key?.toString() === huge.orderId), 60_000)).filter(
+      (m) => m.key?.toString() === huge.orderId,
+    );
+    expect(dead).toHaveLength(1);
+    expect(headersToStrings(dead[0]?.headers)[HEADERS.eventId]).toBe(huge.eventId);
+    expect(await stored()).toBe(100);
+    expect((await failureTopicEnds())[dlq]! - before[dlq]!).toBe(1);
+    expect(await metricValue(url, 'batch_ingestion_paused')).toBe(0);
+
+    // Nothing held back: the group's committed offsets reach the end of its source and retry topics.
+    const admin = testKafka().admin();
+    await admin.connect();
+    try {
+      await eventually(async () => {
+        for (const topic of groupTopics()) {
+          const ends = await admin.fetchTopicOffsets(topic);
+          const [committed] = await admin.fetchOffsets({ groupId: group.groupId, topics: [topic] });
+          for (const { partition, high } of ends) {
+            if (committed?.partitions.find((p) => p.partition === partition)?.offset !== high) return undefined;
+          }
+        }
+        return true;
+      }, 'committed offsets at the topic ends', 30_000);
+    } finally {
+      await admin.disconnect();
+    }
+
+    service.child.kill('SIGTERM');
+    expect((await service.exited).code).toBe(0);
+  }, 180_000);
 });

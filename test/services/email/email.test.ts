@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pool } from '../../../shared/db.js';
-import { topics } from '../../../shared/contracts/topics.js';
+import { consumerGroups, topics } from '../../../shared/contracts/topics.js';
 import type { OrderCreated } from '../../../shared/contracts/schemas.js';
 import { readMail, searchMail } from '../../support/mail.js';
 import { testPool } from '../../support/order-api.js';
@@ -68,6 +68,29 @@ describe('email service', () => {
       [[ada.orderId, bob.orderId]],
     );
     expect(steps.rows.map((r) => r.topic)).toEqual([topics.orderSteps.name, topics.orderSteps.name]);
+  });
+
+  it('sends one mail per order even when a second event id names an order already mailed', async () => {
+    const first = order('cy');
+    // Another event for the same order (a re-published order.created, say): a duplicate effect.
+    const second: OrderCreated = { ...first, eventId: randomUUID() };
+    const mailsTo = async () => (await searchMail(`to:"${first.email}"`)).length;
+    await publishEvents(topics.orderCreated, [first]);
+    await eventually(async () => ((await mailsTo()) >= 1 ? true : undefined), 'the first mail');
+    await publishEvents(topics.orderCreated, [second]);
+    // Handled = claimed by the group; a second mail would show up first, so stop at either.
+    await eventually(async () => {
+      const claimed = await pool.query('SELECT 1 FROM processed_events WHERE consumer_group = $1 AND event_id = $2', [
+        consumerGroups.email.groupId,
+        second.eventId,
+      ]);
+      return claimed.rowCount === 1 || (await mailsTo()) > 1 ? true : undefined;
+    }, 'the second event handled');
+    await sleep(1000);
+
+    expect(await mailsTo()).toBe(1);
+    const sends = await pool.query<{ cause_event_id: string }>('SELECT cause_event_id FROM email_sends WHERE order_id = $1', [first.orderId]);
+    expect(sends.rows).toEqual([{ cause_event_id: first.eventId }]);
   });
 
   it('never logs the address', () => {

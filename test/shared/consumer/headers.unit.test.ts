@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HEADERS, headersToStrings } from '../../../shared/consumer/headers.js';
+import { HEADERS, headersToStrings, parseCountHeader } from '../../../shared/consumer/headers.js';
 
 describe('headersToStrings', () => {
   it('reads buffers and strings as text', () => {
@@ -40,5 +40,19 @@ describe('headersToStrings', () => {
     expect(new Set(names).size).toBe(names.length);
     expect(HEADERS.errorCode).toBe('failure-error-code');
     expect(HEADERS.errorClass).toBe('failure-error-class');
+  });
+});
+
+describe('parseCountHeader (retry-attempt, dlq-replays)', () => {
+  it('reads a non-negative safe integer written in decimal digits', () => {
+    for (const [text, count] of [['0', 0], ['3', 3], ['007', 7], [String(Number.MAX_SAFE_INTEGER), Number.MAX_SAFE_INTEGER]] as const) {
+      expect(parseCountHeader(text), text).toBe(count);
+    }
+  });
+
+  it('reads anything else as 0: a malformed header must not become a topic name like retry.NaN', () => {
+    for (const text of [undefined, '', 'abc', '-3', '2.5', '1e3', ' 3', '3 ', '+3', '0x10', 'Infinity', 'NaN', '9007199254740993', '١٢']) {
+      expect(parseCountHeader(text), String(text)).toBe(0);
+    }
   });
 });
