@@ -8,6 +8,9 @@ export function retryDueAt(message: Pick<SourceMessage, 'headers'>): number {
   return first === undefined ? 0 : Number(first.toString());
 }
 
+/** The longest delay setTimeout honours. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export interface DueGateOptions<M> {
   /** When a message may be handled (epoch ms). */
   dueAt(message: M): number;
@@ -69,10 +72,12 @@ export class DueGate<M = SourceMessage> {
     const resume = pause(until);
     // Once stopped the partition stays paused: the consumer is leaving, the next owner reads it.
     if (this.stopped) return;
+    // setTimeout fires at once past 2^31-1 ms (about 24.8 days), which would turn a far due time
+    // into a pause/fetch busy loop: wait the longest it can, then the next fetch pauses again.
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       resume();
-    }, until - now);
+    }, Math.min(until - now, MAX_TIMER_MS));
     this.timers.add(timer);
   }
 }

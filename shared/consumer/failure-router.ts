@@ -3,7 +3,7 @@ import type { MessageHeaders, Publisher, SourceMessage } from '../kafka/port.js'
 import { dlqTopicName, retryPolicyOf, retryTopicName, type ConsumerGroupDeclaration, type TopicDeclaration } from '../kafka/topology.js';
 import { instanceId } from '../logger.js';
 import { backoffDelay } from '../retry/backoff.js';
-import { HEADERS, headersToStrings } from './headers.js';
+import { HEADERS, headersToStrings, withoutFailureHistory } from './headers.js';
 
 /** Where a message was read from: its source topic or one of the group's retry topics. */
 export interface Delivery {
@@ -51,7 +51,9 @@ export class FailureRouter {
     headers[HEADERS.dueAt] = String(dueAt);
     if (error === undefined) headers[HEADERS.parked] = 'true';
     else delete headers[HEADERS.parked];
-    await this.send(retryTopicName(source, this.group.groupId, Math.min(tier, this.tiers)), delivery.message, headers);
+    // Tiers count from 1 and end at the last one: a retry past it waits in the last tier again.
+    const clamped = Math.min(Math.max(1, Math.trunc(tier) || 1), this.tiers);
+    await this.send(retryTopicName(source, this.group.groupId, clamped), delivery.message, headers);
   }
 
   async deadLetter(source: TopicDeclaration, delivery: Delivery, attempts: number, error: unknown): Promise<void> {
@@ -64,6 +66,7 @@ export class FailureRouter {
 
   private failureHeaders(source: TopicDeclaration, delivery: Delivery, error: unknown): Record<string, string> {
     const headers = headersToStrings(delivery.message.headers);
+    if (delivery.topic === source.name) withoutFailureHistory(headers);
     const now = String(Date.now());
     // The original position is recorded on the first failure and kept through every tier.
     headers[HEADERS.originalTopic] ??= source.name;

@@ -3,7 +3,7 @@ import { errorFields, feed, type ConsumerFailure, type FeedChannel } from '../in
 import type { TopicDeclaration } from '../kafka/topology.js';
 import type { Logger } from '../logger.js';
 import type { Delivery, FailureRouter } from './failure-router.js';
-import { HEADERS, headersToStrings } from './headers.js';
+import { HEADERS, failedAttempts, headersToStrings } from './headers.js';
 import type { KeyOrder } from './key-order.js';
 import type { Route } from './route.js';
 import type { EventFailure } from './types.js';
@@ -25,7 +25,7 @@ export class Failures {
   async poison(source: TopicDeclaration, delivery: Delivery, error: PoisonPillError): Promise<void> {
     const { message } = delivery;
     const headers = headersToStrings(message.headers);
-    const attempt = Number(headers[HEADERS.attempt] ?? 0) + 1;
+    const attempt = failedAttempts(headers, delivery.topic === source.name) + 1;
     await this.router.deadLetter(source, delivery, attempt, error);
     // A queue head that turned undecodable must not block its key for ever.
     const key = message.key?.toString();

@@ -49,3 +49,21 @@ export function parseCountHeader(value: string | undefined): number {
   const count = Number(value);
   return Number.isSafeInteger(count) ? count : 0;
 }
+
+/**
+ * Deliveries that failed before this one: read from a retry tier's `retry-attempt` (strictly), and 0
+ * for a delivery from the source topic, whatever it carries (a producer's stray or hostile header
+ * must not skip retries or name a retry topic that does not exist).
+ */
+export function failedAttempts(headers: Readonly<Record<string, string | undefined>>, fromSourceTopic: boolean): number {
+  return fromSourceTopic ? 0 : parseCountHeader(headers[HEADERS.attempt]);
+}
+
+/** The failure history the runtime writes (retry-*, original-*, failure-*): only retry tiers may carry it in. */
+const failureHistory = /^(retry-|original-|failure-)/;
+
+/** A source-topic delivery's headers without a failure history it cannot have earned. */
+export function withoutFailureHistory(headers: Record<string, string>): Record<string, string> {
+  for (const name of Object.keys(headers)) if (failureHistory.test(name)) delete headers[name];
+  return headers;
+}

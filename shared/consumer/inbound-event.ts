@@ -1,7 +1,7 @@
 import type { SourceMessage } from '../kafka/port.js';
 import type { Logger } from '../logger.js';
 import type { Delivery } from './failure-router.js';
-import { HEADERS, headersToStrings } from './headers.js';
+import { HEADERS, failedAttempts, headersToStrings } from './headers.js';
 import type { InboundEvent } from './types.js';
 
 /** The topic (source or retry tier) and partition a fetched batch came from; shared by its events. */
@@ -43,7 +43,7 @@ export class DecodedEvent implements InboundEvent<unknown> {
   }
 
   get attempt(): number {
-    return Number(this.headers[HEADERS.attempt] ?? 0) + 1;
+    return failedAttempts(this.headers, this.from.topic === this.topic) + 1;
   }
 
   get correlationId(): string | undefined {
@@ -69,10 +69,12 @@ export class DecodedEvent implements InboundEvent<unknown> {
     const { headers, value } = this;
     const valueEventId =
       typeof value === 'object' && value !== null && 'eventId' in value && typeof value.eventId === 'string' ? value.eventId : undefined;
+    const fromRetryTier = this.from.topic !== this.topic;
+    const original = (name: string) => (fromRetryTier ? headers[name] : undefined);
     return (
       headers[HEADERS.eventId] ??
       valueEventId ??
-      `${headers[HEADERS.originalTopic] ?? this.topic}:${headers[HEADERS.originalPartition] ?? this.from.partition}:${headers[HEADERS.originalOffset] ?? this.message.offset}`
+      `${original(HEADERS.originalTopic) ?? this.topic}:${original(HEADERS.originalPartition) ?? this.from.partition}:${original(HEADERS.originalOffset) ?? this.message.offset}`
     );
   }
 }

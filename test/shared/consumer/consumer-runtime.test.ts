@@ -6,7 +6,7 @@ import type { ConsumerRuntime } from '../../../shared/consumer/consumer-runtime.
 import { applySchema, createPool, type Pool } from '../../../shared/db.js';
 import { PermanentError, TransientError } from '../../../shared/errors.js';
 import { topics } from '../../../shared/contracts/topics.js';
-import { dlqTopicName } from '../../../shared/kafka/topology.js';
+import { dlqTopicName, retryTopicName } from '../../../shared/kafka/topology.js';
 import { publishOrders, sampleOrder } from '../../support/orders.js';
 import { testGroup, testRuntime } from '../../support/runtime.js';
 import { eventually, readTopic, testConfig, testLogger, uniqueId } from '../../support/stack.js';
@@ -113,6 +113,35 @@ describe('consumer runtime: retries', () => {
     );
     expect(calls).toBe(1);
     expect(headersToStrings(dlq.find((m) => m.key?.toString() === order.orderId)!.headers)).toMatchObject({ [HEADERS.attempt]: '1', [HEADERS.errorClass]: 'PermanentError' });
+  });
+});
+
+describe('consumer runtime: malformed failure headers', () => {
+  it('a source-topic message with a bogus retry-attempt or original-* header goes to retry.1 as a first attempt; the group keeps consuming', async () => {
+    const group = await testGroup({ retry: { attempts: 3, baseDelayMs: 200, maxDelayMs: 1000, jitterRatio: 0 } });
+    const attempts = new Map<string, number[]>();
+    const runtime = started(testRuntime(group)).on(topics.orderCreated, async (event) => {
+      const seen = attempts.get(event.eventId) ?? [];
+      attempts.set(event.eventId, [...seen, event.attempt]);
+      if (seen.length === 0) throw new TransientError('fails once');
+    });
+    await runtime.start();
+    const bogus = ['abc', '-3', '2.5'];
+    const orders = await Promise.all(
+      bogus.map(async (attempt) =>
+        (await publishOrders([sampleOrder()], { [HEADERS.attempt]: attempt, [HEADERS.originalTopic]: 'somewhere.else', [HEADERS.errorClass]: 'OldError' }))[0]!,
+      ),
+    );
+    const later = (await publishOrders([sampleOrder()]))[0]!;
+
+    await eventually(async () => (orders.every((o) => attempts.get(o.eventId)?.length === 2) ? true : undefined), 'each retried once');
+    for (const o of orders) expect(attempts.get(o.eventId)).toEqual([1, 2]);
+    await eventually(async () => (attempts.has(later.eventId) ? true : undefined), 'a later message handled');
+    const tier1 = await readTopic(retryTopicName(topics.orderCreated, group.groupId, 1), (messages) => messages.length >= orders.length);
+    for (const o of orders) {
+      const headers = headersToStrings(tier1.find((m) => m.key?.toString() === o.orderId)!.headers);
+      expect(headers).toMatchObject({ [HEADERS.attempt]: '1', [HEADERS.originalTopic]: topics.orderCreated.name, [HEADERS.errorClass]: 'TransientError' });
+    }
   });
 });
 

@@ -56,6 +56,17 @@ describe('due gate', () => {
     expect(g.pending).toBe(0);
   });
 
+  it('a due time past what setTimeout can wait (about 24.8 days) waits the longest it can, not at once', () => {
+    vi.useFakeTimers();
+    const { calls, pause } = pauser();
+    const thirtyDays = 30 * 24 * 3600_000;
+    gate(1000).duePrefix([{ id: 1, due: 1000 + thirtyDays }], pause);
+    vi.advanceTimersByTime(60_000);
+    expect(calls.resumed).toBe(0);
+    vi.advanceTimersByTime(2 ** 31 - 1 - 60_000);
+    expect(calls.resumed).toBe(1);
+  });
+
   it('stop() cancels pending resumes; later pauses are not resumed either', () => {
     vi.useFakeTimers();
     const { calls, pause } = pauser();

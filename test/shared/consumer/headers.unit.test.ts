@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HEADERS, headersToStrings, parseCountHeader } from '../../../shared/consumer/headers.js';
+import { HEADERS, failedAttempts, headersToStrings, withoutFailureHistory, parseCountHeader } from '../../../shared/consumer/headers.js';
 
 describe('headersToStrings', () => {
   it('reads buffers and strings as text', () => {
@@ -54,5 +54,18 @@ describe('parseCountHeader (retry-attempt, dlq-replays)', () => {
     for (const text of [undefined, '', 'abc', '-3', '2.5', '1e3', ' 3', '3 ', '+3', '0x10', 'Infinity', 'NaN', '9007199254740993', '١٢']) {
       expect(parseCountHeader(text), String(text)).toBe(0);
     }
+  });
+});
+
+describe('failure history on a delivery', () => {
+  it('counts failed attempts only on a retry tier, strictly', () => {
+    expect(failedAttempts({ [HEADERS.attempt]: '2' }, false)).toBe(2);
+    expect(failedAttempts({ [HEADERS.attempt]: '2' }, true)).toBe(0);
+    for (const bogus of ['abc', '-3', '2.5', undefined]) expect(failedAttempts({ [HEADERS.attempt]: bogus }, false)).toBe(0);
+  });
+
+  it('drops retry-*, original-* and failure-* headers a source-topic message cannot have earned, and keeps the rest', () => {
+    const headers = { [HEADERS.eventId]: 'evt-1', [HEADERS.correlationId]: 'c', [HEADERS.attempt]: '5', [HEADERS.dueAt]: '1', [HEADERS.originalTopic]: 'x', [HEADERS.errorClass]: 'E' };
+    expect(withoutFailureHistory(headers)).toEqual({ [HEADERS.eventId]: 'evt-1', [HEADERS.correlationId]: 'c' });
   });
 });
