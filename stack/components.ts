@@ -15,6 +15,8 @@ export interface Component {
   start: (env: StackEnv, layout: Layout, processes: Processes) => Promise<void>;
   /** Work after it answers, whoever started it (creating a database, setting registry rules). */
   prepare?: (env: StackEnv) => Promise<void>;
+  /** Components that must answer (and be prepared) before this one starts. */
+  needs?: readonly string[];
 }
 
 export function tcpAnswers(address: string, timeoutMs = 1000): Promise<boolean> {
@@ -123,6 +125,13 @@ export const kafka: Component = {
 
 const registryRoot = (url: string) => url.replace(/\/+$/, '');
 
+/** The registry's own database, beside the pipeline's on the same server: `<database>_registry`. */
+export function registryDatabaseUrl(databaseUrl: string): string {
+  const url = new URL(databaseUrl);
+  url.pathname = `${url.pathname}_registry`;
+  return url.toString();
+}
+
 export const registry: Component = {
   name: 'schema-registry',
   address: (env) => env.SCHEMA_REGISTRY_URL,
@@ -130,9 +139,15 @@ export const registry: Component = {
     const response = await fetch(`${registryRoot(env.SCHEMA_REGISTRY_URL)}/subjects`).catch(() => undefined);
     return response?.ok ?? false;
   },
+  // Its schemas live in PostgreSQL, so PostgreSQL must answer first.
+  needs: ['postgres'],
   async start(env, layout, processes) {
     const { host, port } = hostPort(env.SCHEMA_REGISTRY_URL);
     const jar = spawnSync('sh', ['-c', `ls ${layout.apicurioLib}/*-runner.jar`], { encoding: 'utf8' }).stdout.trim();
+    // Apicurio's SQL storage on a database of its own: schemas survive a restart as Kafka's messages
+    // do (its default, an in-memory H2, forgets every id the stored messages name).
+    const database = new URL(registryDatabaseUrl(env.DATABASE_URL));
+    await ensureDatabase(database.toString());
     processes.start(
       'schema-registry',
       java,
@@ -144,11 +159,26 @@ export const registry: Component = {
         // Its management port (9000 on all interfaces) is not needed and would clash between stacks.
         '-Dquarkus.management.enabled=false',
         `-Dquarkus.log.file.path=${path.join(layout.logs, 'schema-registry-server.log')}`,
+        '-Dapicurio.storage.kind=sql',
+        '-Dapicurio.storage.sql.kind=postgresql',
+        `-Dapicurio.datasource.url=jdbc:postgresql://${database.hostname}:${database.port || 5432}${database.pathname}`,
+        // Its default pool holds 20 connections from the start; a local registry needs few.
+        '-Dapicurio.datasource.jdbc.initial-size=2',
+        '-Dapicurio.datasource.jdbc.min-size=2',
+        '-Dapicurio.datasource.jdbc.max-size=10',
         `-Dorderpipeline.stack=${layout.root}`,
         '-jar',
         jar,
       ],
-      { cwd: layout.apicurioLib },
+      {
+        cwd: layout.apicurioLib,
+        // Credentials through the environment (Quarkus reads APICURIO_DATASOURCE_*), not the command line.
+        env: {
+          ...process.env,
+          APICURIO_DATASOURCE_USERNAME: decodeURIComponent(database.username || 'postgres'),
+          APICURIO_DATASOURCE_PASSWORD: decodeURIComponent(database.password),
+        },
+      },
     );
     await waitUntil('Schema registry', () => this.answers(env), 90_000);
   },
@@ -188,34 +218,42 @@ export const postgres: Component = {
     ]);
     await waitUntil('PostgreSQL', () => this.answers(env), 60_000);
   },
-  async prepare(env) {
-    const database = new URL(env.DATABASE_URL).pathname.slice(1);
-    // The port answers while a fresh server is still starting up; a pg.Client connects only once,
-    // so each attempt gets a new one.
-    let client: pg.Client | undefined;
-    await waitUntil(
-      'PostgreSQL connections',
-      async () => {
-        const attempt = new pg.Client({ connectionString: adminUrl(env.DATABASE_URL) });
-        attempt.on('error', () => undefined);
-        await attempt.connect().catch(async (error: unknown) => {
-          await attempt.end().catch(() => undefined);
-          throw error;
-        });
-        client = attempt;
-        return true;
-      },
-      30_000,
-    );
-    if (!client) throw new Error('unreachable: waitUntil resolved without a connection');
-    try {
-      const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
-      if (exists.rowCount === 0) await client.query(`CREATE DATABASE "${database.replaceAll('"', '""')}"`);
-    } finally {
-      await client.end();
-    }
-  },
+  prepare: (env) => ensureDatabase(env.DATABASE_URL),
 };
+
+/** Creates the database `databaseUrl` names unless it exists; waits for a server still starting. */
+export async function ensureDatabase(databaseUrl: string): Promise<void> {
+  const database = new URL(databaseUrl).pathname.slice(1);
+  // The port answers while a fresh server is still starting up; a pg.Client connects only once,
+  // so each attempt gets a new one.
+  let client: pg.Client | undefined;
+  await waitUntil(
+    'PostgreSQL connections',
+    async () => {
+      const attempt = new pg.Client({ connectionString: adminUrl(databaseUrl) });
+      attempt.on('error', () => undefined);
+      await attempt.connect().catch(async (error: unknown) => {
+        await attempt.end().catch(() => undefined);
+        throw error;
+      });
+      client = attempt;
+      return true;
+    },
+    30_000,
+  );
+  if (!client) throw new Error('unreachable: waitUntil resolved without a connection');
+  try {
+    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (exists.rowCount === 0) {
+      // Two processes may race to create it: the loser's "already exists" is success.
+      await client.query(`CREATE DATABASE "${database.replaceAll('"', '""')}"`).catch((error: unknown) => {
+        if (!(error instanceof Error && 'code' in error && error.code === '42P04')) throw error;
+      });
+    }
+  } finally {
+    await client.end();
+  }
+}
 
 const smtpAddress = (env: StackEnv) => {
   const { host, port } = hostPort(env.SMTP_URL);

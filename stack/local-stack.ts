@@ -2,7 +2,8 @@ import { fetchJars, kafka, mail, postgres, registry, type Component } from './co
 import { layout as stackLayout, stackEnv, type Layout, type StackEnv } from './layout.js';
 import { Processes } from './processes.js';
 
-export const components: readonly Component[] = [kafka, registry, postgres, mail];
+/** In dependency order: a component comes after those it `needs`. */
+export const components: readonly Component[] = [kafka, postgres, registry, mail];
 
 export interface StackStatus {
   component: string;
@@ -28,24 +29,28 @@ export function localStack(source: Record<string, string | undefined> = process.
  */
 export async function up(stack: LocalStack, log: (line: string) => void = () => {}): Promise<StackStatus[]> {
   fetchJars(stack.layout, log);
-  return Promise.all(
-    components.map(async (component): Promise<StackStatus> => {
-      const address = component.address(stack.env);
-      let state: StackStatus['state'];
-      if (stack.processes.running(component.name) !== undefined) {
-        state = 'running';
-      } else if (await component.answers(stack.env)) {
-        state = 'external';
-      } else {
-        const started = Date.now();
-        await component.start(stack.env, stack.layout, stack.processes);
-        log(`${component.name} started in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-        state = 'started';
-      }
-      await component.prepare?.(stack.env);
-      return { component: component.name, address, state };
-    }),
-  );
+  const tasks = new Map<string, Promise<StackStatus>>();
+  const bring = async (component: Component): Promise<StackStatus> => {
+    // Started in parallel, except where one needs another first (the registry stores in PostgreSQL).
+    await Promise.all((component.needs ?? []).map((name) => tasks.get(name)));
+    const address = component.address(stack.env);
+    let state: StackStatus['state'];
+    if (stack.processes.running(component.name) !== undefined) {
+      state = 'running';
+    } else if (await component.answers(stack.env)) {
+      state = 'external';
+    } else {
+      const started = Date.now();
+      await component.start(stack.env, stack.layout, stack.processes);
+      log(`${component.name} started in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      state = 'started';
+    }
+    await component.prepare?.(stack.env);
+    return { component: component.name, address, state };
+  };
+  // Components come in dependency order (see `components`), so every need has its task by now.
+  for (const component of components) tasks.set(component.name, bring(component));
+  return Promise.all(tasks.values());
 }
 
 /** Stops the named components (default: all) that this stack started; never touches external ones. */
