@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
@@ -53,24 +53,46 @@ export function fetchJars(layout: Layout, log: (line: string) => void): void {
   log(`fetched in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
-function kafkaProperties(env: StackEnv, dataDir: string): string {
-  const { host, port } = hostPort(env.KAFKA_BROKERS.split(',')[0] ?? '');
-  const controllerPort = port + 1;
+interface BrokerPlace {
+  /** node.id, from 1. */
+  id: number;
+  host: string;
+  port: number;
+  /** Its controller listener: the broker's port + 1. */
+  controllerPort: number;
+}
+
+function brokerPlaces(env: StackEnv): BrokerPlace[] {
+  return env.KAFKA_BROKERS.split(',').map((address, i) => {
+    const { host, port } = hostPort(address.trim());
+    return { id: i + 1, host, port, controllerPort: port + 1 };
+  });
+}
+
+/**
+ * Combined broker+controller nodes. One node: everything replicated once (as the stack always
+ * was). Three or more: a controller quorum of all nodes, internal topics on 3 replicas with 2 in
+ * sync required, so acks=all survives one broker down.
+ */
+function kafkaProperties(places: readonly BrokerPlace[], self: BrokerPlace, dataDir: string): string {
+  const replicas = Math.min(places.length, 3);
+  const minIsr = replicas >= 3 ? 2 : 1;
   return `${[
     'process.roles=broker,controller',
-    'node.id=1',
-    `listeners=PLAINTEXT://${host}:${port},CONTROLLER://${host}:${controllerPort}`,
-    `advertised.listeners=PLAINTEXT://${host}:${port}`,
+    `node.id=${self.id}`,
+    `listeners=PLAINTEXT://${self.host}:${self.port},CONTROLLER://${self.host}:${self.controllerPort}`,
+    `advertised.listeners=PLAINTEXT://${self.host}:${self.port}`,
     'controller.listener.names=CONTROLLER',
     'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
-    `controller.quorum.voters=1@${host}:${controllerPort}`,
+    `controller.quorum.voters=${places.map((p) => `${p.id}@${p.host}:${p.controllerPort}`).join(',')}`,
     `log.dirs=${dataDir}`,
-    // A single broker: the internal topics cannot have more replicas than one.
-    'offsets.topic.replication.factor=1',
-    'transaction.state.log.replication.factor=1',
-    'transaction.state.log.min.isr=1',
-    'share.coordinator.state.topic.replication.factor=1',
-    'share.coordinator.state.topic.min.isr=1',
+    // The internal topics cannot have more replicas than there are brokers.
+    `offsets.topic.replication.factor=${replicas}`,
+    `transaction.state.log.replication.factor=${replicas}`,
+    `transaction.state.log.min.isr=${minIsr}`,
+    `share.coordinator.state.topic.replication.factor=${replicas}`,
+    `share.coordinator.state.topic.min.isr=${minIsr}`,
+    ...(places.length > 1 ? [`default.replication.factor=${replicas}`, `min.insync.replicas=${minIsr}`] : []),
     // Groups form at once instead of waiting 3 s for more members: tests and restarts are quicker.
     'group.initial.rebalance.delay.ms=0',
     'auto.create.topics.enable=false',
@@ -90,38 +112,65 @@ const log4jConfig = (logFile: string) => `<?xml version="1.0" encoding="UTF-8"?>
 </Configuration>
 `;
 
-export const kafka: Component = {
-  name: 'kafka',
-  address: (env) => env.KAFKA_BROKERS,
-  answers: (env) => tcpAnswers(env.KAFKA_BROKERS.split(',')[0] ?? ''),
-  async start(env, layout, processes) {
-    const dataDir = path.join(layout.data, 'kafka');
-    const configDir = path.join(layout.data, 'kafka-config');
-    mkdirSync(configDir, { recursive: true });
-    mkdirSync(layout.logs, { recursive: true });
-    const properties = path.join(configDir, 'server.properties');
-    const log4j = path.join(configDir, 'log4j2.xml');
-    writeFileSync(properties, kafkaProperties(env, dataDir));
-    writeFileSync(log4j, log4jConfig(path.join(layout.logs, 'kafka-server.log')));
-    const jvm = [
-      '-cp',
-      `${layout.kafkaLib}/*`,
-      `-Dlog4j2.configurationFile=${log4j}`,
-      `-Dkafka.logs.dir=${layout.logs}`,
-    ];
-    if (!existsSync(path.join(dataDir, 'meta.properties'))) {
-      const uuid = spawnSync(java, [...jvm, 'kafka.tools.StorageTool', 'random-uuid'], { encoding: 'utf8' });
-      const clusterId = uuid.stdout.trim().split('\n').pop() ?? '';
-      const format = spawnSync(java, [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', properties], {
-        encoding: 'utf8',
-      });
-      if (format.status !== 0) throw new Error(`formatting Kafka storage failed: ${format.stderr || format.stdout}`);
-    }
-    // 512 MB is plenty for a test broker and leaves room on a 2-core machine.
-    processes.start('kafka', java, ['-Xms256m', '-Xmx512m', '-XX:+UseG1GC', ...jvm, 'kafka.Kafka', properties]);
-    await waitUntil('Kafka', () => this.answers(env), 60_000);
-  },
-};
+/** One id for every node of a cluster, made once and kept beside their data. */
+function clusterId(layout: Layout, jvm: readonly string[]): string {
+  const file = path.join(layout.data, 'kafka-cluster-id');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const uuid = spawnSync(java, [...jvm, 'kafka.tools.StorageTool', 'random-uuid'], { encoding: 'utf8' });
+  const id = uuid.stdout.trim().split('\n').pop() ?? '';
+  if (!id) throw new Error(`Kafka's storage tool made no cluster id: ${uuid.stderr}`);
+  mkdirSync(layout.data, { recursive: true });
+  writeFileSync(file, id);
+  return id;
+}
+
+/**
+ * Kafka broker `index` (from 1) of `count`. One broker is the component "kafka" with its data in
+ * data/kafka, as always; several are "kafka-1", "kafka-2", … with data in data/kafka-<n>.
+ */
+export function kafkaBroker(index: number, count: number): Component {
+  const name = count === 1 ? 'kafka' : `kafka-${index}`;
+  const place = (env: StackEnv): BrokerPlace => {
+    const found = brokerPlaces(env)[index - 1];
+    if (!found) throw new Error(`${name}: KAFKA_BROKERS names fewer than ${index} brokers`);
+    return found;
+  };
+  return {
+    name,
+    address: (env) => `${place(env).host}:${place(env).port}`,
+    answers: (env) => tcpAnswers(`${place(env).host}:${place(env).port}`),
+    async start(env, layout, processes) {
+      const dataDir = path.join(layout.data, name);
+      const configDir = path.join(layout.data, `${name}-config`);
+      mkdirSync(configDir, { recursive: true });
+      mkdirSync(layout.logs, { recursive: true });
+      const properties = path.join(configDir, 'server.properties');
+      const log4j = path.join(configDir, 'log4j2.xml');
+      writeFileSync(properties, kafkaProperties(brokerPlaces(env), place(env), dataDir));
+      writeFileSync(log4j, log4jConfig(path.join(layout.logs, `${name}-server.log`)));
+      const jvm = [
+        '-cp',
+        `${layout.kafkaLib}/*`,
+        `-Dlog4j2.configurationFile=${log4j}`,
+        `-Dkafka.logs.dir=${layout.logs}`,
+      ];
+      if (!existsSync(path.join(dataDir, 'meta.properties'))) {
+        // Synchronous up to here, so brokers started side by side agree on the one cluster id.
+        const id = clusterId(layout, jvm);
+        const format = spawnSync(java, [...jvm, 'kafka.tools.StorageTool', 'format', '-t', id, '-c', properties], {
+          encoding: 'utf8',
+        });
+        if (format.status !== 0) throw new Error(`formatting Kafka storage failed: ${format.stderr || format.stdout}`);
+      }
+      // 512 MB is plenty for a test broker and leaves room on a 2-core machine.
+      processes.start(name, java, ['-Xms256m', '-Xmx512m', '-XX:+UseG1GC', ...jvm, 'kafka.Kafka', properties]);
+      await waitUntil(name, () => this.answers(env), 60_000);
+    },
+  };
+}
+
+/** The single broker of the default stack. */
+export const kafka = kafkaBroker(1, 1);
 
 const registryRoot = (url: string) => url.replace(/\/+$/, '');
 

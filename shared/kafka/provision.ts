@@ -1,4 +1,4 @@
-import { ConfigResourceTypes, ConfigSource } from 'kafkajs';
+import kafkajs from 'kafkajs';
 import type { AvroSerde } from '../registry/serde.js';
 import type { Logger } from '../logger.js';
 import { pollUntil } from '../retry/poll-until.js';
@@ -17,6 +17,8 @@ export function minInsyncReplicas(replicationFactor: number): number {
 }
 
 const MIN_ISR = 'min.insync.replicas';
+// kafkajs is CommonJS and Node cannot see these two as named exports.
+const { ConfigResourceTypes, ConfigSource } = kafkajs;
 
 /**
  * Creates every declared topic that is missing and raises partition counts that are below the
