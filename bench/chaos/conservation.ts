@@ -32,6 +32,11 @@ export interface Verdict {
   pending: number;
   missingMails: number;
   extraMails: number;
+  /**
+   * Of extraMails, those with the first one's Message-ID: the email service's documented crash
+   * window (killed between the SMTP server's 250 and its COMMIT), foldable by mail clients.
+   */
+  extraMailsSameMessageId: number;
   missingRows: number;
   extraRows: number;
   /** SKUs whose stock does not add up. */
@@ -41,19 +46,19 @@ export interface Verdict {
 export const settled = (verdict: Verdict) => verdict.lost === 0 && verdict.duplicated === 0;
 
 interface MailPage {
-  messages: Array<{ Subject: string }>;
+  messages: Array<{ Subject: string; MessageID: string }>;
   messages_count: number;
 }
 
-/** Subjects of every mail sent to `@domain` (the Mailpit-like API of the stack's mail sink). */
-async function mailSubjects(mailSinkUrl: string, domain: string): Promise<string[]> {
-  const subjects: string[] = [];
+/** Every mail sent to `@domain` (the Mailpit-like API of the stack's mail sink). */
+async function mailsTo(mailSinkUrl: string, domain: string): Promise<MailPage['messages']> {
+  const subjects: MailPage['messages'] = [];
   for (let start = 0; ; ) {
     const url = `${mailSinkUrl.replace(/\/+$/, '')}/api/v1/search?query=${encodeURIComponent(`to:"@${domain}"`)}&start=${start}&limit=500`;
     const response = await fetch(url);
     if (!response.ok) throw new Error(`${url}: ${response.status}`);
     const page = (await response.json()) as MailPage;
-    subjects.push(...page.messages.map((m) => m.Subject));
+    subjects.push(...page.messages);
     start += page.messages.length;
     if (page.messages.length === 0 || start >= page.messages_count) return subjects;
   }
@@ -70,14 +75,16 @@ export async function verdict(pool: pg.Pool, mailSinkUrl: string, domain: string
   const final = new Set(orders.filter((o) => o.status === 'CONFIRMED' || o.status === 'REJECTED').map((o) => o.id));
   const pending = ids.filter((id) => !final.has(id)).length;
 
-  const mails = new Map<string, number>();
-  for (const subject of await mailSubjects(mailSinkUrl, domain)) mails.set(subject, (mails.get(subject) ?? 0) + 1);
+  const mails = new Map<string, string[]>();
+  for (const mail of await mailsTo(mailSinkUrl, domain)) mails.set(mail.Subject, [...(mails.get(mail.Subject) ?? []), mail.MessageID]);
   let missingMails = 0;
   let extraMails = 0;
+  let extraMailsSameMessageId = 0;
   for (const id of ids) {
-    const n = mails.get(`Order ${id} received`) ?? 0;
-    if (n === 0) missingMails++;
-    else extraMails += n - 1;
+    const messageIds = mails.get(`Order ${id} received`) ?? [];
+    if (messageIds.length === 0) missingMails++;
+    extraMails += Math.max(0, messageIds.length - 1);
+    extraMailsSameMessageId += messageIds.slice(1).filter((messageId) => messageId === messageIds[0]).length;
   }
 
   const { rows: facts } = await pool.query<{ order_id: string; n: number; distinct_n: number }>(
@@ -109,6 +116,7 @@ export async function verdict(pool: pg.Pool, mailSinkUrl: string, domain: string
     pending,
     missingMails,
     extraMails,
+    extraMailsSameMessageId,
     missingRows,
     extraRows,
     stockBroken,
