@@ -17,9 +17,9 @@ export function brokerLoss(downMs = 20_000): Scenario {
       const own = requireStack(stack, name);
       await progress(load, 0.3);
       const victim = `kafka-${1 + Math.floor(Math.random() * 3)}`;
+      note(`SIGKILL ${victim} at ${load.done()} orders`);
       await killPart(own, victim);
       const killedAt = Date.now();
-      note(`SIGKILL ${victim} at ${load.done()} orders`);
       await Promise.all([progress(load, 0.7), sleep(downMs)]);
       await startPart(own, victim);
       note(`${victim} back after ${((Date.now() - killedAt) / 1000).toFixed(1)} s, at ${load.done()} orders`);

@@ -12,9 +12,9 @@ export function brokerRestart(signal: 'SIGTERM' | 'SIGKILL'): Scenario {
       const own = requireStack(stack, name);
       await progress(load, 0.3);
       const started = Date.now();
+      note(`${signal} to the broker at ${load.done()} orders`);
       if (signal === 'SIGTERM') await stopPart(own, 'kafka');
       else await killPart(own, 'kafka');
-      note(`${signal} to the broker at ${load.done()} orders`);
       await startPart(own, 'kafka');
       note(`broker back after ${((Date.now() - started) / 1000).toFixed(1)} s`);
     },

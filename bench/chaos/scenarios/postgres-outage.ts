@@ -16,8 +16,8 @@ export function postgresOutage(seconds: number): Scenario {
       const own = requireStack(stack, name);
       if (own.processes.running('postgres') === undefined) throw new Error(`${name}: the stack's PostgreSQL is not its own embedded one`);
       await progress(load, 0.3);
-      await stopPart(own, 'postgres');
       note(`PostgreSQL stopped at ${load.done()} orders`);
+      await stopPart(own, 'postgres');
       await sleep(seconds * 1000);
       await startPart(own, 'postgres');
       note(`PostgreSQL back at ${load.done()} orders`);
