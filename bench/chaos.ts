@@ -61,6 +61,8 @@ if (!existsSync(path.join(stackDir, 'lib'))) {
 }
 
 const log = (line: string) => console.log(line);
+// Ctrl-C: exit, so the fleets' exit hooks kill their service processes (the stack keeps running).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 let current: LocalStack | undefined;
 
 /** The chaos stack with `brokers` brokers, provisioned for it (RF 3 and min ISR 2 with three). */
@@ -129,6 +131,7 @@ if (results.length > 0) {
       'duplicated effects': r.duplicated,
       "DLQ'd": r.dlqd,
       'time to drain (s)': r.drainSeconds < 0 ? 'never' : r.drainSeconds.toFixed(1),
+      'longest stall (s)': r.longestStallSeconds.toFixed(0),
       result: r.passed ? 'pass' : 'FAIL',
     })),
   );

@@ -14,6 +14,8 @@ export interface Member {
   port: number;
   child: ChildProcess;
   exited: Promise<void>;
+  /** Answered /readyz once: only such members are picked as victims. */
+  ready: boolean;
 }
 
 export interface FleetOptions {
@@ -36,6 +38,10 @@ export class Fleet {
   constructor(private readonly options: FleetOptions) {
     this.nextPort = options.basePort;
     mkdirSync(options.logDir, { recursive: true });
+    // Whatever ends this process (a crash, Ctrl-C) must not leave service processes behind.
+    process.once('exit', () => {
+      for (const member of this.members) if (this.alive(member)) member.child.kill('SIGKILL');
+    });
   }
 
   /** Starts `count` instances of each service and resolves once all answer /readyz. */
@@ -62,9 +68,10 @@ export class Fleet {
     child.stderr?.pipe(log, { end: false });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     void exited.then(() => log.end());
-    const member: Member = { service, instance, port, child, exited };
+    const member: Member = { service, instance, port, child, exited, ready: false };
     this.members.push(member);
     await this.ready(member);
+    member.ready = true;
     return member;
   }
 
@@ -83,8 +90,9 @@ export class Fleet {
     return member.child.exitCode === null && member.child.signalCode === null;
   }
 
+  /** Members of `service` that are up and were ready (not those still starting). */
   running(service: ServiceName): Member[] {
-    return this.members.filter((m) => m.service === service && this.alive(m));
+    return this.members.filter((m) => m.service === service && m.ready && this.alive(m));
   }
 
   /** The order API of a running order service. */

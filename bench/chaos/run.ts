@@ -48,6 +48,8 @@ export interface RunOptions {
 
 export interface ScenarioResult {
   scenario: string;
+  /** Longest time no accepted order reached its final status while some were still open. */
+  longestStallSeconds: number;
   orders: number;
   lost: number;
   duplicated: number;
@@ -78,6 +80,39 @@ async function dlqMessages(env: Record<string, string>): Promise<number> {
 }
 
 /**
+ * Samples, once a second, how many accepted orders are final; `stop()` gives the longest time the
+ * count stood still while orders were still open (a stall, e.g. during a leader election).
+ */
+function watchStalls(pool: pg.Pool, load: Load): { stop: () => Promise<number> } {
+  let running = true;
+  let longest = 0;
+  const watching = (async () => {
+    let lastFinal = -1;
+    let since = Date.now();
+    while (running) {
+      const ids = load.accepted.map((a) => a.orderId);
+      const final = await pool
+        .query<{ n: number }>(`SELECT count(*)::int AS n FROM orders WHERE id = ANY($1::uuid[]) AND status IN ('CONFIRMED', 'REJECTED')`, [ids])
+        .then((result) => result.rows[0]!.n)
+        // The database being down is a stall too: the count stands still.
+        .catch(() => lastFinal);
+      const now = Date.now();
+      if (final !== lastFinal || final >= ids.length) since = now;
+      else longest = Math.max(longest, (now - since) / 1000);
+      lastFinal = final;
+      await sleep(1000);
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await watching;
+      return longest;
+    },
+  };
+}
+
+/**
  * One scenario: the services as processes, `orders` orders from `clients` clients while the
  * scenario injects its faults, then waits until the stores add up (or the drain timeout) and
  * reports what was lost or duplicated.
@@ -94,6 +129,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   quiet.level = 'error';
   const pool: pg.Pool = createPool(loadConfig(databaseVariables, options.env).databaseUrl, quiet, { max: 2 });
   const fleet = new Fleet({ env: options.env, basePort: options.basePort, logDir: options.logDir });
+  let stalls: { stop: () => Promise<number> } | undefined;
   try {
     await fleet.startAll(scenario.scale);
     log(`  ${scenario.name}: ${fleet.members.length} service processes ready`);
@@ -103,6 +139,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     const domain = `chaos-${runId}.example`;
     const started = Date.now();
     const load = placeOrders(makeOrders(options.orders, domain), options.clients, () => fleet.orderUrl(), runId);
+    stalls = watchStalls(pool, load);
     const context: ChaosContext = { fleet, load, note, ...(options.stack ? { stack: options.stack } : {}) };
     await Promise.all([load.finished, scenario.disturb(context)]);
     const loadEnd = Date.now();
@@ -115,6 +152,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       last = await verdict(pool, options.mailSinkUrl, domain, load.accepted, before).catch(() => last);
     }
     const drainSeconds = last.lost === 0 ? (Date.now() - loadEnd) / 1000 : -1;
+    const longestStallSeconds = await stalls.stop();
     // Late duplicates (a redelivery after the last effect): a second look a little later.
     await sleep(3000);
     last = await verdict(pool, options.mailSinkUrl, domain, load.accepted, before);
@@ -122,6 +160,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     if (!settled(last)) note(`not settled: ${JSON.stringify(last)}`);
     return {
       scenario: scenario.name,
+      longestStallSeconds,
       orders: load.accepted.length,
       lost: last.lost,
       duplicated: last.duplicated,
@@ -133,6 +172,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       notes,
     };
   } finally {
+    await stalls?.stop();
     await fleet.stopAll();
     await pool.end();
   }

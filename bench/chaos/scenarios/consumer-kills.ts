@@ -29,9 +29,11 @@ export function consumerKills(options: { killsPerGroup?: number; restartAfterMs?
         const victim = members[Math.floor(next() * members.length)]!;
         await fleet.kill(victim);
         note(`SIGKILL ${victim.instance} at ${load.done()} orders`);
-        restarts.push(sleep(restartAfterMs).then(() => fleet.start(service, victim.instance)));
+        // Settled here, so a failed restart is reported at the end, never an unhandled rejection.
+        restarts.push(sleep(restartAfterMs).then(() => fleet.start(service, victim.instance)).then(() => undefined, (error: unknown) => error));
       }
-      await Promise.all(restarts);
+      const failed = (await Promise.all(restarts)).filter((outcome) => outcome !== undefined);
+      if (failed.length > 0) throw new Error(`restarts failed: ${failed.map(String).join('; ')}`);
     },
   };
 }
