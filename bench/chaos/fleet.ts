@@ -66,7 +66,14 @@ export class Fleet {
     });
     child.stdout?.pipe(log, { end: false });
     child.stderr?.pipe(log, { end: false });
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    // A spawn that fails (no node binary) ends as 'error' without 'exit': count it as exited.
+    const exited = new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.once('error', (error) => {
+        log.write(`could not start: ${error.message}\n`);
+        resolve();
+      });
+    });
     void exited.then(() => log.end());
     const member: Member = { service, instance, port, child, exited, ready: false };
     this.members.push(member);
@@ -87,7 +94,7 @@ export class Fleet {
   }
 
   alive(member: Member): boolean {
-    return member.child.exitCode === null && member.child.signalCode === null;
+    return member.child.pid !== undefined && member.child.exitCode === null && member.child.signalCode === null;
   }
 
   /** Members of `service` that are up and were ready (not those still starting). */
