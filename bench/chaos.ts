@@ -113,7 +113,10 @@ try {
       log,
     });
     results.push(result);
-    log(`${scenario.name}: lost ${result.lost}, duplicated ${result.duplicated}${result.passed ? '' : '  FAILED'}`);
+    const drain = result.drainSeconds < 0 ? 'never drained' : `drained in ${result.drainSeconds.toFixed(1)} s`;
+    log(
+      `${scenario.name}: lost ${result.lost}, duplicated ${result.duplicated} (DLQ'd ${result.dlqd}, ${drain}, longest stall ${result.longestStallSeconds.toFixed(0)} s)${result.passed ? '' : '  FAILED'}`,
+    );
   }
 } catch (error) {
   failure = error;
