@@ -1,13 +1,17 @@
 /**
  * The local stack without Docker: Kafka (KRaft), an Apicurio schema registry and PostgreSQL.
  *   npm run stack:up | stack:down | stack:status | stack:fetch
+ *   npm run stack:up -- --brokers 3   (or KAFKA_BROKERS_COUNT=3)
  */
+import { parseArgs } from 'node:util';
 import { fetchJars } from './components.js';
 import { down, formatStatus, localStack, status, up } from './local-stack.js';
 
+const { values, positionals } = parseArgs({ options: { brokers: { type: 'string' } }, allowPositionals: true });
+if (values.brokers !== undefined) process.env.KAFKA_BROKERS_COUNT = values.brokers;
 const log = (line: string) => console.log(line);
 const stack = localStack();
-const command = process.argv[2];
+const command = positionals[0];
 
 switch (command) {
   case 'fetch':
@@ -29,6 +33,6 @@ switch (command) {
     console.log(formatStatus(await status(stack)));
     break;
   default:
-    console.error('usage: tsx stack/cli.ts up|down|status|fetch');
+    console.error('usage: tsx stack/cli.ts up|down|status|fetch [--brokers n]');
     process.exitCode = 2;
 }

@@ -2,19 +2,23 @@
  * `npm start`: the local stack, provisioning, then every service as child processes with prefixed
  * logs. Ctrl-C (or SIGTERM) stops the services gracefully, then the stack parts this run started.
  *   npm start -- --scale inventory=3 --scale email=2
+ *   npm start -- --brokers 3     (or KAFKA_BROKERS_COUNT=3: three Kafka brokers, topics on 3 replicas)
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { mailSinkUrl, repoRoot } from './layout.js';
-import { components, down, formatStatus, localStack, status, up, type StackStatus } from './local-stack.js';
+import { down, formatStatus, localStack, serviceEnv, status, up, type StackStatus } from './local-stack.js';
 import { services } from './services.js';
 
 // With `npm start | tee log`, Ctrl-C kills tee too: a closed stdout must not abort the shutdown below.
 for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
 
-const { values } = parseArgs({ options: { scale: { type: 'string', multiple: true, default: [] } } });
+const { values } = parseArgs({
+  options: { scale: { type: 'string', multiple: true, default: [] }, brokers: { type: 'string' } },
+});
+if (values.brokers !== undefined) process.env.KAFKA_BROKERS_COUNT = values.brokers;
 const scale = new Map<string, number>();
 for (const entry of values.scale) {
   const match = /^([\w-]+)=(\d+)$/.exec(entry);
@@ -41,12 +45,12 @@ try {
   rows = await up(stack, (line) => console.log(`[stack] ${line}`));
 } catch (error) {
   console.error(`the stack did not start: ${error instanceof Error ? error.message : String(error)}`);
-  await down(stack, components.map((c) => c.name).filter((name) => !ourBefore.has(name)));
+  await down(stack, stack.components.map((c) => c.name).filter((name) => !ourBefore.has(name)));
   process.exit(1);
 }
 console.log(formatStatus(rows));
 const startedHere = rows.filter((row) => row.state === 'started').map((row) => row.component);
-const env = { ...process.env, ...stack.env };
+const env = { ...process.env, ...serviceEnv(stack) };
 
 const provision = interrupted
   ? undefined

@@ -1,3 +1,4 @@
+import kafkajs from 'kafkajs';
 import type { AvroSerde } from '../registry/serde.js';
 import type { Logger } from '../logger.js';
 import { pollUntil } from '../retry/poll-until.js';
@@ -5,8 +6,25 @@ import type { Admin } from './client.js';
 import type { PhysicalTopic, TopicDeclaration } from './topology.js';
 
 /**
+ * `min.insync.replicas` for a replication factor. Producers write with acks=all, which waits for
+ * every replica still in sync; with the broker default of 1, an in-sync set shrunk to the leader
+ * alone still acknowledges, and losing that broker loses acknowledged writes. With 3 replicas, 2
+ * keeps every acknowledged write on two brokers while one broker may be down; with fewer replicas,
+ * 2 would stop all writes whenever one broker is.
+ */
+export function minInsyncReplicas(replicationFactor: number): number {
+  return replicationFactor >= 3 ? 2 : 1;
+}
+
+const MIN_ISR = 'min.insync.replicas';
+// kafkajs is CommonJS and Node cannot see these two as named exports.
+const { ConfigResourceTypes, ConfigSource } = kafkajs;
+
+/**
  * Creates every declared topic that is missing and raises partition counts that are below the
- * declaration (Kafka cannot lower them). Safe to run any number of times, from any number of processes.
+ * declaration (Kafka cannot lower them); every topic gets the `min.insync.replicas` its replication
+ * factor calls for (see minInsyncReplicas), unless its declaration says otherwise. Safe to run any
+ * number of times, from any number of processes.
  */
 export async function provisionTopics(
   admin: Admin,
@@ -14,6 +32,8 @@ export async function provisionTopics(
   logger: Logger,
   declared: readonly PhysicalTopic[],
 ): Promise<string[]> {
+  const minIsr = String(minInsyncReplicas(replicationFactor));
+  const withMinIsr = (topic: PhysicalTopic): Record<string, string> => ({ [MIN_ISR]: minIsr, ...topic.config });
   const existing = new Set(await admin.listTopics());
   const missing = declared.filter((topic) => !existing.has(topic.name));
   if (missing.length > 0) {
@@ -24,7 +44,7 @@ export async function provisionTopics(
         topic: topic.name,
         numPartitions: topic.partitions,
         replicationFactor,
-        configEntries: Object.entries(topic.config).map(([name, value]) => ({ name, value })),
+        configEntries: Object.entries(withMinIsr(topic)).map(([name, value]) => ({ name, value })),
       })),
     });
     await waitForLeaders(admin, missing.map((topic) => topic.name));
@@ -41,9 +61,41 @@ export async function provisionTopics(
       logger.warn({ topics: tooSmall.map((t) => t.name) }, 'raised partition counts: keys now map to other partitions');
     }
   }
+  if (present.length > 0) await alignMinIsr(admin, present, withMinIsr, logger);
   const created = missing.map((topic) => topic.name);
   logger.info({ created, total: declared.length }, 'topics provisioned');
   return created;
+}
+
+/** Sets `min.insync.replicas` on existing topics where it differs (topics made before it was set). */
+async function alignMinIsr(
+  admin: Admin,
+  topics: readonly PhysicalTopic[],
+  wanted: (topic: PhysicalTopic) => Record<string, string>,
+  logger: Logger,
+): Promise<void> {
+  const described = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: topics.map((topic) => ({ type: ConfigResourceTypes.TOPIC, name: topic.name })),
+  });
+  const changes = topics.flatMap((topic) => {
+    const entries = described.resources.find((r) => r.resourceName === topic.name)?.configEntries ?? [];
+    const current = entries.find((entry) => entry.configName === MIN_ISR)?.configValue;
+    const target = wanted(topic)[MIN_ISR];
+    if (target === undefined || current === target) return [];
+    // AlterConfigs replaces a topic's whole set of overrides: keep the ones it has.
+    const overrides = entries.filter((entry) => entry.configSource === ConfigSource.TOPIC_CONFIG && entry.configName !== MIN_ISR);
+    return [
+      {
+        type: ConfigResourceTypes.TOPIC,
+        name: topic.name,
+        configEntries: [...overrides.map((entry) => ({ name: entry.configName, value: entry.configValue })), { name: MIN_ISR, value: target }],
+      },
+    ];
+  });
+  if (changes.length === 0) return;
+  await admin.alterConfigs({ validateOnly: false, resources: changes });
+  logger.info({ topics: changes.map((change) => change.name) }, `set ${MIN_ISR}`);
 }
 
 /** Registers the value schema of each topic; returns topic name → schema id. */
