@@ -19,6 +19,18 @@ let admin: Admin;
 let context: DlqContext;
 let targets: DlqTarget[];
 
+/** Resolves once the broker answers offset requests for the (new) DLQ: right after creating it, it may say NOT_LEADER. */
+async function dlqReady(): Promise<void> {
+  await eventually(
+    async () =>
+      admin.fetchTopicOffsets(dlqTopic).then(
+        () => true,
+        () => undefined,
+      ),
+    'the DLQ to answer offset requests',
+  );
+}
+
 /** A dead letter as the runtime writes one: same key, so the same DLQ partition every time. */
 async function deadLetter(originalOffset: number): Promise<void> {
   const producer = createIdempotentProducer(testKafka());
@@ -53,6 +65,7 @@ beforeAll(async () => {
   admin = testKafka().admin();
   await admin.connect();
   await provisionTopics(admin, 1, testLogger, failureTopics(group));
+  await dlqReady();
   context = { kafka: testKafka(), admin, serde: testSerde(), logger: testLogger, pool: async () => pool };
   targets = resolveTargets(topology, { groups: [group.groupId] });
 });
@@ -84,7 +97,17 @@ describe('the DLQ replay guard', () => {
         ),
       'the DLQ to be created again',
     );
-    await deadLetter(200);
+    await dlqReady();
+    // Right after a topic of the same name was deleted and created, the broker may still answer
+    // NOT_LEADER for a moment (past the producer's bounded retries): try the write again until it lands.
+    await eventually(
+      async () =>
+        deadLetter(200).then(
+          () => true,
+          () => undefined,
+        ),
+      'the first dead letter of the new DLQ',
+    );
 
     const after = await replay(context, targets, options);
     expect(after.plans[0]?.items.map((item) => item.offset)).toEqual(['0']);
