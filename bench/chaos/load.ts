@@ -1,38 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-
-/** The local stack's catalogue: SKU-001 … SKU-030. */
-export const SKUS = Array.from({ length: 30 }, (_, i) => `SKU-${String(i + 1).padStart(3, '0')}`);
-
-export interface OrderRequest {
-  customerId: string;
-  email: string;
-  currency: string;
-  items: Array<{ sku: string; quantity: number }>;
-}
-
-/** A small seeded generator, so a failing mix of orders can be replayed. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1103515245 + 12345) % 2 ** 31;
-    return state / 2 ** 31;
-  };
-}
-
-export function makeOrders(count: number, domain: string, seed = 11): OrderRequest[] {
-  const next = random(seed);
-  return Array.from({ length: count }, (_, i) => {
-    const skus = new Set<string>();
-    const lines = 1 + Math.floor(next() * 3);
-    while (skus.size < lines) skus.add(SKUS[Math.floor(next() * SKUS.length)]!);
-    return {
-      customerId: `chaos-${i}`,
-      email: `c${i}@${domain}`,
-      currency: 'EUR',
-      items: [...skus].map((sku) => ({ sku, quantity: 1 + Math.floor(next() * 3) })),
-    };
-  });
-}
+import type { OrderRequest } from '../../test/support/order-api.js';
 
 export interface Accepted {
   orderId: string;

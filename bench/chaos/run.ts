@@ -10,7 +10,8 @@ import { createLogger } from '../../shared/logger.js';
 import type { LocalStack } from '../../stack/local-stack.js';
 import { settled, stockSnapshot, verdict, type Verdict } from './conservation.js';
 import { Fleet, type ServiceName } from './fleet.js';
-import { makeOrders, placeOrders, type Load } from './load.js';
+import { makeOrders } from '../../test/support/order-mix.js';
+import { placeOrders, type Load } from './load.js';
 
 /** What a scenario's fault injection works with. */
 export interface ChaosContext {
@@ -138,7 +139,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     const runId = randomUUID().slice(0, 8);
     const domain = `chaos-${runId}.example`;
     const started = Date.now();
-    const load = placeOrders(makeOrders(options.orders, domain), options.clients, () => fleet.orderUrl(), runId);
+    const load = placeOrders(makeOrders(options.orders, domain, 11, 'chaos'), options.clients, () => fleet.orderUrl(), runId);
     stalls = watchStalls(pool, load);
     const context: ChaosContext = { fleet, load, note, ...(options.stack ? { stack: options.stack } : {}) };
     await Promise.all([load.finished, scenario.disturb(context)]);

@@ -11,6 +11,7 @@ import type { AnalyticsEvent } from '../../shared/contracts/schemas.js';
 import { groupAssignment, groupLag } from '../support/kafka-groups.js';
 import { searchMail } from '../support/mail.js';
 import { cancelOrder, getOrder, inParallel, postOrder, testPool, type OrderRequest } from '../support/order-api.js';
+import { makeOrders, SKUS } from '../support/order-mix.js';
 import { freePort } from '../support/processes.js';
 import { ServiceFleet, type RunningService } from '../support/services.js';
 import { eventually, readTopic, testSerde } from '../support/stack.js';
@@ -20,35 +21,10 @@ let pool: Pool;
 let order: RunningService;
 let inventories: RunningService[];
 
-const SKUS = Array.from({ length: 30 }, (_, i) => `SKU-${String(i + 1).padStart(3, '0')}`);
 /** Stock of these runs out during the 300 orders; the others always suffice. */
 const SCARCE = SKUS.slice(0, 6);
 /** Inventory instances give up a dead member's partitions after this (SIGKILL test). */
 const failover = { KAFKA_SESSION_TIMEOUT_MS: '6000' };
-
-/** A small seeded generator, so a failing mix of orders can be replayed. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1103515245 + 12345) % 2 ** 31;
-    return state / 2 ** 31;
-  };
-}
-
-function makeOrders(count: number, domain: string, seed: number): OrderRequest[] {
-  const next = random(seed);
-  return Array.from({ length: count }, (_, i) => {
-    const skus = new Set<string>();
-    const lines = 1 + Math.floor(next() * 3);
-    while (skus.size < lines) skus.add(SKUS[Math.floor(next() * SKUS.length)]!);
-    return {
-      customerId: `customer-${i}`,
-      email: `customer-${i}@${domain}`,
-      currency: 'EUR',
-      items: [...skus].map((sku) => ({ sku, quantity: 1 + Math.floor(next() * 3) })),
-    };
-  });
-}
 
 async function placeAll(requests: OrderRequest[], concurrency: number): Promise<string[]> {
   const responses = await inParallel(requests, concurrency, (request) => postOrder(order.url, request));
