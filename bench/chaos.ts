@@ -14,11 +14,8 @@ import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { kafkaVariables, loadConfig, registryVariables } from '../shared/config.js';
 import { topology } from '../shared/contracts/topics.js';
-import { createKafka } from '../shared/kafka/client.js';
-import { provisionTopics, registerSchemas } from '../shared/kafka/provision.js';
-import { physicalTopics } from '../shared/kafka/topology.js';
+import { provisionTopology } from '../shared/kafka/provision.js';
 import { createLogger } from '../shared/logger.js';
-import { AvroSerde } from '../shared/registry/serde.js';
 import { repoRoot } from '../stack/layout.js';
 import { down, localStack, serviceEnv, up, type LocalStack } from '../stack/local-stack.js';
 import { runScenario, type ScenarioResult } from './chaos/run.js';
@@ -82,14 +79,7 @@ async function stackWith(brokers: number): Promise<LocalStack> {
   const logger = createLogger('chaos');
   logger.level = 'warn';
   const config = loadConfig({ ...kafkaVariables, ...registryVariables }, env);
-  const admin = createKafka(config, logger, 'chaos').admin();
-  await admin.connect();
-  try {
-    await provisionTopics(admin, config.topicReplicationFactor, logger, physicalTopics(topology));
-  } finally {
-    await admin.disconnect();
-  }
-  await registerSchemas(AvroSerde.connect(config.schemaRegistryUrl), Object.values(topology.topics));
+  await provisionTopology(config, logger, topology, 'chaos');
   current = stack;
   return stack;
 }

@@ -1,9 +1,10 @@
 import kafkajs from 'kafkajs';
-import type { AvroSerde } from '../registry/serde.js';
+import type { KafkaConfig, RegistryConfig } from '../config.js';
+import { AvroSerde } from '../registry/serde.js';
 import type { Logger } from '../logger.js';
 import { pollUntil } from '../retry/poll-until.js';
-import type { Admin } from './client.js';
-import type { PhysicalTopic, TopicDeclaration } from './topology.js';
+import { createKafka, type Admin } from './client.js';
+import { physicalTopics, type PhysicalTopic, type TopicDeclaration, type Topology } from './topology.js';
 
 /**
  * `min.insync.replicas` for a replication factor. Producers write with acks=all, which waits for
@@ -117,4 +118,24 @@ async function waitForLeaders(admin: Admin, names: string[], timeoutMs = 30_000)
     },
     { what: `leaders of ${names.join(', ')}`, timeoutMs, intervalMs: 100 },
   );
+}
+
+/**
+ * Everything a deployment provisions for a topology: its topics (with their retry and DLQ topics, at
+ * the configured replication factor) and its value schemas. Returns topic name → schema id.
+ */
+export async function provisionTopology(
+  config: KafkaConfig & RegistryConfig,
+  logger: Logger,
+  topology: Topology,
+  clientName = 'provision',
+): Promise<Record<string, number>> {
+  const admin = createKafka(config, logger, clientName).admin();
+  await admin.connect();
+  try {
+    await provisionTopics(admin, config.topicReplicationFactor, logger, physicalTopics(topology));
+  } finally {
+    await admin.disconnect();
+  }
+  return registerSchemas(AvroSerde.connect(config.schemaRegistryUrl), Object.values(topology.topics));
 }

@@ -8,16 +8,13 @@
  */
 import type { TestProject } from 'vitest/node';
 import { kafkaVariables, loadConfig, registryVariables } from '../../shared/config.js';
-import { createKafka } from '../../shared/kafka/client.js';
-import { provisionTopics, registerSchemas } from '../../shared/kafka/provision.js';
+import { provisionTopology } from '../../shared/kafka/provision.js';
 import { createLogger } from '../../shared/logger.js';
-import { AvroSerde } from '../../shared/registry/serde.js';
 import path from 'node:path';
 import { defaults, mailSinkUrl, repoRoot, type StackEnv } from '../../stack/layout.js';
 import { down, localStack, up } from '../../stack/local-stack.js';
 import { startContainers } from './containers.js';
 import { topology } from '../../shared/contracts/topics.js';
-import { physicalTopics } from '../../shared/kafka/topology.js';
 
 /** The stack's addresses, and where tests read the mail it received. */
 export type TestEnv = StackEnv & { MAIL_SINK_URL: string };
@@ -75,14 +72,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const { env, teardown } = await findStack();
   const logger = createLogger('test-setup');
   const config = loadConfig({ ...kafkaVariables, ...registryVariables }, env);
-  const admin = createKafka(config, logger, 'test-setup').admin();
-  await admin.connect();
-  try {
-    await provisionTopics(admin, 1, logger, physicalTopics(topology));
-  } finally {
-    await admin.disconnect();
-  }
-  await registerSchemas(AvroSerde.connect(config.schemaRegistryUrl), Object.values(topology.topics));
+  await provisionTopology(config, logger, topology, 'test-setup');
   project.provide('stackEnv', env);
   return teardown;
 }
