@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { feed } from '../instrumentation/events.js';
 import type { BatchControl, BatchSource, Publisher, SourceBatch, SourceMessage } from '../kafka/port.js';
 import { retryTopicName, type TopicDeclaration } from '../kafka/topology.js';
@@ -37,11 +36,14 @@ export class ConsumerRuntime {
   private readonly options: ResolvedOptions;
   private readonly logger: Logger;
   private readonly keyOrder: KeyOrder | undefined;
-  private readonly gate: DueGate<SourceMessage>;
+  /** Per start: a stopped gate keeps its partitions paused for good. */
+  private gate = new DueGate<SourceMessage>({ dueAt: retryDueAt });
   private source: BatchSource | undefined;
   private publisher: Publisher | undefined;
   private pipeline: CommitPipeline | undefined;
+  /** True from stop() until the next start(): batch handlers and a pending start see it. */
   private stopping = false;
+  private starting: Promise<void> | undefined;
   private joined = false;
   private pruneTimer: NodeJS.Timeout | undefined;
 
@@ -49,7 +51,6 @@ export class ConsumerRuntime {
     this.options = resolveOptions(options);
     this.logger = options.logger.child({ group: options.group.groupId });
     if (options.group.orderedRetries) this.keyOrder = new KeyOrder(options.pool!, options.group.groupId);
-    this.gate = new DueGate<SourceMessage>({ dueAt: retryDueAt });
   }
 
   get groupId(): string {
@@ -80,7 +81,24 @@ export class ConsumerRuntime {
     return this.joined;
   }
 
+  /**
+   * Connects, subscribes and joins the group; resolves once this member consumes. A runtime whose
+   * start failed is stopped and may be started again (the kit's background consumer does). A stop()
+   * meanwhile ends the start early: it then resolves without consuming.
+   */
   async start(): Promise<void> {
+    this.stopping = false;
+    this.gate = new DueGate<SourceMessage>({ dueAt: retryDueAt });
+    const starting = this.connectAndRun();
+    this.starting = starting;
+    try {
+      await starting;
+    } finally {
+      if (this.starting === starting) this.starting = undefined;
+    }
+  }
+
+  private async connectAndRun(): Promise<void> {
     const { options } = this;
     const { client, group } = options;
     validateHandlers(options, [...this.registrations.values()].map((registration) => registration.kind));
@@ -95,6 +113,7 @@ export class ConsumerRuntime {
       heartbeatIntervalMs: options.heartbeatIntervalMs,
     });
     this.source = source;
+    this.pipeline = undefined;
     if (options.maxUncommittedEvents !== undefined) {
       this.pipeline = new CommitPipeline({
         commit: (offsets) => source.commit(offsets),
@@ -122,12 +141,18 @@ export class ConsumerRuntime {
     });
     this.schedulePruning();
 
+    // Each step can take long (a broker or registry that does not answer): a stop() meanwhile
+    // ends the start before the next one, so the stop's disconnect is the last word.
     await options.serde.verify();
+    if (this.stopping) return;
     await this.publisher.connect();
+    if (this.stopping) return;
     await source.connect();
+    if (this.stopping) return;
     // A new group starts at the earliest retained event: an event published before the group
     // first joined must still reach it.
     await source.subscribe([...this.routes.keys()]);
+    if (this.stopping) return;
     await source.run({
       partitionsConsumedConcurrently: options.partitionsConsumedConcurrently,
       // With a pipeline, the client's resolved offsets run ahead of the durable ones: it must commit nothing itself.
@@ -137,13 +162,23 @@ export class ConsumerRuntime {
     });
   }
 
-  /** Stops fetching, lets in-flight handlers finish (bounded), commits and disconnects. */
+  /**
+   * Stops fetching, lets in-flight handlers finish, commits and disconnects (leaving the group), all
+   * within stopTimeoutMs. A start in progress is waited for first, inside the same bound: a member
+   * that is joining leaves once joined instead of staying in the group until its session expires.
+   */
   async stop(): Promise<void> {
+    const bound = this.options.stopTimeoutMs;
+    const deadline = Date.now() + bound;
+    const left = () => Math.max(0, deadline - Date.now());
+    this.stopping = true;
     clearInterval(this.pruneTimer);
     this.gate.stop();
-    const bound = this.options.stopTimeoutMs;
+    // A failed start is the caller's to report; here it only means there is nothing to wait for.
+    if (this.starting && !(await settlesWithin(this.starting.catch(() => undefined), left()))) {
+      this.logger.warn({ stopTimeoutMs: bound }, 'start still in progress at the stop deadline');
+    }
     const source = this.source;
-    this.stopping = true;
     if (source && this.pipeline) {
       // Commits go through the running consumer: fetch nothing more, let what is in flight finish
       // and commit, then disconnect.
@@ -153,13 +188,14 @@ export class ConsumerRuntime {
         // Not running yet (start failed before run()): nothing was fetched, so nothing is in flight.
         this.logger.debug({ err: error }, 'pause before the drain skipped');
       }
-      if (!(await this.pipeline.drain(bound))) this.logger.warn({ stopTimeoutMs: bound }, 'in-flight batches did not finish in time');
+      if (!(await this.pipeline.drain(left()))) this.logger.warn({ stopTimeoutMs: bound }, 'in-flight batches did not finish in time');
     }
-    if (source) {
-      const stopped = await Promise.race([source.disconnect().then(() => true), sleep(bound).then(() => false)]);
-      if (!stopped) this.logger.warn({ stopTimeoutMs: bound }, 'in-flight work did not finish in time');
+    if (source && !(await settlesWithin(source.disconnect(), left()))) {
+      this.logger.warn({ stopTimeoutMs: bound }, 'in-flight work did not finish in time');
     }
-    await this.publisher?.disconnect();
+    if (this.publisher && !(await settlesWithin(this.publisher.disconnect(), left()))) {
+      this.logger.warn({ stopTimeoutMs: bound }, 'producer did not disconnect in time');
+    }
     this.joined = false;
   }
 
@@ -168,6 +204,7 @@ export class ConsumerRuntime {
     const { serde, group } = this.options;
     const failures = new Failures(router, this.keyOrder, group.groupId, this.logger);
     const decoder = new EventDecoder(serde, failures, this.logger);
+    this.routes.clear();
     const eventPath = new EventPath(decoder, failures, group.groupId, this.options.commitIntervalMs, this.keyOrder);
     const context = { decoder, failures, group: group.groupId, logger: this.logger, stopping: () => this.stopping };
     const batchPath = this.pipeline ? new PipelinedBatchPath(context, this.pipeline) : new BatchPath(context);
@@ -213,5 +250,16 @@ export class ConsumerRuntime {
       resume();
       feed.consumerResumed.publish({ group: this.groupId, topic, partition });
     };
+  }
+}
+
+/** Whether `work` resolves within `ms` (its rejection is passed on); it is not waited for beyond that. */
+async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([work.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
