@@ -1,6 +1,6 @@
 import { feed } from '../instrumentation/events.js';
 import type { BatchControl, BatchSource, Publisher, SourceBatch, SourceMessage } from '../kafka/port.js';
-import { retryTopicName, type TopicDeclaration } from '../kafka/topology.js';
+import { retryPolicyOf, retryTopicName, type TopicDeclaration } from '../kafka/topology.js';
 import type { Logger } from '../logger.js';
 import { BatchPath, PipelinedBatchPath } from './batch-path.js';
 import { CommitPipeline } from './commit-pipeline.js';
@@ -11,7 +11,7 @@ import { FailureRouter } from './failure-router.js';
 import { Failures } from './failures.js';
 import { warnIfOversized } from './group-size.js';
 import { BatchHeartbeat } from './heartbeat.js';
-import { KeyOrder } from './key-order.js';
+import { KeyOrder, staleKeyHeadMs } from './key-order.js';
 import { resolveOptions, validateHandlers, type ConsumerRuntimeOptions, type ResolvedOptions } from './options.js';
 import { pruneProcessedEvents } from './processed-events.js';
 import type { ConsumePath, Registration, Route } from './route.js';
@@ -50,7 +50,9 @@ export class ConsumerRuntime {
   constructor(options: ConsumerRuntimeOptions) {
     this.options = resolveOptions(options);
     this.logger = options.logger.child({ group: options.group.groupId });
-    if (options.group.orderedRetries) this.keyOrder = new KeyOrder(options.pool!, options.group.groupId);
+    if (options.group.orderedRetries) {
+      this.keyOrder = new KeyOrder(options.pool!, options.group.groupId, { staleAfterMs: staleKeyHeadMs(retryPolicyOf(options.group)), logger: this.logger });
+    }
   }
 
   get groupId(): string {
@@ -126,6 +128,7 @@ export class ConsumerRuntime {
     source.onJoined((join) => {
       this.joined = true;
       this.pipeline?.rebalanced();
+      this.keyOrder?.joined();
       this.logger.info({ memberAssignment: join.memberAssignment }, 'joined group');
       // A member beyond the partition count does no work: say so loudly (best effort, off the hot path).
       void warnIfOversized(client, source, group, join, this.logger).catch((error: unknown) =>
@@ -164,11 +167,12 @@ export class ConsumerRuntime {
 
   /**
    * Stops fetching, lets in-flight handlers finish, commits and disconnects (leaving the group), all
-   * within stopTimeoutMs. A start in progress is waited for first, inside the same bound: a member
-   * that is joining leaves once joined instead of staying in the group until its session expires.
+   * within `timeoutMs` (a service kit passes its share of the process's shutdown bound). A start in
+   * progress is waited for first, inside the same bound: a member that is joining leaves once
+   * joined instead of staying in the group until its session expires.
    */
-  async stop(): Promise<void> {
-    const bound = this.options.stopTimeoutMs;
+  async stop(timeoutMs = this.options.stopTimeoutMs): Promise<void> {
+    const bound = timeoutMs;
     const deadline = Date.now() + bound;
     const left = () => Math.max(0, deadline - Date.now());
     this.stopping = true;
@@ -217,14 +221,18 @@ export class ConsumerRuntime {
     }
   }
 
+  /** Hourly: the group's old processed-event records, and key-queue rows whose messages are lost. */
   private schedulePruning(): void {
     const { pool, group } = this.options;
+    const keyOrder = this.keyOrder;
     if (!pool) return;
-    const prune = () =>
-      pruneProcessedEvents(pool, group.groupId).then(
+    const prune = async () => {
+      await pruneProcessedEvents(pool, group.groupId).then(
         (deleted) => deleted > 0 && this.logger.info({ deleted }, 'pruned old processed-event records'),
         (error: unknown) => this.logger.warn({ err: error }, 'pruning processed-event records failed'),
       );
+      await keyOrder?.prune().catch((error: unknown) => this.logger.warn({ err: error }, 'pruning the key queues failed'));
+    };
     this.pruneTimer = setInterval(() => void prune(), 3600_000).unref();
   }
 
