@@ -1,5 +1,6 @@
 import { PermanentError, type ErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
+import { resolvesWithin } from './resolves-within.js';
 
 export interface ShutdownOptions {
   /**
@@ -21,16 +22,6 @@ export class ShutdownBudgetError extends PermanentError {
   override readonly code: string = 'SERVICE_DEFINITION' satisfies ErrorCode;
 }
 
-/** Whether `work` settles (either way) within `ms`; it is not waited for beyond that. */
-async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([work.then(() => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * Closes a process in the reverse order of its start-up on SIGTERM or SIGINT: first the parts that
@@ -95,7 +86,7 @@ export class GracefulShutdown {
       let clean = true;
       for (const { name, close, boundMs } of [...this.closers].reverse()) {
         try {
-          if (await settlesWithin(close(), boundMs)) {
+          if (await resolvesWithin(close(), boundMs)) {
             this.logger.debug({ closer: name }, 'closed');
           } else {
             clean = false;

@@ -1,4 +1,5 @@
 import { feed } from '../instrumentation/events.js';
+import { resolvesWithin } from '../resolves-within.js';
 import type { BatchControl, BatchSource, Publisher, SourceBatch, SourceMessage } from '../kafka/port.js';
 import { retryPolicyOf, retryTopicName, type TopicDeclaration } from '../kafka/topology.js';
 import type { Logger } from '../logger.js';
@@ -179,7 +180,7 @@ export class ConsumerRuntime {
     clearInterval(this.pruneTimer);
     this.gate.stop();
     // A failed start is the caller's to report; here it only means there is nothing to wait for.
-    if (this.starting && !(await settlesWithin(this.starting.catch(() => undefined), left()))) {
+    if (this.starting && !(await resolvesWithin(this.starting.catch(() => undefined), left()))) {
       this.logger.warn({ stopTimeoutMs: bound }, 'start still in progress at the stop deadline');
     }
     const source = this.source;
@@ -194,10 +195,10 @@ export class ConsumerRuntime {
       }
       if (!(await this.pipeline.drain(left()))) this.logger.warn({ stopTimeoutMs: bound }, 'in-flight batches did not finish in time');
     }
-    if (source && !(await settlesWithin(source.disconnect(), left()))) {
+    if (source && !(await resolvesWithin(source.disconnect(), left()))) {
       this.logger.warn({ stopTimeoutMs: bound }, 'in-flight work did not finish in time');
     }
-    if (this.publisher && !(await settlesWithin(this.publisher.disconnect(), left()))) {
+    if (this.publisher && !(await resolvesWithin(this.publisher.disconnect(), left()))) {
       this.logger.warn({ stopTimeoutMs: bound }, 'producer did not disconnect in time');
     }
     this.joined = false;
@@ -258,16 +259,5 @@ export class ConsumerRuntime {
       resume();
       feed.consumerResumed.publish({ group: this.groupId, topic, partition });
     };
-  }
-}
-
-/** Whether `work` resolves within `ms` (its rejection is passed on); it is not waited for beyond that. */
-async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([work.then(() => true), timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }
