@@ -1,7 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { feed } from '../instrumentation/events.js';
+import { resolvesWithin } from '../resolves-within.js';
 import type { BatchControl, BatchSource, Publisher, SourceBatch, SourceMessage } from '../kafka/port.js';
-import { retryTopicName, type TopicDeclaration } from '../kafka/topology.js';
+import { retryPolicyOf, retryTopicName, type TopicDeclaration } from '../kafka/topology.js';
 import type { Logger } from '../logger.js';
 import { BatchPath, PipelinedBatchPath } from './batch-path.js';
 import { CommitPipeline } from './commit-pipeline.js';
@@ -12,7 +12,7 @@ import { FailureRouter } from './failure-router.js';
 import { Failures } from './failures.js';
 import { warnIfOversized } from './group-size.js';
 import { BatchHeartbeat } from './heartbeat.js';
-import { KeyOrder } from './key-order.js';
+import { KeyOrder, staleKeyHeadMs } from './key-order.js';
 import { resolveOptions, validateHandlers, type ConsumerRuntimeOptions, type ResolvedOptions } from './options.js';
 import { pruneProcessedEvents } from './processed-events.js';
 import type { ConsumePath, Registration, Route } from './route.js';
@@ -37,19 +37,23 @@ export class ConsumerRuntime {
   private readonly options: ResolvedOptions;
   private readonly logger: Logger;
   private readonly keyOrder: KeyOrder | undefined;
-  private readonly gate: DueGate<SourceMessage>;
+  /** Per start: a stopped gate keeps its partitions paused for good. */
+  private gate = new DueGate<SourceMessage>({ dueAt: retryDueAt });
   private source: BatchSource | undefined;
   private publisher: Publisher | undefined;
   private pipeline: CommitPipeline | undefined;
+  /** True from stop() until the next start(): batch handlers and a pending start see it. */
   private stopping = false;
+  private starting: Promise<void> | undefined;
   private joined = false;
   private pruneTimer: NodeJS.Timeout | undefined;
 
   constructor(options: ConsumerRuntimeOptions) {
     this.options = resolveOptions(options);
     this.logger = options.logger.child({ group: options.group.groupId });
-    if (options.group.orderedRetries) this.keyOrder = new KeyOrder(options.pool!, options.group.groupId);
-    this.gate = new DueGate<SourceMessage>({ dueAt: retryDueAt });
+    if (options.group.orderedRetries) {
+      this.keyOrder = new KeyOrder(options.pool!, options.group.groupId, { staleAfterMs: staleKeyHeadMs(retryPolicyOf(options.group)), logger: this.logger });
+    }
   }
 
   get groupId(): string {
@@ -80,7 +84,24 @@ export class ConsumerRuntime {
     return this.joined;
   }
 
+  /**
+   * Connects, subscribes and joins the group; resolves once this member consumes. A runtime whose
+   * start failed is stopped and may be started again (the kit's background consumer does). A stop()
+   * meanwhile ends the start early: it then resolves without consuming.
+   */
   async start(): Promise<void> {
+    this.stopping = false;
+    this.gate = new DueGate<SourceMessage>({ dueAt: retryDueAt });
+    const starting = this.connectAndRun();
+    this.starting = starting;
+    try {
+      await starting;
+    } finally {
+      if (this.starting === starting) this.starting = undefined;
+    }
+  }
+
+  private async connectAndRun(): Promise<void> {
     const { options } = this;
     const { client, group } = options;
     validateHandlers(options, [...this.registrations.values()].map((registration) => registration.kind));
@@ -95,6 +116,7 @@ export class ConsumerRuntime {
       heartbeatIntervalMs: options.heartbeatIntervalMs,
     });
     this.source = source;
+    this.pipeline = undefined;
     if (options.maxUncommittedEvents !== undefined) {
       this.pipeline = new CommitPipeline({
         commit: (offsets) => source.commit(offsets),
@@ -107,6 +129,7 @@ export class ConsumerRuntime {
     source.onJoined((join) => {
       this.joined = true;
       this.pipeline?.rebalanced();
+      this.keyOrder?.joined();
       this.logger.info({ memberAssignment: join.memberAssignment }, 'joined group');
       // A member beyond the partition count does no work: say so loudly (best effort, off the hot path).
       void warnIfOversized(client, source, group, join, this.logger).catch((error: unknown) =>
@@ -122,12 +145,18 @@ export class ConsumerRuntime {
     });
     this.schedulePruning();
 
+    // Each step can take long (a broker or registry that does not answer): a stop() meanwhile
+    // ends the start before the next one, so the stop's disconnect is the last word.
     await options.serde.verify();
+    if (this.stopping) return;
     await this.publisher.connect();
+    if (this.stopping) return;
     await source.connect();
+    if (this.stopping) return;
     // A new group starts at the earliest retained event: an event published before the group
     // first joined must still reach it.
     await source.subscribe([...this.routes.keys()]);
+    if (this.stopping) return;
     await source.run({
       partitionsConsumedConcurrently: options.partitionsConsumedConcurrently,
       // With a pipeline, the client's resolved offsets run ahead of the durable ones: it must commit nothing itself.
@@ -137,13 +166,24 @@ export class ConsumerRuntime {
     });
   }
 
-  /** Stops fetching, lets in-flight handlers finish (bounded), commits and disconnects. */
-  async stop(): Promise<void> {
+  /**
+   * Stops fetching, lets in-flight handlers finish, commits and disconnects (leaving the group), all
+   * within `timeoutMs` (a service kit passes its share of the process's shutdown bound). A start in
+   * progress is waited for first, inside the same bound: a member that is joining leaves once
+   * joined instead of staying in the group until its session expires.
+   */
+  async stop(timeoutMs = this.options.stopTimeoutMs): Promise<void> {
+    const bound = timeoutMs;
+    const deadline = Date.now() + bound;
+    const left = () => Math.max(0, deadline - Date.now());
+    this.stopping = true;
     clearInterval(this.pruneTimer);
     this.gate.stop();
-    const bound = this.options.stopTimeoutMs;
+    // A failed start is the caller's to report; here it only means there is nothing to wait for.
+    if (this.starting && !(await resolvesWithin(this.starting.catch(() => undefined), left()))) {
+      this.logger.warn({ stopTimeoutMs: bound }, 'start still in progress at the stop deadline');
+    }
     const source = this.source;
-    this.stopping = true;
     if (source && this.pipeline) {
       // Commits go through the running consumer: fetch nothing more, let what is in flight finish
       // and commit, then disconnect.
@@ -153,13 +193,14 @@ export class ConsumerRuntime {
         // Not running yet (start failed before run()): nothing was fetched, so nothing is in flight.
         this.logger.debug({ err: error }, 'pause before the drain skipped');
       }
-      if (!(await this.pipeline.drain(bound))) this.logger.warn({ stopTimeoutMs: bound }, 'in-flight batches did not finish in time');
+      if (!(await this.pipeline.drain(left()))) this.logger.warn({ stopTimeoutMs: bound }, 'in-flight batches did not finish in time');
     }
-    if (source) {
-      const stopped = await Promise.race([source.disconnect().then(() => true), sleep(bound).then(() => false)]);
-      if (!stopped) this.logger.warn({ stopTimeoutMs: bound }, 'in-flight work did not finish in time');
+    if (source && !(await resolvesWithin(source.disconnect(), left()))) {
+      this.logger.warn({ stopTimeoutMs: bound }, 'in-flight work did not finish in time');
     }
-    await this.publisher?.disconnect();
+    if (this.publisher && !(await resolvesWithin(this.publisher.disconnect(), left()))) {
+      this.logger.warn({ stopTimeoutMs: bound }, 'producer did not disconnect in time');
+    }
     this.joined = false;
   }
 
@@ -168,6 +209,7 @@ export class ConsumerRuntime {
     const { serde, group } = this.options;
     const failures = new Failures(router, this.keyOrder, group.groupId, this.logger);
     const decoder = new EventDecoder(serde, failures, this.logger);
+    this.routes.clear();
     const eventPath = new EventPath(decoder, failures, group.groupId, this.options.commitIntervalMs, this.keyOrder);
     const context = { decoder, failures, group: group.groupId, logger: this.logger, stopping: () => this.stopping };
     const batchPath = this.pipeline ? new PipelinedBatchPath(context, this.pipeline) : new BatchPath(context);
@@ -180,14 +222,18 @@ export class ConsumerRuntime {
     }
   }
 
+  /** Hourly: the group's old processed-event records, and key-queue rows whose messages are lost. */
   private schedulePruning(): void {
     const { pool, group } = this.options;
+    const keyOrder = this.keyOrder;
     if (!pool) return;
-    const prune = () =>
-      pruneProcessedEvents(pool, group.groupId).then(
+    const prune = async () => {
+      await pruneProcessedEvents(pool, group.groupId).then(
         (deleted) => deleted > 0 && this.logger.info({ deleted }, 'pruned old processed-event records'),
         (error: unknown) => this.logger.warn({ err: error }, 'pruning processed-event records failed'),
       );
+      await keyOrder?.prune().catch((error: unknown) => this.logger.warn({ err: error }, 'pruning the key queues failed'));
+    };
     this.pruneTimer = setInterval(() => void prune(), 3600_000).unref();
   }
 

@@ -96,7 +96,7 @@ export class EventPath implements ConsumePath {
     const key = event.key;
     let head: string | undefined;
     if (key !== null) {
-      head = await keyOrder.head(key);
+      head = await keyOrder.head(key, event.eventId);
       if (head !== undefined && head !== event.eventId) {
         await this.failures.park(route, { event }, event.delivery, key, head);
         return;

@@ -70,7 +70,8 @@ export interface ConsumerRuntimeOptions {
    */
   onFatal?: (error: unknown) => void;
   /**
-   * How long stop() lets in-flight handlers finish before disconnecting anyway.
+   * The bound of a whole stop(): waiting for a start in progress, letting in-flight handlers finish,
+   * committing and disconnecting. The service kit passes its share of the process's shutdown bound.
    * @defaultValue 25000
    */
   stopTimeoutMs?: number;

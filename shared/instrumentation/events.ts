@@ -20,6 +20,8 @@ export const FEED_CHANNELS = {
   consumerDuplicate: 'order-pipeline:consumer:duplicate',
   /** Bytes that do not decode, sent to the DLQ at once. */
   consumerPoison: 'order-pipeline:consumer:poison',
+  /** A queued event of an ordered-retries key unseen for too long, taken as lost and released so its key goes on. */
+  consumerKeyHeadReleased: 'order-pipeline:consumer:key-head-released',
   /** A retry topic's partition paused until its head is due. */
   consumerPaused: 'order-pipeline:consumer:paused',
   /** A paused partition resumed (its head is due). */
@@ -71,6 +73,15 @@ export interface ConsumerDuplicate {
   group: string;
   topic: string;
   eventId: string;
+}
+
+export interface ConsumerKeyHeadReleased {
+  group: string;
+  /** A hash of the message key: keys may be personal data. */
+  keyHash: string;
+  eventId: string;
+  /** How long its message had not been seen. */
+  idleSeconds: number;
 }
 
 export interface ConsumerPartitionPaused {
@@ -140,6 +151,7 @@ export interface FeedPayloads {
   consumerDeadLettered: ConsumerFailure;
   consumerDuplicate: ConsumerDuplicate;
   consumerPoison: ConsumerFailure;
+  consumerKeyHeadReleased: ConsumerKeyHeadReleased;
   consumerPaused: ConsumerPartitionPaused;
   consumerResumed: ConsumerPartitionResumed;
   outboxPublished: OutboxPublished;

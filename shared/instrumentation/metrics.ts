@@ -46,6 +46,16 @@ export function subscribeMetrics(registry: Registry): () => void {
       }),
   );
 
+  const keyHeadsReleased = lazily(
+    () =>
+      new Counter({
+        name: 'pipeline_key_heads_released_total',
+        help: 'Ordered-retry queue entries released because their message never came back (lost); alert on any increase',
+        labelNames: ['group'] as const,
+        registers: [registry],
+      }),
+  );
+
   const outbox = lazily(() => ({
     published: new Counter({ name: 'pipeline_outbox_published_total', help: 'Outbox rows published to Kafka', labelNames: ['table'] as const, registers: [registry] }),
     relayFailures: new Counter({
@@ -130,6 +140,7 @@ export function subscribeMetrics(registry: Registry): () => void {
     feed.consumerDeadLettered.subscribe(failed('dead_lettered')),
     feed.consumerPoison.subscribe(failed('poison')),
     feed.consumerDuplicate.subscribe((report) => duplicates().inc({ group: report.group })),
+    feed.consumerKeyHeadReleased.subscribe((report) => keyHeadsReleased().inc({ group: report.group })),
     feed.outboxPublished.subscribe((report) => outbox().published.inc({ table: report.table }, report.count)),
     feed.outboxRelayFailed.subscribe((report) => outbox().relayFailures.inc({ table: report.table })),
     feed.outboxBacklog.subscribe((report) => {

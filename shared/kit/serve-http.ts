@@ -4,6 +4,9 @@ import { createHttpServer } from '../http.js';
 import type { Logger } from '../logger.js';
 import type { GracefulShutdown } from '../shutdown.js';
 
+/** The HTTP server's share of the shutdown bound: requests in progress get this long to finish. */
+export const HTTP_CLOSE_BOUND_MS = 3000;
+
 export interface ServeHttpOptions {
   host: string;
   /** 0 = any free port. */
@@ -23,7 +26,7 @@ export async function serveHttp(options: ServeHttpOptions, logger: Logger, shutd
   const app = createHttpServer({ logger, ready: options.ready, ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}) });
   options.routes?.(app);
   await app.listen({ host: options.host, port: options.port });
-  shutdown.add('http server', () => app.close());
+  shutdown.add('http server', () => app.close(), HTTP_CLOSE_BOUND_MS);
   const { port } = app.server.address() as AddressInfo;
   logger.info({ address: app.addresses()[0], url: `http://${options.host}:${port}` }, 'http listening');
   return app;
