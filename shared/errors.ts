@@ -10,6 +10,7 @@ export const errorCodes = [
   'CONFIG_INVALID',
   'POISON_PILL',
   'POLL_TIMEOUT',
+  'HANDLER_TIMEOUT',
   'SERVICE_DEFINITION',
   'UNCLASSIFIED',
 ] as const;

@@ -17,6 +17,13 @@ export class Mailer {
   constructor(
     smtpUrl: string,
     private readonly from: string,
+    /**
+     * The longest one send may take, whatever the server does: nodemailer's timeouts bound each
+     * wait for a reply, not a server that answers a byte at a time. Below the handler deadline
+     * (30 s), so a hung send fails as an SMTP error, not as an abandoned handler.
+     * @defaultValue 20000
+     */
+    private readonly sendTimeoutMs = 20_000,
   ) {
     // Options from the URL by hand: nodemailer ignores every other option when given `url`.
     const url = new URL(smtpUrl);
@@ -35,6 +42,8 @@ export class Mailer {
       connectionTimeout,
       greetingTimeout: 5000,
       socketTimeout: 15_000,
+      // Idle connections are closed with a QUIT before the socket timeout ends them as an error.
+      idleTimeout: 10_000,
     };
     // Without TCP_NODELAY the message's last few bytes wait for the server's delayed ACK: about
     // 40 ms per mail. (A TLS connection keeps nodemailer's own socket.)
@@ -45,10 +54,15 @@ export class Mailer {
           socket.destroy();
           callback(error, undefined);
         };
-        socket.once('timeout', () => fail(new Error(`SMTP connection timed out after ${connectionTimeout} ms`)));
+        const timedOut = () => fail(new Error(`SMTP connection timed out after ${connectionTimeout} ms`));
+        socket.once('timeout', timedOut);
         socket.once('error', fail);
         socket.once('connect', () => {
           socket.setTimeout(0);
+          // The connection sets its own socket timeout; a 'timeout' listener left here would destroy
+          // the socket and call back a second time when that one fires, long after the connect (an
+          // idle pooled connection, a send to a frozen server).
+          socket.removeListener('timeout', timedOut);
           socket.removeListener('error', fail);
           callback(null, { connection: socket });
         });
@@ -57,11 +71,26 @@ export class Mailer {
     this.transport = createTransport(options);
   }
 
-  /** Resolves once the server accepted the message (250). */
-  async send(mail: Confirmation): Promise<void> {
+  /**
+   * Resolves once the server accepted the message (250). Gives up after its own timeout or when
+   * `signal` aborts (the handler's deadline): nodemailer then drops the message from its queue, or
+   * closes the connection delivering it, so the pool's slot is freed too.
+   */
+  async send(mail: Confirmation, signal?: AbortSignal): Promise<void> {
+    const timeout = AbortSignal.timeout(this.sendTimeoutMs);
     try {
-      await this.transport.sendMail({ from: this.from, to: mail.to, subject: mail.subject, text: mail.text, messageId: mail.messageId });
+      await this.transport.sendMail({
+        from: this.from,
+        to: mail.to,
+        subject: mail.subject,
+        text: mail.text,
+        messageId: mail.messageId,
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
     } catch (error) {
+      if (property(error, 'code') === 'EABORT') {
+        throw new TransientError(timeout.aborted ? `SMTP send did not finish within ${this.sendTimeoutMs} ms` : 'SMTP send abandoned at the handler deadline');
+      }
       // Only codes go into the error: SMTP replies and nodemailer messages may quote the address,
       // and errors end up in logs and DLQ headers (so no `cause` either: pino prints causes).
       const responseCode = property(error, 'responseCode');

@@ -11,7 +11,9 @@ import { EventPath } from './event-path.js';
 import { FailureRouter } from './failure-router.js';
 import { Failures } from './failures.js';
 import { warnIfOversized } from './group-size.js';
+import { HandlerDeadline } from './handler-deadline.js';
 import { BatchHeartbeat } from './heartbeat.js';
+import { Liveness } from './liveness.js';
 import { KeyOrder, staleKeyHeadMs } from './key-order.js';
 import { resolveOptions, validateHandlers, type ConsumerRuntimeOptions, type ResolvedOptions } from './options.js';
 import { pruneProcessedEvents } from './processed-events.js';
@@ -39,6 +41,9 @@ export class ConsumerRuntime {
   private readonly keyOrder: KeyOrder | undefined;
   /** Per start: a stopped gate keeps its partitions paused for good. */
   private gate = new DueGate<SourceMessage>({ dueAt: retryDueAt });
+  private readonly liveness: Liveness;
+  private readonly deadline: HandlerDeadline;
+  private stallReported = false;
   private source: BatchSource | undefined;
   private publisher: Publisher | undefined;
   private pipeline: CommitPipeline | undefined;
@@ -54,6 +59,9 @@ export class ConsumerRuntime {
     if (options.group.orderedRetries) {
       this.keyOrder = new KeyOrder(options.pool!, options.group.groupId, { staleAfterMs: staleKeyHeadMs(retryPolicyOf(options.group)), logger: this.logger });
     }
+    // Several deadlines: each stuck call has been abandoned by then, so what is left is stuck elsewhere.
+    this.liveness = new Liveness(3 * this.options.handlerTimeoutMs);
+    this.deadline = new HandlerDeadline(this.options.handlerTimeoutMs, this.liveness);
   }
 
   get groupId(): string {
@@ -82,6 +90,20 @@ export class ConsumerRuntime {
   /** True once this member has joined its group: the readiness signal of a consumer service. */
   isReady(): boolean {
     return this.joined;
+  }
+
+  /**
+   * False while this member holds fetched work but has completed nothing for 3 handler deadlines:
+   * its heartbeats keep its partitions while nothing is consumed, which a restart ends. The
+   * liveness signal of a consumer service (/healthz).
+   */
+  isLive(): boolean {
+    const live = this.liveness.isLive();
+    if (!live && !this.stallReported) {
+      this.logger.error({ stalledForMs: this.liveness.stalledForMs(), handlerTimeoutMs: this.options.handlerTimeoutMs }, 'consumer stalled: work in flight, nothing completed');
+    }
+    this.stallReported = !live;
+    return live;
   }
 
   /**
@@ -210,8 +232,9 @@ export class ConsumerRuntime {
     const failures = new Failures(router, this.keyOrder, group.groupId, this.logger);
     const decoder = new EventDecoder(serde, failures, this.logger);
     this.routes.clear();
-    const eventPath = new EventPath(decoder, failures, group.groupId, this.options.commitIntervalMs, this.keyOrder);
-    const context = { decoder, failures, group: group.groupId, logger: this.logger, stopping: () => this.stopping };
+    const { deadline } = this;
+    const eventPath = new EventPath(decoder, failures, group.groupId, this.options.commitIntervalMs, this.keyOrder, deadline);
+    const context = { decoder, failures, group: group.groupId, logger: this.logger, stopping: () => this.stopping, deadline };
     const batchPath = this.pipeline ? new PipelinedBatchPath(context, this.pipeline) : new BatchPath(context);
     for (const registration of this.registrations.values()) {
       const path: ConsumePath = registration.kind === 'event' ? eventPath : batchPath;
@@ -241,12 +264,15 @@ export class ConsumerRuntime {
     const route = this.routes.get(batch.topic);
     if (!route) throw new Error(`no route for ${batch.topic}`);
     const heartbeat = new BatchHeartbeat(control);
+    const working = batch.messages.length > 0;
+    if (working) this.liveness.batchStarted();
     try {
       // A retry tier's messages wait until due: the partition pauses, nothing blocks.
       const messages = route.tier === 0 ? batch.messages : this.gate.duePrefix(batch.messages, (until) => this.pause(batch, control, until));
       await route.path.consume(route, batch, messages, control, heartbeat);
     } finally {
       heartbeat.stop();
+      if (working) this.liveness.batchSettled();
     }
   }
 

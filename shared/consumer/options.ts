@@ -70,6 +70,15 @@ export interface ConsumerRuntimeOptions {
    */
   onFatal?: (error: unknown) => void;
   /**
+   * Longest one handler call (event or batch) may take: past it the call's signal aborts, the
+   * delivery counts as a transient failure (HandlerTimeoutError, its retry path) and the call is
+   * abandoned. A member that completes nothing for 3 deadlines with work in flight reports itself
+   * not live (isLive()). 30 s: above what a merely slow call takes once the handlers' own timeouts
+   * (SMTP, statements) have ended it, and well under what a stuck partition may cost.
+   * @defaultValue 30000
+   */
+  handlerTimeoutMs?: number;
+  /**
    * The bound of a whole stop(): waiting for a start in progress, letting in-flight handlers finish,
    * committing and disconnecting. The service kit passes its share of the process's shutdown bound.
    * @defaultValue 25000
@@ -93,6 +102,7 @@ export interface ResolvedOptions {
   commitIntervalMs: number;
   maxUncommittedEvents: number | undefined;
   onFatal: (error: unknown) => void;
+  handlerTimeoutMs: number;
   stopTimeoutMs: number;
 }
 
@@ -114,6 +124,9 @@ export function resolveOptions(options: ConsumerRuntimeOptions): ResolvedOptions
   if (options.maxUncommittedEvents !== undefined && !(options.maxUncommittedEvents > 0)) {
     throw new ConsumerOptionsError(`${group.groupId}: maxUncommittedEvents must be positive`);
   }
+  if (options.handlerTimeoutMs !== undefined && !(options.handlerTimeoutMs > 0 && options.handlerTimeoutMs <= 2 ** 31 - 1)) {
+    throw new ConsumerOptionsError(`${group.groupId}: handlerTimeoutMs must be a positive timer delay`);
+  }
   const sessionTimeoutMs = options.sessionTimeoutMs ?? 30_000;
   return {
     client: options.client,
@@ -130,6 +143,7 @@ export function resolveOptions(options: ConsumerRuntimeOptions): ResolvedOptions
     commitIntervalMs: options.commitIntervalMs ?? 1000,
     maxUncommittedEvents: options.maxUncommittedEvents,
     onFatal: options.onFatal ?? stopProcess,
+    handlerTimeoutMs: options.handlerTimeoutMs ?? 30_000,
     stopTimeoutMs: options.stopTimeoutMs ?? 25_000,
   };
 }

@@ -65,7 +65,8 @@ function startRelay(outbox: Outbox, parts: ServiceParts<KitConfig>, topology: Pi
 /**
  * A consumer service, wired the one way: configuration, database (pool, SQL, runtime tables,
  * outbox), its outbox relay, the consumer group member (in the foreground or background), and the
- * HTTP server, each closed in reverse order on SIGTERM.
+ * HTTP server (/healthz: the member is not stalled; /readyz: it joined its group), each closed in
+ * reverse order on SIGTERM.
  */
 export function runConsumerService<C extends KitConfig>(
   /** Names the logger, the Kafka client and the process. */
@@ -120,6 +121,8 @@ export function runConsumerService<C extends KitConfig>(
         ready: async () =>
           (definition.background || (runtime.isReady() && (relay?.isConnected() ?? true))) &&
           (definition.ready ? await definition.ready(service) : true),
+        // A member whose handlers stopped completing keeps its partitions until restarted.
+        live: () => runtime.isLive(),
       },
       logger,
       shutdown,

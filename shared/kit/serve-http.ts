@@ -12,6 +12,8 @@ export interface ServeHttpOptions {
   /** 0 = any free port. */
   port: number;
   ready: () => boolean | Promise<boolean>;
+  /** @defaultValue always live */
+  live?: (() => boolean) | undefined;
   /** @defaultValue createHttpServer's (64 KiB) */
   bodyLimit?: number | undefined;
   /** The service's own routes, added before listening. */
@@ -23,7 +25,12 @@ export interface ServeHttpOptions {
  * this is the last part started it is the first stopped: no new requests while the rest winds down.
  */
 export async function serveHttp(options: ServeHttpOptions, logger: Logger, shutdown: GracefulShutdown): Promise<FastifyInstance> {
-  const app = createHttpServer({ logger, ready: options.ready, ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}) });
+  const app = createHttpServer({
+    logger,
+    ready: options.ready,
+    ...(options.live ? { live: options.live } : {}),
+    ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
+  });
   options.routes?.(app);
   await app.listen({ host: options.host, port: options.port });
   shutdown.add('http server', () => app.close(), HTTP_CLOSE_BOUND_MS);

@@ -15,6 +15,7 @@ const errorCodeMeanings: Record<ErrorCode | BatchIngestionErrorCode, string> = {
   CONFIG_INVALID: 'configuration missing or malformed',
   POISON_PILL: "bytes that never decode with the topic's schema",
   POLL_TIMEOUT: 'a condition waited for did not hold in time (a dependency not ready)',
+  HANDLER_TIMEOUT: "the handler did not settle within its deadline (a call to another system hung); it was abandoned",
   SERVICE_DEFINITION: 'a service asked for a part it did not declare (a bug in its wiring)',
   UNCLASSIFIED: 'not a pipeline error (a bug, a driver error)',
   STORE_UNAVAILABLE: 'batch ingestion: the analytics store takes no writes',
