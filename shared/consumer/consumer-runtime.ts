@@ -5,6 +5,7 @@ import { retryTopicName, type TopicDeclaration } from '../kafka/topology.js';
 import type { Logger } from '../logger.js';
 import { BatchPath, PipelinedBatchPath } from './batch-path.js';
 import { CommitPipeline } from './commit-pipeline.js';
+import { DependencyOutage } from './dependency-outage.js';
 import { DueGate, retryDueAt } from './due-gate.js';
 import { EventDecoder } from './event-decoder.js';
 import { EventPath } from './event-path.js';
@@ -27,7 +28,8 @@ export type { ConsumerRuntimeOptions } from './options.js';
  * paused, never blocked, until its head is due: due-gate.ts), permanent errors and exhausted
  * retries to the group's DLQ, undecodable bytes (poison pills) to the DLQ at once (failures.ts). An
  * offset is resolved, and so committed, only after its message was handled or written to a retry
- * topic or the DLQ. Each topic's path (per event, per batch, pipelined batch) is picked at start.
+ * topic or the DLQ. A failure that says a dependency is unavailable spends no attempt: the partition
+ * is paused and the same message tried again with backoff (dependency-outage.ts). Each topic's path (per event, per batch, pipelined batch) is picked at start.
  * It talks to Kafka through its port (kafka/port.ts) and reports what happens on the event feed
  * (instrumentation/events.ts).
  */
@@ -38,6 +40,7 @@ export class ConsumerRuntime {
   private readonly logger: Logger;
   private readonly keyOrder: KeyOrder | undefined;
   private readonly gate: DueGate<SourceMessage>;
+  private readonly outage: DependencyOutage;
   private source: BatchSource | undefined;
   private publisher: Publisher | undefined;
   private pipeline: CommitPipeline | undefined;
@@ -50,6 +53,7 @@ export class ConsumerRuntime {
     this.logger = options.logger.child({ group: options.group.groupId });
     if (options.group.orderedRetries) this.keyOrder = new KeyOrder(options.pool!, options.group.groupId);
     this.gate = new DueGate<SourceMessage>({ dueAt: retryDueAt });
+    this.outage = new DependencyOutage({ group: options.group.groupId, logger: this.logger, backoff: options.dependencyBackoff });
   }
 
   get groupId(): string {
@@ -107,6 +111,7 @@ export class ConsumerRuntime {
     source.onJoined((join) => {
       this.joined = true;
       this.pipeline?.rebalanced();
+      this.outage.rebalanced();
       this.logger.info({ memberAssignment: join.memberAssignment }, 'joined group');
       // A member beyond the partition count does no work: say so loudly (best effort, off the hot path).
       void warnIfOversized(client, source, group, join, this.logger).catch((error: unknown) =>
@@ -141,6 +146,7 @@ export class ConsumerRuntime {
   async stop(): Promise<void> {
     clearInterval(this.pruneTimer);
     this.gate.stop();
+    this.outage.stop();
     const bound = this.options.stopTimeoutMs;
     const source = this.source;
     this.stopping = true;
@@ -199,6 +205,11 @@ export class ConsumerRuntime {
       // A retry tier's messages wait until due: the partition pauses, nothing blocks.
       const messages = route.tier === 0 ? batch.messages : this.gate.duePrefix(batch.messages, (until) => this.pause(batch, control, until));
       await route.path.consume(route, batch, messages, control, heartbeat);
+      if (messages.length > 0) this.outage.passed(batch);
+    } catch (error) {
+      // A dependency is away, not the message at fault: the partition waits and tries it again.
+      if (!this.outage.holds(error)) throw error;
+      this.outage.hold(batch, control, error);
     } finally {
       heartbeat.stop();
     }
