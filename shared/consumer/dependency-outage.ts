@@ -30,7 +30,8 @@ interface Held {
  * the messages that meet it. When handling a batch fails with such an error (isDependencyUnavailable),
  * the batch ends at the message that met it, unresolved, and its partition is paused; after a backoff
  * (growing per failed try, capped) it is resumed and the client fetches from that same message again,
- * which keeps order and counts no attempt. The first batch of the partition that goes through again
+ * which keeps order and counts no attempt (a batch handler that throws it, or reports it for one of
+ * its events, gets its whole batch again, as for any throw). The first batch of the partition that goes through again
  * ends the outage for it. Nothing blocks meanwhile: the batch returns at once, so the client keeps
  * heartbeating and fetching the other partitions, and the group does not rebalance.
  * Reported on the feed (consumerDependencyWait) and in the log: a warning when a partition is first

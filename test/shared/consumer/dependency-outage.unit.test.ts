@@ -173,6 +173,28 @@ describe('a dependency outage in the consumer runtime', () => {
     expect(queries.every((q) => q === 'SELECT')).toBe(true);
   });
 
+  it('holds the partition when a batch handler throws it (nothing of the batch is resolved), and when it reports it for one event', async () => {
+    let mode: 'throw' | 'report' | 'ok' = 'throw';
+    runtime = new ConsumerRuntime({ client, serde: new FakeSerde(schemas.OrderCreated.type), logger, group, stopTimeoutMs: 100, dependencyBackoff: backoff }).onBatch(
+      topic,
+      async (events) => {
+        if (mode === 'throw') throw new DependencyUnavailableError('store unavailable');
+        return mode === 'report' ? [{ event: events[1]!, error: new DependencyUnavailableError('store unavailable') }] : [];
+      },
+    );
+    await runtime.start();
+    const thrown = await client.deliver(batch(0, 2));
+    expect([thrown.resolved, thrown.paused]).toEqual([[], 1]);
+    mode = 'report';
+    const reported = await client.deliver(batch(0, 2));
+    expect([reported.resolved, reported.paused]).toEqual([[], 1]);
+    mode = 'ok';
+    await resumed(reported);
+    const passed = await client.deliver(batch(0, 2));
+    expect([passed.resolved, passed.paused]).toEqual([['2'], 0]);
+    expect(client.sent).toEqual([]);
+  });
+
   it('reports the partitions held as a gauge', async () => {
     const registry = new Registry();
     const stop = subscribeMetrics(registry);
