@@ -79,7 +79,9 @@ export class Mailer {
       }
       // The server cannot be used at all (connection, greeting, TLS, login; 421 "service not
       // available"): no message is at fault, and the runtime waits for the server without spending attempts.
-      if (smtpUnavailableCodes.has(String(property(error, 'code'))) || ['CONN', 'EHLO'].includes(command) || responseCode === 421 || isDependencyUnavailable(error)) {
+      const unavailable =
+        smtpUnavailableCodes.has(String(property(error, 'code'))) || ['CONN', 'EHLO'].includes(command) || responseCode === 421 || isDependencyUnavailable(error);
+      if (unavailable) {
         throw new DependencyUnavailableError(`SMTP server unavailable (${what})`);
       }
       throw new TransientError(`SMTP send failed (${what})`);
