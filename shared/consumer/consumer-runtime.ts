@@ -30,8 +30,8 @@ export type { ConsumerRuntimeOptions } from './options.js';
  * offset is resolved, and so committed, only after its message was handled or written to a retry
  * topic or the DLQ. A failure that says a dependency is unavailable spends no attempt: the partition
  * is paused and the same message tried again with backoff (dependency-outage.ts). Each topic's path
- * (per event, per batch, pipelined batch) is picked at start. It talks to Kafka through its port (kafka/port.ts) and reports what happens on the event feed
- * (instrumentation/events.ts).
+ * (per event, per batch, pipelined batch) is picked at start. It talks to Kafka through its port
+ * (kafka/port.ts) and reports what happens on the event feed (instrumentation/events.ts).
  */
 export class ConsumerRuntime {
   private readonly registrations = new Map<string, Registration>();
