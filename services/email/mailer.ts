@@ -1,7 +1,8 @@
 import { connect } from 'node:net';
 import { createTransport, type Transporter } from 'nodemailer';
 import type { SMTPPoolOptions, SMTPPoolSentMessageInfo } from 'nodemailer/lib/smtp-pool';
-import { PermanentError, TransientError } from '../../shared/errors.js';
+import { isDependencyUnavailable } from '../../shared/dependency-unavailable.js';
+import { DependencyUnavailableError, PermanentError, TransientError } from '../../shared/errors.js';
 import type { Confirmation } from './confirmation.js';
 
 function property(error: unknown, name: 'responseCode' | 'code' | 'command'): string | number | undefined {
@@ -9,6 +10,9 @@ function property(error: unknown, name: 'responseCode' | 'code' | 'command'): st
   const value = (error as Record<string, unknown>)[name];
   return typeof value === 'string' || typeof value === 'number' ? value : undefined;
 }
+
+/** nodemailer's codes for a server that cannot be reached, greeted or logged in to. */
+const smtpUnavailableCodes = new Set(['ECONNECTION', 'ESOCKET', 'ETIMEDOUT', 'EDNS', 'ETLS', 'EAUTH', 'ENOAUTH']);
 
 /** SMTP through nodemailer with pooled connections; failures classified for the consumer runtime. */
 export class Mailer {
@@ -101,6 +105,13 @@ export class Mailer {
       const aboutThisMessage = /^(MAIL FROM|RCPT TO|DATA)/.test(command) && property(error, 'code') !== 'EAUTH';
       if (typeof responseCode === 'number' && responseCode >= 500 && aboutThisMessage) {
         throw new PermanentError(`SMTP refused the message (${what})`);
+      }
+      // The server cannot be used at all (connection, greeting, TLS, login; 421 "service not
+      // available"): no message is at fault, and the runtime waits for the server without spending attempts.
+      const unavailable =
+        smtpUnavailableCodes.has(String(property(error, 'code'))) || ['CONN', 'EHLO'].includes(command) || responseCode === 421 || isDependencyUnavailable(error);
+      if (unavailable) {
+        throw new DependencyUnavailableError(`SMTP server unavailable (${what})`);
       }
       throw new TransientError(`SMTP send failed (${what})`);
     }

@@ -5,6 +5,7 @@ import { retryPolicyOf, retryTopicName, type TopicDeclaration } from '../kafka/t
 import type { Logger } from '../logger.js';
 import { BatchPath, PipelinedBatchPath } from './batch-path.js';
 import { CommitPipeline } from './commit-pipeline.js';
+import { DependencyOutage } from './dependency-outage.js';
 import { DueGate, retryDueAt } from './due-gate.js';
 import { EventDecoder } from './event-decoder.js';
 import { EventPath } from './event-path.js';
@@ -29,9 +30,10 @@ export type { ConsumerRuntimeOptions } from './options.js';
  * paused, never blocked, until its head is due: due-gate.ts), permanent errors and exhausted
  * retries to the group's DLQ, undecodable bytes (poison pills) to the DLQ at once (failures.ts). An
  * offset is resolved, and so committed, only after its message was handled or written to a retry
- * topic or the DLQ. Each topic's path (per event, per batch, pipelined batch) is picked at start.
- * It talks to Kafka through its port (kafka/port.ts) and reports what happens on the event feed
- * (instrumentation/events.ts).
+ * topic or the DLQ. A failure that says a dependency is unavailable spends no attempt: the partition
+ * is paused and the same message tried again with backoff (dependency-outage.ts). Each topic's path
+ * (per event, per batch, pipelined batch) is picked at start. It talks to Kafka through its port
+ * (kafka/port.ts) and reports what happens on the event feed (instrumentation/events.ts).
  */
 export class ConsumerRuntime {
   private readonly registrations = new Map<string, Registration>();
@@ -41,6 +43,8 @@ export class ConsumerRuntime {
   private readonly keyOrder: KeyOrder | undefined;
   /** Per start: a stopped gate keeps its partitions paused for good. */
   private gate = new DueGate<SourceMessage>({ dueAt: retryDueAt });
+  /** Per start, as the gate: a stopped one leaves its partitions paused. */
+  private outage: DependencyOutage;
   private readonly liveness: Liveness;
   private readonly deadline: HandlerDeadline;
   private stallReported = false;
@@ -62,6 +66,11 @@ export class ConsumerRuntime {
     // Several deadlines: each stuck call has been abandoned by then, so what is left is stuck elsewhere.
     this.liveness = new Liveness(3 * this.options.handlerTimeoutMs);
     this.deadline = new HandlerDeadline(this.options.handlerTimeoutMs, this.liveness);
+    this.outage = this.newOutage();
+  }
+
+  private newOutage(): DependencyOutage {
+    return new DependencyOutage({ group: this.options.group.groupId, logger: this.logger, backoff: this.options.dependencyBackoff });
   }
 
   get groupId(): string {
@@ -114,6 +123,7 @@ export class ConsumerRuntime {
   async start(): Promise<void> {
     this.stopping = false;
     this.gate = new DueGate<SourceMessage>({ dueAt: retryDueAt });
+    this.outage = this.newOutage();
     const starting = this.connectAndRun();
     this.starting = starting;
     try {
@@ -152,6 +162,7 @@ export class ConsumerRuntime {
       this.joined = true;
       this.pipeline?.rebalanced();
       this.keyOrder?.joined();
+      this.outage.rebalanced();
       this.logger.info({ memberAssignment: join.memberAssignment }, 'joined group');
       // A member beyond the partition count does no work: say so loudly (best effort, off the hot path).
       void warnIfOversized(client, source, group, join, this.logger).catch((error: unknown) =>
@@ -201,6 +212,7 @@ export class ConsumerRuntime {
     this.stopping = true;
     clearInterval(this.pruneTimer);
     this.gate.stop();
+    this.outage.stop();
     // A failed start is the caller's to report; here it only means there is nothing to wait for.
     if (this.starting && !(await resolvesWithin(this.starting.catch(() => undefined), left()))) {
       this.logger.warn({ stopTimeoutMs: bound }, 'start still in progress at the stop deadline');
@@ -270,6 +282,11 @@ export class ConsumerRuntime {
       // A retry tier's messages wait until due: the partition pauses, nothing blocks.
       const messages = route.tier === 0 ? batch.messages : this.gate.duePrefix(batch.messages, (until) => this.pause(batch, control, until));
       await route.path.consume(route, batch, messages, control, heartbeat);
+      if (messages.length > 0) this.outage.passed(batch);
+    } catch (error) {
+      // A dependency is away, not the message at fault: the partition waits and tries it again.
+      if (!this.outage.holds(error)) throw error;
+      this.outage.hold(batch, control, error);
     } finally {
       heartbeat.stop();
       if (working) this.liveness.batchSettled();

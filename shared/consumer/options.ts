@@ -1,4 +1,5 @@
 import type { Pool } from '../db.js';
+import type { BackoffOptions } from '../retry/backoff.js';
 import { PermanentError, type ErrorCode } from '../errors.js';
 import type { KafkaClient } from '../kafka/port.js';
 import type { ConsumerGroupDeclaration } from '../kafka/topology.js';
@@ -65,6 +66,12 @@ export interface ConsumerRuntimeOptions {
    */
   maxUncommittedEvents?: number;
   /**
+   * How long a partition waits before its message is tried again while a dependency is unavailable
+   * (dependency-outage.ts); the cap bounds how long consumption lags behind the dependency's return.
+   * @defaultValue 1 s doubling to 15 s, less up to a fifth at random
+   */
+  dependencyBackoff?: BackoffOptions;
+  /**
    * Called when the consumer crashed for good (the client will not restart it).
    * @defaultValue stops the process: exit code 1 through its graceful shutdown
    */
@@ -101,6 +108,7 @@ export interface ResolvedOptions {
   heartbeatIntervalMs: number;
   commitIntervalMs: number;
   maxUncommittedEvents: number | undefined;
+  dependencyBackoff: BackoffOptions | undefined;
   onFatal: (error: unknown) => void;
   handlerTimeoutMs: number;
   stopTimeoutMs: number;
@@ -142,6 +150,7 @@ export function resolveOptions(options: ConsumerRuntimeOptions): ResolvedOptions
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? Math.min(3000, Math.floor(sessionTimeoutMs / 3)),
     commitIntervalMs: options.commitIntervalMs ?? 1000,
     maxUncommittedEvents: options.maxUncommittedEvents,
+    dependencyBackoff: options.dependencyBackoff,
     onFatal: options.onFatal ?? stopProcess,
     handlerTimeoutMs: options.handlerTimeoutMs ?? 30_000,
     stopTimeoutMs: options.stopTimeoutMs ?? 25_000,

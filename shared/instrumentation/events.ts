@@ -26,6 +26,8 @@ export const FEED_CHANNELS = {
   consumerPaused: 'order-pipeline:consumer:paused',
   /** A paused partition resumed (its head is due). */
   consumerResumed: 'order-pipeline:consumer:resumed',
+  /** A partition held because a dependency is unavailable (its message is tried again later), or released. */
+  consumerDependencyWait: 'order-pipeline:consumer:dependency-wait',
   /** Outbox rows published to Kafka (one relay round). */
   outboxPublished: 'order-pipeline:outbox:published',
   /** A relay round failed and will be retried. */
@@ -98,6 +100,21 @@ export interface ConsumerPartitionResumed {
   partition: number;
 }
 
+export interface ConsumerDependencyWait {
+  group: string;
+  topic: string;
+  partition: number;
+  /** True when the partition was paused for the outage, false when a message of it went through again. */
+  paused: boolean;
+  /** The group's partitions paused for an unavailable dependency now (in this process). */
+  pausedPartitions: number;
+  /** How long this pause lasts (0 when released). */
+  delayMs: number;
+  /** What said the dependency is unavailable (set when paused). */
+  errorClass?: string;
+  errorCode?: string;
+}
+
 export interface OutboxPublished {
   table: string;
   count: number;
@@ -154,6 +171,7 @@ export interface FeedPayloads {
   consumerKeyHeadReleased: ConsumerKeyHeadReleased;
   consumerPaused: ConsumerPartitionPaused;
   consumerResumed: ConsumerPartitionResumed;
+  consumerDependencyWait: ConsumerDependencyWait;
   outboxPublished: OutboxPublished;
   outboxRelayFailed: OutboxRelayFailed;
   outboxBacklog: OutboxBacklog;
