@@ -16,12 +16,12 @@ const API_METADATA = 3;
 /** The Metadata versions whose layout rewriteMetadata knows (non-flexible; kafkajs 2.x uses 0–6). */
 const MAX_METADATA_VERSION = 6;
 
-type Mode = 'pass' | 'lose-produce-responses' | 'cut-off';
+type Mode = 'pass' | 'lose-next-produce' | 'cut-off';
 
 interface PendingRequest {
   apiKey: number;
   apiVersion: number;
-  /** The request was forwarded while responses were being lost: its answer never reaches the client. */
+  /** The broker gets the request, the client never gets its answer. */
   lose: boolean;
 }
 
@@ -55,6 +55,40 @@ function int32(value: number): Buffer {
   return bytes;
 }
 
+/**
+ * What identifies a produce request across its retries: per topic-partition, the record batch's
+ * producer id, first sequence number and record count (timestamps may differ between retries).
+ */
+function produceBatches(frame: Buffer, version: number): string {
+  if (version < 3) throw new Error(`Produce v${version} is not supported by the test proxy`);
+  // Request header v1: size, api key, api version, correlation id, then the client id.
+  let offset = 14 + Math.max(frame.readInt16BE(12), 0);
+  // transactional_id (NULLABLE_STRING), acks (INT16), timeout (INT32).
+  offset += 2 + Math.max(frame.readInt16BE(offset), 0) + 2 + 4;
+  const batches: string[] = [];
+  const topicCount = frame.readInt32BE(offset);
+  offset += 4;
+  for (let t = 0; t < topicCount; t++) {
+    const nameLength = frame.readInt16BE(offset);
+    const topic = frame.toString('utf8', offset + 2, offset + 2 + nameLength);
+    offset += 2 + nameLength;
+    const partitionCount = frame.readInt32BE(offset);
+    offset += 4;
+    for (let p = 0; p < partitionCount; p++) {
+      const partition = frame.readInt32BE(offset);
+      const size = frame.readInt32BE(offset + 4);
+      const batch = offset + 8;
+      // RecordBatch: base offset INT64, length INT32, leader epoch INT32, magic INT8, crc INT32,
+      // attributes INT16, last offset delta INT32, two timestamps INT64, then producer id INT64,
+      // producer epoch INT16, base sequence INT32, record count INT32.
+      const producerId = frame.readBigInt64BE(batch + 43);
+      batches.push(`${topic}/${partition}: producer ${producerId}, sequence ${frame.readInt32BE(batch + 53)}, ${frame.readInt32BE(batch + 57)} records`);
+      offset = batch + Math.max(size, 0);
+    }
+  }
+  return batches.sort().join('; ');
+}
+
 export class KafkaProxy {
   /** Produce requests forwarded to a broker whose answer was then thrown away. */
   lostProduceResponses = 0;
@@ -63,6 +97,8 @@ export class KafkaProxy {
   private readonly listeners = new Map<string, Promise<{ server: Server; port: number }>>();
   private readonly sockets = new Set<Socket>();
   private seedPort = 0;
+  /** The produce request whose answers are lost, as produceBatches() describes it. */
+  private lostBatches: string | undefined;
 
   private constructor(private readonly seed: string) {}
 
@@ -79,11 +115,15 @@ export class KafkaProxy {
   }
 
   /**
-   * From now on every produce request is forwarded, and once the broker has answered, the answer is
-   * dropped and the client's connection cut: the batch is in the log, the client cannot know it.
+   * The next produce request is forwarded, and once the broker has answered, the answer is dropped
+   * and the client's connection cut: the batch is in the log, the client cannot know it. The
+   * client's retries of that request (the same producer id, partitions, first sequence numbers and
+   * counts) are treated alike, so the send fails once its retries are spent; the first other
+   * produce request passes, and so do all after it.
    */
-  loseProduceResponses(): void {
-    this.mode = 'lose-produce-responses';
+  loseNextProduce(): void {
+    this.mode = 'lose-next-produce';
+    this.lostBatches = undefined;
   }
 
   /** A network partition: every connection is cut and new ones are refused. */
@@ -95,6 +135,7 @@ export class KafkaProxy {
   /** Back to forwarding everything. */
   heal(): void {
     this.mode = 'pass';
+    this.lostBatches = undefined;
   }
 
   async close(): Promise<void> {
@@ -146,11 +187,8 @@ export class KafkaProxy {
       for (const frame of requests.push(chunk)) {
         // Request header v1: api key INT16, api version INT16, correlation id INT32, client id.
         const apiKey = frame.readInt16BE(4);
-        pending.set(frame.readInt32BE(8), {
-          apiKey,
-          apiVersion: frame.readInt16BE(6),
-          lose: apiKey === API_PRODUCE && this.mode === 'lose-produce-responses',
-        });
+        const apiVersion = frame.readInt16BE(6);
+        pending.set(frame.readInt32BE(8), { apiKey, apiVersion, lose: apiKey === API_PRODUCE && this.losesAnswerTo(frame, apiVersion) });
         broker.write(frame);
       }
     });
@@ -166,6 +204,19 @@ export class KafkaProxy {
         });
       }
     });
+  }
+
+  private losesAnswerTo(produce: Buffer, version: number): boolean {
+    if (this.mode === 'cut-off' || (this.mode === 'pass' && this.lostBatches === undefined)) return false;
+    const batches = produceBatches(produce, version);
+    if (this.mode === 'lose-next-produce') {
+      this.mode = 'pass';
+      this.lostBatches = batches;
+    }
+    if (batches === this.lostBatches) return true;
+    // Another request: the client has given that one up.
+    this.lostBatches = undefined;
+    return false;
   }
 
   private async reply(frame: Buffer, pending: Map<number, PendingRequest>, client: Socket, cut: () => void): Promise<void> {
@@ -213,6 +264,6 @@ export class KafkaProxy {
 
   /** For failure messages. */
   toString(): string {
-    return `KafkaProxy(${this.address} → ${this.seed}, ${this.mode}, ${this.lostProduceResponses} produce responses lost)`;
+    return `KafkaProxy(${this.address} → ${this.seed}, ${this.mode}, ${this.lostProduceResponses} produce answers lost: ${this.lostBatches ?? 'none'})`;
   }
 }
