@@ -67,7 +67,7 @@ export function createKafka(config: KafkaConfig, logger: Logger, clientName: str
  * send can neither duplicate nor reorder a partition's messages. Its retries are bounded (kafkajs
  * warns about that at creation): a send must fail during an outage rather than hang a relay or a
  * shutdown. After a failed send a producer must not send again (renewing-publisher.ts says why):
- * the port's publisher replaces it; a tool that sends once and exits may use one directly.
+ * the port's publisher replaces it; a tool that stops at its first failed send may use one directly.
  */
 export function createIdempotentProducer(kafka: Kafka) {
   return kafka.producer({
@@ -136,7 +136,10 @@ function kafkaPublisher(kafka: Kafka): Publisher {
   return new RenewingPublisher({
     create: () => idempotentPublisher(kafka),
     onRetired: (error) =>
-      logger.warn('Producer given up after a failed send; the next send uses a new producer id', { error: errorMessage(error) }),
+      logger.warn('Producer given up after a failed send; the next send uses a new producer id', {
+        errorClass: error instanceof Error ? error.name : typeof error,
+        error: errorMessage(error),
+      }),
   });
 }
 
