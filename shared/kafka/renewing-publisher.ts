@@ -16,8 +16,8 @@ export interface RenewingPublisherOptions {
 }
 
 /**
- * An idempotent publisher that gives up its producer after any failed operation and sends the next
- * batch with a new one (a new producer id, sequence numbers from 0).
+ * An idempotent publisher that gives up its producer after a failed send and sends the next batch
+ * with a new one (a new producer id, sequence numbers from 0).
  *
  * Why: when a send fails after its retries, kafkajs rolls the partition's sequence numbers back
  * although the broker may have appended the batch (its answer was lost). The same producer's next
@@ -30,7 +30,7 @@ export interface RenewingPublisherOptions {
  * one broker were one at a time already: one in flight per connection.)
  */
 export class RenewingPublisher implements Publisher {
-  private current: Publisher | undefined;
+  private current: { producer: Publisher; connected: boolean } | undefined;
   private closed = false;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly disconnectListeners: Array<() => void> = [];
@@ -57,10 +57,10 @@ export class RenewingPublisher implements Publisher {
   /** At once, as the producer underneath would: a send still running fails (the caller stops first). */
   async disconnect(): Promise<void> {
     this.closed = true;
-    const producer = this.current;
+    const current = this.current;
     this.current = undefined;
     try {
-      await producer?.disconnect();
+      await current?.producer.disconnect();
     } finally {
       for (const listener of this.disconnectListeners) listener();
     }
@@ -74,28 +74,24 @@ export class RenewingPublisher implements Publisher {
 
   private async withProducer<T>(operation: (producer: Publisher) => Promise<T>): Promise<T> {
     if (this.closed) throw new PublisherClosedError();
-    let producer = this.current;
-    if (!producer) {
-      producer = this.options.create();
-      try {
-        await producer.connect();
-      } catch (error) {
-        this.discard(producer);
-        throw error;
-      }
-      if (this.closed) {
-        this.discard(producer);
+    const current = (this.current ??= { producer: this.options.create(), connected: false });
+    if (!current.connected) {
+      // One that failed to connect has sent nothing: it connects again, no new one is needed.
+      await current.producer.connect();
+      if (this.current !== current) {
+        // disconnect() came during the connect: close what the connect may have opened since.
+        this.discard(current.producer);
         throw new PublisherClosedError();
       }
-      this.current = producer;
+      current.connected = true;
     }
     try {
-      return await operation(producer);
+      return await operation(current.producer);
     } catch (error) {
       // Not when disconnect() took it away meanwhile: that failure is the disconnect's.
-      if (this.current === producer) {
+      if (this.current === current) {
         this.current = undefined;
-        this.discard(producer);
+        this.discard(current.producer);
         this.options.onRetired?.(error);
       }
       throw error;
