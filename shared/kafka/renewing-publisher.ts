@@ -1,10 +1,10 @@
 import { TransientError } from '../errors.js';
 import type { OutboundMessage, Publisher, TopicMessages } from './port.js';
 
-/** A send after disconnect() and before the next connect(). */
-export class PublisherClosedError extends TransientError {
+/** A send before connect(), or after disconnect() and before the next connect(). */
+export class PublisherNotConnectedError extends TransientError {
   constructor() {
-    super('the publisher is disconnected');
+    super('the publisher is not connected');
   }
 }
 
@@ -31,7 +31,8 @@ export interface RenewingPublisherOptions {
  */
 export class RenewingPublisher implements Publisher {
   private current: { producer: Publisher; connected: boolean } | undefined;
-  private closed = false;
+  /** Until connect(), as kafkajs' producer: a send fails rather than connecting by itself. */
+  private closed = true;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly disconnectListeners: Array<() => void> = [];
 
@@ -73,7 +74,7 @@ export class RenewingPublisher implements Publisher {
   }
 
   private async withProducer<T>(operation: (producer: Publisher) => Promise<T>): Promise<T> {
-    if (this.closed) throw new PublisherClosedError();
+    if (this.closed) throw new PublisherNotConnectedError();
     const current = (this.current ??= { producer: this.options.create(), connected: false });
     if (!current.connected) {
       // One that failed to connect has sent nothing: it connects again, no new one is needed.
@@ -81,7 +82,7 @@ export class RenewingPublisher implements Publisher {
       if (this.current !== current) {
         // disconnect() came during the connect: close what the connect may have opened since.
         this.discard(current.producer);
-        throw new PublisherClosedError();
+        throw new PublisherNotConnectedError();
       }
       current.connected = true;
     }

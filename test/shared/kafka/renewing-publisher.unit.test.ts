@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { OutboundMessage, Publisher, TopicMessages } from '../../../shared/kafka/port.js';
-import { PublisherClosedError, RenewingPublisher } from '../../../shared/kafka/renewing-publisher.js';
+import { PublisherNotConnectedError, RenewingPublisher } from '../../../shared/kafka/renewing-publisher.js';
 
 /** A producer whose operations wait until the test settles them. */
 class FakeProducer implements Publisher {
@@ -117,6 +117,12 @@ describe('RenewingPublisher', () => {
     expect(retired).toEqual([]);
   });
 
+  it('a send before connect() fails and creates no producer', async () => {
+    const { renewing, producers } = publisher();
+    await expect(renewing.send('a', [message])).rejects.toBeInstanceOf(PublisherNotConnectedError);
+    expect(producers).toHaveLength(0);
+  });
+
   it('disconnect() closes it: sends fail until connect(), which starts a new producer', async () => {
     const { renewing, producers, retired } = publisher();
     let disconnected = 0;
@@ -131,7 +137,7 @@ describe('RenewingPublisher', () => {
     await expect(running).rejects.toThrow('disconnecting');
     // The disconnect's doing, not a failed producer.
     expect(retired).toEqual([]);
-    await expect(renewing.send('a', [message])).rejects.toBeInstanceOf(PublisherClosedError);
+    await expect(renewing.send('a', [message])).rejects.toBeInstanceOf(PublisherNotConnectedError);
     expect(producers).toHaveLength(1);
 
     await answer(() => producers.at(-1), renewing.connect());
@@ -146,7 +152,7 @@ describe('RenewingPublisher', () => {
     await flush();
     await renewing.disconnect();
     producers[0]!.settle();
-    await expect(connecting).rejects.toBeInstanceOf(PublisherClosedError);
+    await expect(connecting).rejects.toBeInstanceOf(PublisherNotConnectedError);
     // Closed again once the connect is over, in case it opened connections after the first close.
     expect(producers[0]!.calls).toEqual(['connect', 'disconnect', 'disconnect']);
   });
