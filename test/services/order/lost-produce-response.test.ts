@@ -98,15 +98,17 @@ describe('order service after a relay round whose answer was lost', () => {
     const lost = await place('lost', 1);
     await eventually(async () => (proxy.lostProduceResponses > 0 ? true : undefined), 'a produce answer lost', 30_000);
     // While the lost round is retrying: orders until one shares its partition, so that the next round
-    // sends that partition a batch of another size than the lost one.
+    // sends that partition a batch of another size than the lost one. (Alone, the lost order would
+    // be sent again as the same batch, which the broker rightly takes for a retry.)
     const partitions = topics.orderCreated.partitions;
+    const roundFailed = () => order.output.slice(linesBefore).some((line) => line.includes('outbox relay round failed'));
     const during: string[] = [];
-    while (!during.some((id) => partitionOf(id, partitions) === partitionOf(lost[0]!, partitions))) during.push(...(await place('during', 1)));
-    await eventually(
-      async () => (order.output.slice(linesBefore).some((line) => line.includes('outbox relay round failed')) ? true : undefined),
-      'the lost round to fail',
-      90_000,
-    );
+    while (!during.some((id) => partitionOf(id, partitions) === partitionOf(lost[0]!, partitions))) {
+      const burst = await Promise.all(Array.from({ length: partitions }, (_, i) => place(`during-${during.length + i}`, 1)));
+      during.push(...burst.flat());
+    }
+    expect(roundFailed(), 'the lost round failed before an order shared its partition: the fault did not happen').toBe(false);
+    await eventually(async () => (roundFailed() ? true : undefined), 'the lost round to fail', 90_000);
     const failedAt = Date.now();
     const after = await place('after', 3);
 
