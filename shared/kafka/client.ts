@@ -6,8 +6,10 @@
  */
 import { Kafka, logLevel, Partitioners, type KafkaConfig as KafkaJsConfig, type LogEntry } from 'kafkajs';
 import type { KafkaConfig } from '../config.js';
+import { errorMessage } from '../errors.js';
 import { instanceId, type Logger } from '../logger.js';
 import type { BatchSource, BatchSourceOptions, KafkaClient, Publisher } from './port.js';
+import { RenewingPublisher } from './renewing-publisher.js';
 
 export type {
   Admin,
@@ -55,9 +57,6 @@ export function createKafka(config: KafkaConfig, logger: Logger, clientName: str
       () =>
       ({ level, log }: LogEntry) => {
         const { message, ...rest } = log;
-        // Bounded retries on the idempotent producer are deliberate (a send must fail during an
-        // outage rather than hang a relay or a shutdown); consumers deduplicate on event ids.
-        if (message.startsWith('Limiting retries for the idempotent producer')) return;
         kafkaLogger[toPino[level]](rest, message);
       },
   });
@@ -65,7 +64,10 @@ export function createKafka(config: KafkaConfig, logger: Logger, clientName: str
 
 /**
  * An idempotent producer: acks from all in-sync replicas and one request in flight, so a retried
- * send can neither duplicate nor reorder a partition's messages.
+ * send can neither duplicate nor reorder a partition's messages. Its retries are bounded (kafkajs
+ * warns about that at creation): a send must fail during an outage rather than hang a relay or a
+ * shutdown. After a failed send a producer must not send again (renewing-publisher.ts says why):
+ * the port's publisher replaces it; a tool that stops at its first failed send may use one directly.
  */
 export function createIdempotentProducer(kafka: Kafka) {
   return kafka.producer({
@@ -128,7 +130,20 @@ function kafkaBatchSource(kafka: Kafka, options: BatchSourceOptions): BatchSourc
   };
 }
 
+/** The port's publisher: a new idempotent producer after every failed send. */
 function kafkaPublisher(kafka: Kafka): Publisher {
+  const logger = kafka.logger().namespace('Publisher');
+  return new RenewingPublisher({
+    create: () => idempotentPublisher(kafka),
+    onRetired: (error) =>
+      logger.warn('Producer given up after a failed send; the next send uses a new producer id', {
+        errorClass: error instanceof Error ? error.name : typeof error,
+        error: errorMessage(error),
+      }),
+  });
+}
+
+function idempotentPublisher(kafka: Kafka): Publisher {
   const producer = createIdempotentProducer(kafka);
   return {
     connect: () => producer.connect(),

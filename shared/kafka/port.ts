@@ -107,7 +107,11 @@ export interface TopicMessages {
   messages: OutboundMessage[];
 }
 
-/** An idempotent producer whose sends resolve once all in-sync replicas have the messages (acks = all). */
+/**
+ * An idempotent producer whose sends resolve once all in-sync replicas have the messages (acks = all).
+ * A failed send may have been appended all the same (its answer lost): the caller sends the messages
+ * again, so they may be on the topic twice, and every later send is appended. Sends run one at a time.
+ */
 export interface Publisher {
   connect(): Promise<void>;
   send(topic: string, messages: OutboundMessage[]): Promise<void>;
