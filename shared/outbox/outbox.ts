@@ -27,7 +27,7 @@ export function outboxTable(name: string): string {
   return name;
 }
 
-/** Creates a service's outbox table and the index the relay scans, if missing (idempotent). */
+/** Creates a service's outbox table and the indexes the relay scans, if missing (idempotent). */
 export async function createOutboxTable(pool: Pool, table: string): Promise<void> {
   const name = outboxTable(table);
   await withTransaction(pool, async (client) => {
@@ -44,9 +44,20 @@ export async function createOutboxTable(pool: Pool, table: string): Promise<void
         created_at timestamptz NOT NULL DEFAULT now(),
         sent_at timestamptz,
         failed_at timestamptz,
-        error text
-      );
-      CREATE INDEX IF NOT EXISTS ${name}_unsent ON ${name} (id) WHERE sent_at IS NULL AND failed_at IS NULL;`);
+        error text,
+        leased_until timestamptz,
+        lease_token uuid
+      );`);
+    // Tables created before relays leased their rows. Checked first: ALTER TABLE locks the table
+    // exclusively even when it changes nothing, and would queue behind a running relay.
+    const { rows } = await client.query("SELECT 1 FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'lease_token'", [name]);
+    if (rows.length === 0) {
+      await client.query(`ALTER TABLE ${name} ADD COLUMN IF NOT EXISTS leased_until timestamptz, ADD COLUMN IF NOT EXISTS lease_token uuid`);
+    }
+    // The relay's claim: unsent rows in id order, and a key's earlier unsent rows.
+    await client.query(`
+      CREATE INDEX IF NOT EXISTS ${name}_unsent ON ${name} (id) WHERE sent_at IS NULL AND failed_at IS NULL;
+      CREATE INDEX IF NOT EXISTS ${name}_unsent_key ON ${name} (message_key, id) WHERE sent_at IS NULL AND failed_at IS NULL;`);
   });
 }
 

@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HEADERS } from '../consumer/headers.js';
-import { withTransaction, type Pool, type PoolClient } from '../db.js';
+import type { Pool } from '../db.js';
 import { PermanentError, errorMessage } from '../errors.js';
 import { errorFields, feed } from '../instrumentation/events.js';
 import type { KafkaClient, OutboundMessage, Publisher } from '../kafka/port.js';
@@ -24,6 +25,13 @@ export interface OutboxRelayOptions {
    * @defaultValue 500
    */
   batchSize?: number;
+  /**
+   * How long a round holds the rows it claimed: until then no other relay publishes them or the
+   * later rows of their keys; after it another relay may take them over. Longer than one batch's
+   * send with the client's retries, so only a relay that froze or lost its broker loses its rows.
+   * @defaultValue 30000
+   */
+  leaseMs?: number;
   /**
    * The safety net: rows nobody woke the relay for (written by another instance that died, or
    * left unsent when the broker was down) are found within this time.
@@ -52,11 +60,16 @@ interface OutboxRow {
 }
 
 /**
- * Publishes a service's outbox rows in id order with an idempotent producer (acks = all), then marks
- * them sent in the same transaction that locked them. Several instances of a service relay one
- * table side by side: a round first takes the table's advisory lock, so rounds run one after
- * another whichever instance runs them, and a key's rows are published in id order however many
- * relays there are (a round is one batched send, so taking turns costs little).
+ * Publishes a service's outbox rows with an idempotent producer (acks = all). A round claims a batch
+ * of unsent rows with a lease (one statement, the database's clock), publishes them holding no
+ * lock, then marks them sent if it still holds the lease. A relay that freezes or cannot reach
+ * Kafka delays its rows by no more than the lease: then another relay takes them over, and they
+ * may be published twice (consumers deduplicate on the event id), never lost.
+ *
+ * Several instances of a service relay one table side by side, and a key's rows are published in
+ * id order however many relays there are: a row is claimed only together with every earlier unsent
+ * row of its key, so a key is in one relay's hands at a time. A later copy of a row published twice
+ * can follow its key's later rows; first arrivals are in order.
  *
  * Wake-ups: the writer calls wake() after its commit, so a new row is published within
  * milliseconds; the poll is only the safety net. A restart resumes every unsent row.
@@ -164,28 +177,78 @@ export class OutboxRelay {
     this.logger.info('producer connected');
   }
 
-  /** One round: lock a batch of unsent rows, publish them, mark them sent; returns the rows it took. */
+  private get leaseSeconds(): number {
+    return (this.options.leaseMs ?? 30_000) / 1000;
+  }
+
+  /** One round: claim a batch of unsent rows, publish them, mark them sent; returns the rows it claimed. */
   private async relayRound(): Promise<number> {
-    return withTransaction(this.options.pool, async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`outbox relay ${this.table}`]);
-      const { rows } = await client.query<OutboxRow>(
-        `SELECT id, event_id, topic, message_key, payload, headers FROM ${this.table}
-          WHERE sent_at IS NULL AND failed_at IS NULL
-          ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
-        [this.batchSize],
-      );
-      if (rows.length === 0) return 0;
-      const { byTopic, unencodable } = await this.encode(rows);
-      if (byTopic.size > 0) {
-        await this.producer!.sendBatch([...byTopic].map(([topic, messages]) => ({ topic, messages })));
+    const token = randomUUID();
+    const rows = await this.claim(token);
+    if (rows.length === 0) return 0;
+    let unencodable: Map<string, string>;
+    try {
+      const encoded = await this.encode(rows);
+      unencodable = encoded.unencodable;
+      if (encoded.byTopic.size > 0) {
+        await this.producer!.sendBatch([...encoded.byTopic].map(([topic, messages]) => ({ topic, messages })));
       }
-      const sentIds = rows.filter((row) => !unencodable.has(row.id)).map((row) => row.id);
-      await client.query(`UPDATE ${this.table} SET sent_at = now() WHERE id = ANY($1::bigint[])`, [sentIds]);
-      await this.setAside(client, unencodable);
-      feed.outboxPublished.publish({ table: this.table, count: sentIds.length });
-      this.logger.debug({ count: sentIds.length }, 'published outbox rows');
-      return rows.length;
-    });
+    } catch (error) {
+      // Whoever runs the next round need not wait for the lease to expire.
+      await this.options.pool
+        .query(`UPDATE ${this.table} SET leased_until = NULL WHERE id = ANY($1::bigint[]) AND lease_token = $2`, [rows.map((row) => row.id), token])
+        .catch(() => undefined);
+      throw error;
+    }
+    const sentIds = rows.filter((row) => !unencodable.has(row.id)).map((row) => row.id);
+    const { rowCount } = await this.options.pool.query(
+      `UPDATE ${this.table} SET sent_at = now() WHERE id = ANY($1::bigint[]) AND lease_token = $2`,
+      [sentIds, token],
+    );
+    if ((rowCount ?? 0) < sentIds.length) {
+      this.logger.warn(
+        { published: sentIds.length, marked: rowCount },
+        'lease lost before the rows were marked sent: another relay took them over and publishes them again (consumers deduplicate on the event id)',
+      );
+    }
+    await this.setAside(unencodable, token);
+    feed.outboxPublished.publish({ table: this.table, count: sentIds.length });
+    this.logger.debug({ count: sentIds.length }, 'published outbox rows');
+    return rows.length;
+  }
+
+  /**
+   * Leases up to a batch of unsent rows, in id order. A row is claimable when its lease (if any)
+   * expired and no earlier unsent row of its key is held: leased by another round (filtered
+   * before the LIMIT, so a held key does not crowd out the others) or locked by a transaction
+   * (SKIP LOCKED passes over it, also another relay's claim in flight; the second check).
+   */
+  private async claim(token: string): Promise<OutboxRow[]> {
+    const { rows } = await this.options.pool.query<OutboxRow>(
+      `WITH candidates AS (
+         SELECT id, message_key FROM ${this.table} o
+          WHERE sent_at IS NULL AND failed_at IS NULL AND (leased_until IS NULL OR leased_until <= now())
+            AND NOT EXISTS (
+              SELECT 1 FROM ${this.table} held
+               WHERE held.message_key = o.message_key AND held.id < o.id
+                 AND held.sent_at IS NULL AND held.failed_at IS NULL AND held.leased_until > now())
+          ORDER BY id LIMIT $1
+          FOR UPDATE SKIP LOCKED
+       ), claimable AS (
+         SELECT c.id FROM candidates c
+          WHERE NOT EXISTS (
+            SELECT 1 FROM ${this.table} earlier
+             WHERE earlier.message_key = c.message_key AND earlier.id < c.id
+               AND earlier.sent_at IS NULL AND earlier.failed_at IS NULL
+               AND earlier.id NOT IN (SELECT id FROM candidates))
+       )
+       UPDATE ${this.table} o SET leased_until = now() + make_interval(secs => $2), lease_token = $3
+         FROM claimable WHERE o.id = claimable.id
+       RETURNING o.id, o.event_id, o.topic, o.message_key, o.payload, o.headers`,
+      [this.batchSize, this.leaseSeconds, token],
+    );
+    // RETURNING has no order; a batch must go out in id order (ids are bigints, as strings).
+    return rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
   }
 
   private async encode(rows: OutboxRow[]): Promise<{ byTopic: Map<string, OutboundMessage[]>; unencodable: Map<string, string> }> {
@@ -211,9 +274,9 @@ export class OutboxRelay {
     return { byTopic, unencodable };
   }
 
-  private async setAside(client: PoolClient, unencodable: Map<string, string>): Promise<void> {
+  private async setAside(unencodable: Map<string, string>, token: string): Promise<void> {
     for (const [id, error] of unencodable) {
-      await client.query(`UPDATE ${this.table} SET failed_at = now(), error = $2 WHERE id = $1`, [id, error]);
+      await this.options.pool.query(`UPDATE ${this.table} SET failed_at = now(), error = $2 WHERE id = $1 AND lease_token = $3`, [id, error, token]);
       feed.outboxUnpublishable.publish({ table: this.table, outboxId: id, error });
       this.logger.error({ outboxId: id, error }, 'outbox row can never be published; set aside (failed_at)');
     }

@@ -164,7 +164,8 @@ describe('outbox relay', () => {
     const outbox = await testOutbox('crash');
     // Committed before any relay runs: the writer's own wake-up is lost, as when its process dies.
     const written = await writeRows(outbox, topic, 300, 50);
-    const env = { RELAY_TABLE: outbox.table, RELAY_TOPIC: topic.name, RELAY_BATCH_SIZE: '20', LOG_LEVEL: 'debug' };
+    // The killed relay's last claim holds its rows for a lease: a short one keeps the test short.
+    const env = { RELAY_TABLE: outbox.table, RELAY_TOPIC: topic.name, RELAY_BATCH_SIZE: '20', RELAY_LEASE_MS: '3000', LOG_LEVEL: 'debug' };
     const entry = relayWorker;
     const first = startProcess(entry, env);
     processes.push(first);
