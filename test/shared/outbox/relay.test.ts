@@ -242,13 +242,23 @@ describe('outbox relay', () => {
         'the relay to publish',
         60_000,
       );
-      frozen.child.kill('SIGSTOP');
-      const stoppedAt = Date.now();
+      // Frozen while it holds a lease (not between two rounds).
+      let stoppedAt = 0;
+      for (let attempt = 0; attempt < 10 && !stoppedAt; attempt++) {
+        frozen.child.kill('SIGSTOP');
+        const { rows } = await pool.query(`SELECT 1 FROM ${outbox.table} WHERE sent_at IS NULL AND leased_until > now() LIMIT 1`);
+        if (rows.length > 0) stoppedAt = Date.now();
+        else frozen.child.kill('SIGCONT');
+      }
+      expect(stoppedAt, 'the relay frozen holding a lease').toBeGreaterThan(0);
       startRelay(outbox, topic, 500);
       await eventually(async () => ((await unsentRows(outbox)) === 0 ? true : undefined), 'every row marked sent', 30_000);
       const elapsedMs = Date.now() - stoppedAt;
       console.log(`relay frozen: every row sent ${elapsedMs} ms after the freeze (lease ${leaseMs} ms)`);
       expect(elapsedMs).toBeLessThan(leaseMs + 5000);
+      // Woken up, it publishes its batch again but cannot mark rows whose lease it lost.
+      frozen.child.kill('SIGCONT');
+      await eventually(async () => (frozen.output.some((line) => line.includes('lease lost')) ? true : undefined), 'the woken relay to find its lease lost', 30_000);
     } finally {
       frozen.child.kill('SIGKILL');
     }
