@@ -54,9 +54,10 @@ export async function createOutboxTable(pool: Pool, table: string): Promise<void
     if (rows.length === 0) {
       await client.query(`ALTER TABLE ${name} ADD COLUMN IF NOT EXISTS leased_until timestamptz, ADD COLUMN IF NOT EXISTS lease_token uuid`);
     }
-    // The relay's claim: unsent rows in id order, and a key's earlier unsent rows.
+    // The relay's claim: unsent rows in id order, the rows under a lease, a key's unsent rows.
     await client.query(`
       CREATE INDEX IF NOT EXISTS ${name}_unsent ON ${name} (id) WHERE sent_at IS NULL AND failed_at IS NULL;
+      CREATE INDEX IF NOT EXISTS ${name}_leased ON ${name} (leased_until) WHERE sent_at IS NULL AND failed_at IS NULL AND leased_until IS NOT NULL;
       CREATE INDEX IF NOT EXISTS ${name}_unsent_key ON ${name} (message_key, id) WHERE sent_at IS NULL AND failed_at IS NULL;`);
   });
 }

@@ -218,33 +218,41 @@ export class OutboxRelay {
   }
 
   /**
-   * Leases up to a batch of unsent rows, in id order. A row is claimable when its lease (if any)
-   * expired and no earlier unsent row of its key is held: leased by another round (filtered
-   * before the LIMIT, so a held key does not crowd out the others) or locked by a transaction
-   * (SKIP LOCKED passes over it, also another relay's claim in flight; the second check).
+   * Leases up to a batch of unsent rows, in id order, in one statement. A row is claimable when its
+   * lease (if any) expired, no row of its key is held under another lease (filtered before the
+   * LIMIT, so a held key does not crowd out the others), and no earlier unsent row of its key is
+   * missing from the batch: SKIP LOCKED passes over rows a transaction has locked, such as another
+   * relay's claim in flight, and their key must wait for them.
    */
   private async claim(token: string): Promise<OutboxRow[]> {
+    // A key's candidates are claimable up to its first gap (an unsent row between two of them, or
+    // before its first). The gap check is a scalar subquery, not NOT EXISTS, so it stays an index
+    // probe per row instead of becoming an anti-join over the whole backlog.
     const { rows } = await this.options.pool.query<OutboxRow>(
       `WITH candidates AS (
-         SELECT id, message_key FROM ${this.table} o
+         SELECT id, message_key FROM ${this.table}
           WHERE sent_at IS NULL AND failed_at IS NULL AND (leased_until IS NULL OR leased_until <= now())
-            AND NOT EXISTS (
-              SELECT 1 FROM ${this.table} held
-               WHERE held.message_key = o.message_key AND held.id < o.id
-                 AND held.sent_at IS NULL AND held.failed_at IS NULL AND held.leased_until > now())
+            AND message_key NOT IN (
+              SELECT message_key FROM ${this.table} WHERE sent_at IS NULL AND failed_at IS NULL AND leased_until > now())
           ORDER BY id LIMIT $1
           FOR UPDATE SKIP LOCKED
+       ), chained AS (
+         SELECT id, message_key, lag(id, 1, 0::bigint) OVER (PARTITION BY message_key ORDER BY id) AS previous FROM candidates
+       ), gapped AS (
+         SELECT c.id, c.message_key,
+                (SELECT gap.id FROM ${this.table} gap
+                  WHERE gap.message_key = c.message_key AND gap.id > c.previous AND gap.id < c.id
+                    AND gap.sent_at IS NULL AND gap.failed_at IS NULL
+                  LIMIT 1) IS NOT NULL AS after_gap
+           FROM chained c
        ), claimable AS (
-         SELECT c.id FROM candidates c
-          WHERE NOT EXISTS (
-            SELECT 1 FROM ${this.table} earlier
-             WHERE earlier.message_key = c.message_key AND earlier.id < c.id
-               AND earlier.sent_at IS NULL AND earlier.failed_at IS NULL
-               AND earlier.id NOT IN (SELECT id FROM candidates))
+         SELECT id FROM (
+           SELECT id, bool_or(after_gap) OVER (PARTITION BY message_key ORDER BY id) AS blocked FROM gapped) g
+          WHERE NOT blocked
        )
-       UPDATE ${this.table} o SET leased_until = now() + make_interval(secs => $2), lease_token = $3
-         FROM claimable WHERE o.id = claimable.id
-       RETURNING o.id, o.event_id, o.topic, o.message_key, o.payload, o.headers`,
+       UPDATE ${this.table} SET leased_until = now() + make_interval(secs => $2), lease_token = $3
+        WHERE id = ANY(ARRAY(SELECT id FROM claimable))
+       RETURNING id, event_id, topic, message_key, payload, headers`,
       [this.batchSize, this.leaseSeconds, token],
     );
     // RETURNING has no order; a batch must go out in id order (ids are bigints, as strings).
