@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEADERS } from '../../../shared/consumer/headers.js';
 import { schemas, type OrderCancelled } from '../../../shared/contracts/schemas.js';
@@ -246,6 +247,8 @@ describe('outbox relay', () => {
       let stoppedAt = 0;
       for (let attempt = 0; attempt < 10 && !stoppedAt; attempt++) {
         frozen.child.kill('SIGSTOP');
+        // A statement it sent just before completes on the server: let it land before looking.
+        await sleep(300);
         const { rows } = await pool.query(`SELECT 1 FROM ${outbox.table} WHERE sent_at IS NULL AND leased_until > now() LIMIT 1`);
         if (rows.length > 0) stoppedAt = Date.now();
         else frozen.child.kill('SIGCONT');
