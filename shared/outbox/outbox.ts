@@ -6,7 +6,8 @@ import type { TopicDeclaration } from '../kafka/topology.js';
  * A transactional outbox: a service writes the events of a state change into its own outbox table
  * in the same transaction as the change, and an OutboxRelay publishes them afterwards. Either both
  * the change and its events commit, or neither does; the relay may publish a row twice (a crash
- * between the send and marking it sent), never lose it, and consumers deduplicate on the event id.
+ * between the send and marking it sent, a relay whose lease ran out mid-round), never lose it, and
+ * consumers deduplicate on the event id.
  *
  * Each service owns its table (Outbox.create at start-up), in its own database schema.
  */
