@@ -6,7 +6,8 @@ import type { TopicDeclaration } from '../kafka/topology.js';
  * A transactional outbox: a service writes the events of a state change into its own outbox table
  * in the same transaction as the change, and an OutboxRelay publishes them afterwards. Either both
  * the change and its events commit, or neither does; the relay may publish a row twice (a crash
- * between the send and marking it sent), never lose it, and consumers deduplicate on the event id.
+ * between the send and marking it sent, a relay whose lease ran out mid-round), never lose it, and
+ * consumers deduplicate on the event id.
  *
  * Each service owns its table (Outbox.create at start-up), in its own database schema.
  */
@@ -27,7 +28,7 @@ export function outboxTable(name: string): string {
   return name;
 }
 
-/** Creates a service's outbox table and the index the relay scans, if missing (idempotent). */
+/** Creates a service's outbox table and the indexes the relay scans, if missing (idempotent). */
 export async function createOutboxTable(pool: Pool, table: string): Promise<void> {
   const name = outboxTable(table);
   await withTransaction(pool, async (client) => {
@@ -44,9 +45,21 @@ export async function createOutboxTable(pool: Pool, table: string): Promise<void
         created_at timestamptz NOT NULL DEFAULT now(),
         sent_at timestamptz,
         failed_at timestamptz,
-        error text
-      );
-      CREATE INDEX IF NOT EXISTS ${name}_unsent ON ${name} (id) WHERE sent_at IS NULL AND failed_at IS NULL;`);
+        error text,
+        leased_until timestamptz,
+        lease_token uuid
+      );`);
+    // Tables created before relays leased their rows. Checked first: ALTER TABLE locks the table
+    // exclusively even when it changes nothing, and would queue behind a running relay.
+    const { rows } = await client.query("SELECT 1 FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'lease_token'", [name]);
+    if (rows.length === 0) {
+      await client.query(`ALTER TABLE ${name} ADD COLUMN IF NOT EXISTS leased_until timestamptz, ADD COLUMN IF NOT EXISTS lease_token uuid`);
+    }
+    // The relay's claim: unsent rows in id order, the rows under a lease, a key's unsent rows.
+    await client.query(`
+      CREATE INDEX IF NOT EXISTS ${name}_unsent ON ${name} (id) WHERE sent_at IS NULL AND failed_at IS NULL;
+      CREATE INDEX IF NOT EXISTS ${name}_leased ON ${name} (leased_until) WHERE sent_at IS NULL AND failed_at IS NULL AND leased_until IS NOT NULL;
+      CREATE INDEX IF NOT EXISTS ${name}_unsent_key ON ${name} (message_key, id) WHERE sent_at IS NULL AND failed_at IS NULL;`);
   });
 }
 

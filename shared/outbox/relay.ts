@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HEADERS } from '../consumer/headers.js';
-import { withTransaction, type Pool, type PoolClient } from '../db.js';
+import type { Pool } from '../db.js';
 import { PermanentError, errorMessage } from '../errors.js';
 import { errorFields, feed } from '../instrumentation/events.js';
 import type { KafkaClient, OutboundMessage, Publisher } from '../kafka/port.js';
@@ -24,6 +25,13 @@ export interface OutboxRelayOptions {
    * @defaultValue 500
    */
   batchSize?: number;
+  /**
+   * How long a round holds the rows it claimed: until then no other relay publishes them or the
+   * later rows of their keys; after it another relay may take them over. Longer than one batch's
+   * send with the client's retries, so only a relay that froze or lost its broker loses its rows.
+   * @defaultValue 30000
+   */
+  leaseMs?: number;
   /**
    * The safety net: rows nobody woke the relay for (written by another instance that died, or
    * left unsent when the broker was down) are found within this time.
@@ -52,11 +60,16 @@ interface OutboxRow {
 }
 
 /**
- * Publishes a service's outbox rows in id order with an idempotent producer (acks = all), then marks
- * them sent in the same transaction that locked them. Several instances of a service relay one
- * table side by side: a round first takes the table's advisory lock, so rounds run one after
- * another whichever instance runs them, and a key's rows are published in id order however many
- * relays there are (a round is one batched send, so taking turns costs little).
+ * Publishes a service's outbox rows with an idempotent producer (acks = all). A round claims a batch
+ * of unsent rows with a lease (one statement, the database's clock), publishes them holding no
+ * lock, then marks them sent if it still holds the lease. A relay that freezes or cannot reach
+ * Kafka delays its rows by no more than the lease: then another relay takes them over, and they
+ * may be published twice (consumers deduplicate on the event id), never lost.
+ *
+ * Several instances of a service relay one table side by side, and a key's rows are published in
+ * id order however many relays there are: a row is claimed only together with every earlier unsent
+ * row of its key, so a key is in one relay's hands at a time. A later copy of a row published twice
+ * can follow its key's later rows; first arrivals are in order.
  *
  * Wake-ups: the writer calls wake() after its commit, so a new row is published within
  * milliseconds; the poll is only the safety net. A restart resumes every unsent row.
@@ -164,28 +177,86 @@ export class OutboxRelay {
     this.logger.info('producer connected');
   }
 
-  /** One round: lock a batch of unsent rows, publish them, mark them sent; returns the rows it took. */
+  private get leaseSeconds(): number {
+    return (this.options.leaseMs ?? 30_000) / 1000;
+  }
+
+  /** One round: claim a batch of unsent rows, publish them, mark them sent; returns the rows it claimed. */
   private async relayRound(): Promise<number> {
-    return withTransaction(this.options.pool, async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`outbox relay ${this.table}`]);
-      const { rows } = await client.query<OutboxRow>(
-        `SELECT id, event_id, topic, message_key, payload, headers FROM ${this.table}
-          WHERE sent_at IS NULL AND failed_at IS NULL
-          ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
-        [this.batchSize],
-      );
-      if (rows.length === 0) return 0;
-      const { byTopic, unencodable } = await this.encode(rows);
-      if (byTopic.size > 0) {
-        await this.producer!.sendBatch([...byTopic].map(([topic, messages]) => ({ topic, messages })));
+    const token = randomUUID();
+    const rows = await this.claim(token);
+    if (rows.length === 0) return 0;
+    let unencodable: Map<string, string>;
+    try {
+      const encoded = await this.encode(rows);
+      unencodable = encoded.unencodable;
+      if (encoded.byTopic.size > 0) {
+        await this.producer!.sendBatch([...encoded.byTopic].map(([topic, messages]) => ({ topic, messages })));
       }
-      const sentIds = rows.filter((row) => !unencodable.has(row.id)).map((row) => row.id);
-      await client.query(`UPDATE ${this.table} SET sent_at = now() WHERE id = ANY($1::bigint[])`, [sentIds]);
-      await this.setAside(client, unencodable);
-      feed.outboxPublished.publish({ table: this.table, count: sentIds.length });
-      this.logger.debug({ count: sentIds.length }, 'published outbox rows');
-      return rows.length;
-    });
+    } catch (error) {
+      // Whoever runs the next round need not wait for the lease to expire.
+      await this.options.pool
+        .query(`UPDATE ${this.table} SET leased_until = NULL WHERE id = ANY($1::bigint[]) AND lease_token = $2`, [rows.map((row) => row.id), token])
+        .catch(() => undefined);
+      throw error;
+    }
+    const sentIds = rows.filter((row) => !unencodable.has(row.id)).map((row) => row.id);
+    const { rowCount } = await this.options.pool.query(
+      `UPDATE ${this.table} SET sent_at = now() WHERE id = ANY($1::bigint[]) AND lease_token = $2`,
+      [sentIds, token],
+    );
+    if ((rowCount ?? 0) < sentIds.length) {
+      this.logger.warn(
+        { published: sentIds.length, marked: rowCount },
+        'lease lost before the rows were marked sent: another relay took them over and publishes them again (consumers deduplicate on the event id)',
+      );
+    }
+    await this.setAside(unencodable, token);
+    feed.outboxPublished.publish({ table: this.table, count: sentIds.length });
+    this.logger.debug({ count: sentIds.length }, 'published outbox rows');
+    return rows.length;
+  }
+
+  /**
+   * Leases up to a batch of unsent rows, in id order, in one statement. A row is claimable when its
+   * lease (if any) expired, no row of its key is held under another lease (filtered before the
+   * LIMIT, so a held key does not crowd out the others), and no earlier unsent row of its key is
+   * missing from the batch: SKIP LOCKED passes over rows a transaction has locked, such as another
+   * relay's claim in flight, and their key must wait for them.
+   */
+  private async claim(token: string): Promise<OutboxRow[]> {
+    // A key's candidates are claimable up to its first gap (an unsent row between two of them, or
+    // before its first). The gap check is a scalar subquery, not NOT EXISTS, so it stays an index
+    // probe per row instead of becoming an anti-join over the whole backlog.
+    const { rows } = await this.options.pool.query<OutboxRow>(
+      `WITH candidates AS (
+         SELECT id, message_key FROM ${this.table}
+          WHERE sent_at IS NULL AND failed_at IS NULL AND (leased_until IS NULL OR leased_until <= now())
+            AND message_key NOT IN (
+              SELECT message_key FROM ${this.table} WHERE sent_at IS NULL AND failed_at IS NULL AND leased_until > now())
+          ORDER BY id LIMIT $1
+          FOR UPDATE SKIP LOCKED
+       ), chained AS (
+         SELECT id, message_key, lag(id, 1, 0::bigint) OVER (PARTITION BY message_key ORDER BY id) AS previous FROM candidates
+       ), gapped AS (
+         SELECT c.id, c.message_key,
+                (SELECT gap.id FROM ${this.table} gap
+                  WHERE gap.message_key = c.message_key AND gap.id > c.previous AND gap.id < c.id
+                    AND gap.sent_at IS NULL AND gap.failed_at IS NULL
+                  LIMIT 1) IS NOT NULL AS after_gap
+           FROM chained c
+       ), claimable AS (
+         SELECT id FROM (
+           SELECT id, bool_or(after_gap) OVER (PARTITION BY message_key ORDER BY id) AS blocked FROM gapped) g
+          WHERE NOT blocked
+       )
+       UPDATE ${this.table} SET leased_until = now() + make_interval(secs => $2), lease_token = $3
+        WHERE id = ANY(ARRAY(SELECT id FROM claimable))
+       RETURNING id, event_id, topic, message_key, payload, headers`,
+      [this.batchSize, this.leaseSeconds, token],
+    );
+    // RETURNING has no order; a batch must go out in id order (ids are bigints, as strings).
+    return rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
   }
 
   private async encode(rows: OutboxRow[]): Promise<{ byTopic: Map<string, OutboundMessage[]>; unencodable: Map<string, string> }> {
@@ -211,9 +282,9 @@ export class OutboxRelay {
     return { byTopic, unencodable };
   }
 
-  private async setAside(client: PoolClient, unencodable: Map<string, string>): Promise<void> {
+  private async setAside(unencodable: Map<string, string>, token: string): Promise<void> {
     for (const [id, error] of unencodable) {
-      await client.query(`UPDATE ${this.table} SET failed_at = now(), error = $2 WHERE id = $1`, [id, error]);
+      await this.options.pool.query(`UPDATE ${this.table} SET failed_at = now(), error = $2 WHERE id = $1 AND lease_token = $3`, [id, error, token]);
       feed.outboxUnpublishable.publish({ table: this.table, outboxId: id, error });
       this.logger.error({ outboxId: id, error }, 'outbox row can never be published; set aside (failed_at)');
     }

@@ -1,6 +1,7 @@
 /**
- * A real outbox relay process for the relay's crash test: relays RELAY_TABLE, whose rows are
- * order.cancelled values bound for RELAY_TOPIC, RELAY_BATCH_SIZE rows a round.
+ * A real outbox relay process for the relay's crash and freeze tests: relays RELAY_TABLE, whose rows
+ * are order.cancelled values bound for RELAY_TOPIC, RELAY_BATCH_SIZE rows a round, leasing them for
+ * RELAY_LEASE_MS.
  */
 import { z } from 'zod';
 import { databaseVariables, kafkaVariables, loadConfig, positiveInt, registryVariables, variable } from '../../shared/config.js';
@@ -20,6 +21,7 @@ await runService('relay-worker', async ({ logger, shutdown }) => {
     table: variable('RELAY_TABLE', z.string().min(1)),
     topic: variable('RELAY_TOPIC', z.string().min(1)),
     batchSize: variable('RELAY_BATCH_SIZE', positiveInt.default(500)),
+    leaseMs: variable('RELAY_LEASE_MS', positiveInt.default(30_000)),
   });
   const pool = createPool(config.databaseUrl, logger);
   shutdown.add('pool', () => pool.end());
@@ -32,6 +34,7 @@ await runService('relay-worker', async ({ logger, shutdown }) => {
     table: config.table,
     topics: (name) => (name === topic.name ? topic : undefined),
     batchSize: config.batchSize,
+    leaseMs: config.leaseMs,
     pollIntervalMs: 100,
   });
   relay.start();

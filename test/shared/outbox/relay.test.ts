@@ -2,10 +2,13 @@
  * The outbox relay on its own, against the real stack: rows of one key reach Kafka in the order they
  * were written, several relays on one table publish every row once in that order, and a relay
  * process killed while rows are committed and being published loses nothing: a new relay publishes
- * every row, and a row published twice carries the same event id both times.
+ * every row, and a row published twice carries the same event id both times. Rows are leased, not
+ * locked, while they are published: rows another transaction holds locked do not hold up the rest,
+ * and a relay frozen mid-publish delays its rows by no more than its lease and a round.
  */
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEADERS } from '../../../shared/consumer/headers.js';
 import { schemas, type OrderCancelled } from '../../../shared/contracts/schemas.js';
@@ -20,6 +23,7 @@ import { eventually, readTopic, testConfig, testKafka, testLogger, testSerde } f
 import { killAll, startProcess, type ServiceProcess } from '../../support/processes.js';
 
 const suffix = randomUUID().slice(0, 8);
+const relayWorker = path.join(repoRoot, 'test', 'support', 'relay-worker.ts');
 const keys = Array.from({ length: 8 }, (_, i) => `key-${i}`);
 let pool: Pool;
 const processes: ServiceProcess[] = [];
@@ -90,7 +94,7 @@ interface Published {
 }
 
 /** Everything on the topic once every written event id has arrived, in partition order. */
-async function readAll(topic: TopicDeclaration<OrderCancelled>, written: Map<string, string[]>): Promise<Published[]> {
+async function readAll(topic: TopicDeclaration<OrderCancelled>, written: Map<string, string[]>, timeoutMs = 90_000): Promise<Published[]> {
   const expected = new Set([...written.values()].flat());
   const raw = await readTopic(
     topic.name,
@@ -98,7 +102,7 @@ async function readAll(topic: TopicDeclaration<OrderCancelled>, written: Map<str
       const seen = new Set(messages.map((m) => m.headers?.[HEADERS.eventId]?.toString()));
       return [...expected].every((id) => seen.has(id));
     },
-    90_000,
+    timeoutMs,
   );
   const serde = testSerde();
   return Promise.all(
@@ -161,8 +165,9 @@ describe('outbox relay', () => {
     const outbox = await testOutbox('crash');
     // Committed before any relay runs: the writer's own wake-up is lost, as when its process dies.
     const written = await writeRows(outbox, topic, 300, 50);
-    const env = { RELAY_TABLE: outbox.table, RELAY_TOPIC: topic.name, RELAY_BATCH_SIZE: '20', LOG_LEVEL: 'debug' };
-    const entry = path.join(repoRoot, 'test', 'support', 'relay-worker.ts');
+    // The killed relay's last claim holds its rows for a lease: a short one keeps the test short.
+    const env = { RELAY_TABLE: outbox.table, RELAY_TOPIC: topic.name, RELAY_BATCH_SIZE: '20', RELAY_LEASE_MS: '3000', LOG_LEVEL: 'debug' };
+    const entry = relayWorker;
     const first = startProcess(entry, env);
     processes.push(first);
     // Killed as soon as it has published a little: mid-way through its rounds, with one in flight.
@@ -197,4 +202,75 @@ describe('outbox relay', () => {
       30_000,
     );
   });
+
+  it('rows another transaction holds locked hold up only their keys: the other keys are published at once, the held keys in order once the lock goes', async () => {
+    const topic = await testTopic('locked');
+    const outbox = await testOutbox('locked');
+    const written = await writeRows(outbox, topic, 10);
+    const holder = await pool.connect();
+    let early: Published[];
+    let heldKeys: Set<string>;
+    try {
+      await holder.query('BEGIN');
+      const { rows } = await holder.query<{ message_key: string }>(
+        `SELECT message_key FROM ${outbox.table} WHERE sent_at IS NULL ORDER BY id LIMIT 3 FOR UPDATE`,
+      );
+      heldKeys = new Set(rows.map((row) => row.message_key));
+      startRelay(outbox, topic, 500);
+      const free = new Map([...written].filter(([key]) => !heldKeys.has(key)));
+      early = await readAll(topic, free, 20_000);
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+    }
+    // A held key's later rows would overtake its locked oldest one.
+    expect(early.filter((p) => heldKeys.has(p.key)).map((p) => p.key)).toEqual([]);
+    const published = await readAll(topic, written);
+    expect(firstArrivals(published)).toEqual(written);
+  });
+
+  it('a relay process frozen (SIGSTOP) while it holds rows delays them by no more than its lease and a round', async () => {
+    const topic = await testTopic('frozen');
+    const outbox = await testOutbox('frozen');
+    const written = await writeRows(outbox, topic, 100, 50);
+    const leaseMs = 3000;
+    const env = { RELAY_TABLE: outbox.table, RELAY_TOPIC: topic.name, RELAY_BATCH_SIZE: '20', RELAY_LEASE_MS: String(leaseMs), LOG_LEVEL: 'debug' };
+    const frozen = startProcess(relayWorker, env);
+    processes.push(frozen);
+    try {
+      await eventually(
+        async () => (frozen.output.some((line) => line.includes('"msg":"published outbox rows"')) ? true : undefined),
+        'the relay to publish',
+        60_000,
+      );
+      // Frozen while it holds a lease (not between two rounds).
+      let stoppedAt = 0;
+      for (let attempt = 0; attempt < 10 && !stoppedAt; attempt++) {
+        frozen.child.kill('SIGSTOP');
+        // A statement it sent just before completes on the server: let it land before looking.
+        await sleep(300);
+        const { rows } = await pool.query(`SELECT 1 FROM ${outbox.table} WHERE sent_at IS NULL AND leased_until > now() LIMIT 1`);
+        if (rows.length > 0) stoppedAt = Date.now();
+        else frozen.child.kill('SIGCONT');
+      }
+      expect(stoppedAt, 'the relay frozen holding a lease').toBeGreaterThan(0);
+      startRelay(outbox, topic, 500);
+      await eventually(async () => ((await unsentRows(outbox)) === 0 ? true : undefined), 'every row marked sent', 30_000);
+      const elapsedMs = Date.now() - stoppedAt;
+      console.log(`relay frozen: every row sent ${elapsedMs} ms after the freeze (lease ${leaseMs} ms)`);
+      expect(elapsedMs).toBeLessThan(leaseMs + 5000);
+      // Woken up, it publishes its batch again but cannot mark rows whose lease it lost.
+      frozen.child.kill('SIGCONT');
+      await eventually(async () => (frozen.output.some((line) => line.includes('lease lost')) ? true : undefined), 'the woken relay to find its lease lost', 30_000);
+    } finally {
+      frozen.child.kill('SIGKILL');
+    }
+    const published = await readAll(topic, written);
+    expect(firstArrivals(published)).toEqual(written);
+  });
 });
+
+async function unsentRows(outbox: Outbox): Promise<number> {
+  const { rows } = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${outbox.table} WHERE sent_at IS NULL`);
+  return Number(rows[0]!.n);
+}
