@@ -46,7 +46,8 @@ export interface ConsumerServiceDefinition<C extends KitConfig> {
   bodyLimit?: (config: C) => number;
 }
 
-function startRelay(outbox: Outbox, parts: ServiceParts<KitConfig>, topology: Pick<Topology, 'topics'>): OutboxRelay {
+/** Starts the relay of a service's outbox, woken by each commit that appends to it. */
+export function startRelay(outbox: Outbox, parts: ServiceParts<KitConfig>, topology: Pick<Topology, 'topics'>): OutboxRelay {
   const { pool, kafka, serde, logger, shutdown, config } = parts;
   const topics = topicLookup(topology);
   const relay = new OutboxRelay({ pool, client: kafka, serde, logger, table: outbox.table, topics, pollIntervalMs: config.outboxPollMs });

@@ -51,6 +51,7 @@ interface ClaimedJob {
   payload: unknown;
   event_id: string;
   correlation_id: string | null;
+  due: number;
   lateness: number;
 }
 
@@ -154,10 +155,12 @@ export class Dispatcher {
               attempts = j.attempts + 1
          FROM due WHERE j.id = due.id
        RETURNING j.id, j.job_key, j.job_type, j.topic, j.message_key, j.payload, j.event_id, j.correlation_id,
-                 EXTRACT(EPOCH FROM clock_timestamp() - j.due_at)::float8 AS lateness`,
+                 EXTRACT(EPOCH FROM j.due_at)::float8 AS due, EXTRACT(EPOCH FROM clock_timestamp() - j.due_at)::float8 AS lateness`,
       [limit, onlyId ?? null],
     );
     if (rows.length === 0) return 0;
+    // Oldest due first into the outbox too, whose relay publishes in row order.
+    rows.sort((a, b) => a.due - b.due || Number(a.id) - Number(b.id));
     const messages: Array<OutboxMessage<unknown>> = [];
     const undeclared: ClaimedJob[] = [];
     for (const job of rows) {
