@@ -9,7 +9,7 @@ import type { Pool } from '../../shared/db.js';
 import { searchMail } from '../support/mail.js';
 import { cancelOrder, getOrder, postOrder, testPool, type OrderView } from '../support/order-api.js';
 import { ServiceFleet, type RunningService } from '../support/services.js';
-import { eventually } from '../support/stack.js';
+import { eventually, testLogger } from '../support/stack.js';
 
 const fleet = new ServiceFleet();
 let pool: Pool;
@@ -18,8 +18,8 @@ const domain = `delayed-${randomUUID().slice(0, 8)}.example`;
 const PENDING_TIMEOUT_MS = 6000;
 const FOLLOWUP_DELAY_MS = 4000;
 
-async function place(name: string): Promise<string> {
-  const response = await postOrder(order.url, {
+async function place(name: string, api: RunningService = order): Promise<string> {
+  const response = await postOrder(api.url, {
     customerId: `customer-${name}`,
     email: `${name}@${domain}`,
     currency: 'EUR',
@@ -123,5 +123,38 @@ describe('delayed processing in the order flow', () => {
     await sleep(Math.max(0, dueAt + 2000 - Date.now()));
     expect(await followUpMails(id)).toBe(0);
     expect((await view(id)).steps['follow-up']).toBeUndefined();
+  });
+
+  it('answer and timeout racing: every order ends with exactly one outcome, and a timed-out order holds no stock', async () => {
+    // A second API instance whose timeout is about as long as inventory takes to answer.
+    const racing = await fleet.start('order', { ORDER_PENDING_TIMEOUT_MS: '150' });
+    const ids = await Promise.all(Array.from({ length: 30 }, (_, i) => place(`race-${i}`, racing)));
+    const { rows } = await eventually(async () => {
+      const result = await pool.query<{ id: string; status: string; status_reason: string | null; reserved: number; released: number; timeout_step: boolean }>(
+        `SELECT o.id::text, o.status, o.status_reason,
+                (SELECT count(*)::int FROM stock_reservations r WHERE r.order_id = o.id::text AND r.status = 'RESERVED') AS reserved,
+                (SELECT count(*)::int FROM stock_reservations r WHERE r.order_id = o.id::text AND r.status = 'RELEASED') AS released,
+                EXISTS (SELECT 1 FROM order_steps s WHERE s.order_id = o.id AND s.step = 'timeout') AS timeout_step
+           FROM orders o WHERE o.id = ANY($1::uuid[])`,
+        [ids],
+      );
+      // Settled: nobody PENDING, and every timed-out order's late reservation given back.
+      const settled = result.rows.every((r) => r.status !== 'PENDING' && !(r.status === 'REJECTED' && r.reserved > 0));
+      return settled ? result : undefined;
+    }, 'every racing order settled', 60_000);
+
+    const outcomes = rows.map((r) => ({
+      id: r.id,
+      outcome: r.status === 'REJECTED' && r.status_reason === 'timeout' ? 'timeout' : r.status,
+      reserved: r.reserved,
+      timeoutStep: r.timeout_step,
+    }));
+    const expected = (o: (typeof outcomes)[number]) =>
+      o.outcome === 'CONFIRMED' ? { reserved: 1, timeoutStep: false } : o.outcome === 'timeout' ? { reserved: 0, timeoutStep: true } : { reserved: 0, timeoutStep: false };
+    expect(outcomes.map((o) => ({ id: o.id, reserved: o.reserved, timeoutStep: o.timeoutStep }))).toEqual(outcomes.map((o) => ({ id: o.id, ...expected(o) })));
+    expect(outcomes.every((o) => ['CONFIRMED', 'timeout', 'REJECTED'].includes(o.outcome))).toBe(true);
+    const confirmed = outcomes.filter((o) => o.outcome === 'CONFIRMED');
+    const timedOut = outcomes.filter((o) => o.outcome === 'timeout');
+    testLogger.info({ confirmed: confirmed.length, timedOut: timedOut.length }, 'answer/timeout race');
   });
 });
