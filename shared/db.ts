@@ -1,13 +1,34 @@
 import { readFile } from 'node:fs/promises';
 import pg from 'pg';
+import { databaseConnectFailure } from './dependency-unavailable.js';
 import type { Logger } from './logger.js';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
 export type PoolConfig = pg.PoolConfig;
 
+type ConnectCallback = (error: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void;
+
+/**
+ * A pool whose failures to hand out a connection (refused, "not accepting connections", too many
+ * clients, the pool's connect timeout) are DependencyUnavailableErrors: no statement ran, so no
+ * message can be at fault, whatever code the server gave. pool.query() connects through connect() too.
+ */
+class ServicePool extends pg.Pool {
+  override connect(): Promise<pg.PoolClient>;
+  override connect(callback: ConnectCallback): void;
+  override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | void {
+    if (!callback) {
+      return super.connect().catch((error: unknown) => {
+        throw databaseConnectFailure(error);
+      });
+    }
+    super.connect((error, client, done) => callback(error && databaseConnectFailure(error), client, done));
+  }
+}
+
 export function createPool(databaseUrl: string, logger: Logger, options: pg.PoolConfig = {}): pg.Pool {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, ...options });
+  const pool = new ServicePool({ connectionString: databaseUrl, max: 10, ...options });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', (error) => logger.warn({ err: error }, 'idle database client failed'));
   return pool;

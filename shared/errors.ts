@@ -6,10 +6,12 @@
  */
 export const errorCodes = [
   'TRANSIENT',
+  'DEPENDENCY_UNAVAILABLE',
   'PERMANENT',
   'CONFIG_INVALID',
   'POISON_PILL',
   'POLL_TIMEOUT',
+  'HANDLER_TIMEOUT',
   'SERVICE_DEFINITION',
   'UNCLASSIFIED',
 ] as const;
@@ -38,6 +40,17 @@ export abstract class PipelineError extends Error {
 export class TransientError extends PipelineError {
   readonly retriable = true;
   readonly code: string = 'TRANSIENT' satisfies ErrorCode;
+}
+
+/**
+ * A system the work needs (a database, a mail server) cannot be used right now: refused, reset,
+ * timing out, shutting down. Not the message's fault, so it spends none of the message's attempts:
+ * the consumer runtime holds the partition and tries the same message again with backoff until the
+ * dependency answers (shared/consumer/dependency-outage.ts). shared/dependency-unavailable.ts
+ * recognises the drivers' own errors of this kind.
+ */
+export class DependencyUnavailableError extends TransientError {
+  override readonly code: string = 'DEPENDENCY_UNAVAILABLE' satisfies ErrorCode;
 }
 
 /** A failure that no retry can fix: invalid data, a broken invariant, a missing reference. */

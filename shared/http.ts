@@ -7,6 +7,12 @@ export interface HttpServerOptions {
   /** Ready means: every dependency the service needs to do its work answers (e.g. group joined). */
   ready: () => boolean | Promise<boolean>;
   /**
+   * Live means: the process still gets its work done (e.g. its consumer is not stalled); an
+   * orchestrator restarts a process that is not.
+   * @defaultValue always live
+   */
+  live?: () => boolean;
+  /**
    * Largest accepted request body in bytes; larger ones get 413.
    * @defaultValue 65536
    */
@@ -14,8 +20,8 @@ export interface HttpServerOptions {
 }
 
 /**
- * The HTTP server every service runs: liveness at /healthz, readiness at /readyz, Prometheus
- * metrics at /metrics. Services add their own routes before listen().
+ * The HTTP server every service runs: liveness at /healthz (restart me when 503), readiness at
+ * /readyz (send me work when 200), Prometheus metrics at /metrics. Services add their own routes before listen().
  */
 export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   const app = Fastify({
@@ -24,7 +30,8 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     // One log line per request would drown the event logs; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
   });
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  const live = options.live ?? (() => true);
+  app.get('/healthz', async (_request, reply) => (live() ? reply.send({ status: 'ok' }) : reply.code(503).send({ status: 'stalled' })));
   app.get('/readyz', async (_request, reply) => {
     const ready = await options.ready();
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready' });

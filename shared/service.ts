@@ -32,7 +32,8 @@ export async function runService(
   shutdown.listen();
   try {
     await start({ logger, shutdown });
-    logger.info('started');
+    // A signal during the start-up ended it early: the process is stopping, not started.
+    if (!shutdown.stopRequested) logger.info('started');
   } catch (error) {
     reportFailure(name, logger, error);
     await shutdown.stop();

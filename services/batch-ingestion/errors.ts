@@ -1,4 +1,4 @@
-import { PipelineError, TransientError } from '../../shared/errors.js';
+import { DependencyUnavailableError, PipelineError } from '../../shared/errors.js';
 
 /** The stable codes of batch ingestion's error classes (see errorCodes in shared/errors.ts). */
 export const batchIngestionErrorCodes = ['STORE_UNAVAILABLE', 'ROW_REJECTED', 'FLUSH_ABANDONED'] as const;
@@ -8,9 +8,12 @@ export type BatchIngestionErrorCode = (typeof batchIngestionErrorCodes)[number];
  * The analytics store cannot take writes right now: unreachable, timing out, restarting, or failing
  * for a reason that is not the data's fault. The batcher holds the batch and retries with backoff
  * (consumption pauses meanwhile); such rows never become failures, so an outage sends nothing to
- * the retry topics or the DLQ.
+ * the retry topics or the DLQ. A DependencyUnavailableError, though the batcher waits inside its bulk
+ * write rather than letting the runtime hold the partitions (shared/consumer/dependency-outage.ts):
+ * one flush carries every partition's rows and, with the commit pipeline, its eachBatch calls have
+ * returned long before it fails.
  */
-export class StoreUnavailableError extends TransientError {
+export class StoreUnavailableError extends DependencyUnavailableError {
   override readonly code: string = 'STORE_UNAVAILABLE' satisfies BatchIngestionErrorCode;
 
   constructor(

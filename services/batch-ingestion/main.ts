@@ -31,6 +31,9 @@ await runConsumerService('batch-ingestion', group, {
     maxBytesPerPartition: config.fetchMaxBytesPerPartition,
     maxBytes: config.fetchMaxBytes,
     maxUncommittedEvents: config.batchMaxUncommittedEvents,
+    // A call may wait for the flushes ahead of it and then its own, each bounded by the statement
+    // timeout; waits for an unavailable store heartbeat, which extends the deadline.
+    handlerTimeoutMs: 3 * config.dbStatementTimeoutMs,
   }),
   consume: (runtime, { config, pool, logger, shutdown }) => {
     const store = new AnalyticsStore(pool, { statementTimeoutMs: config.dbStatementTimeoutMs });

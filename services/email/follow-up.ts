@@ -49,7 +49,7 @@ export class FollowUpHandlers {
         [followUp.orderId, event.eventId, instanceId],
       );
       if (recorded.rowCount !== 1) return false;
-      await this.mailer.send(followUpFor(followUp));
+      await this.mailer.send(followUpFor(followUp), event.signal);
       const eventId = randomUUID();
       const step: OrderStep = {
         eventId,

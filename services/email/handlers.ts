@@ -52,7 +52,7 @@ export class EmailHandlers {
         [order.orderId, event.eventId, mail.messageId, instanceId],
       );
       if (recorded.rowCount !== 1) return ALREADY_SENT;
-      await this.mailer.send(mail);
+      await this.mailer.send(mail, event.signal);
       const eventId = randomUUID();
       const step: OrderStep = {
         eventId,

@@ -32,7 +32,8 @@ await runWorkerService('scheduler', {
       },
     });
     dispatcher.start();
-    shutdown.add('dispatcher', () => dispatcher.stop());
+    // A round in progress finishes (one transaction), then the listen connection closes.
+    shutdown.add('dispatcher', () => dispatcher.stop(), 5000);
     registerBacklogGauges(pool, jobs);
   },
   routes: (app, { pool }) => registerScheduleRoutes(app, pool, jobs),

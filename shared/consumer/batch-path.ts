@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import type { CommitPipeline } from './commit-pipeline.js';
 import type { EventDecoder } from './event-decoder.js';
 import type { Failures } from './failures.js';
+import type { HandlerDeadline } from './handler-deadline.js';
 import { DecodedEvent } from './inbound-event.js';
 import type { ConsumePath, Route } from './route.js';
 
@@ -15,6 +16,7 @@ export interface BatchPathContext {
   logger: Logger;
   /** True once the runtime is stopping. */
   stopping(): boolean;
+  deadline: HandlerDeadline;
 }
 
 /**
@@ -46,7 +48,7 @@ export class BatchPath implements ConsumePath {
     const reported =
       events.length === 0
         ? []
-        : await registration.handle(events, {
+        : await this.context.deadline.batch((context) => registration.handle(events, context), {
             heartbeat: () => control.heartbeat(),
             isRunning: () => !this.context.stopping() && control.isRunning() && !control.isStale(),
             logger: this.context.logger.child({ topic: batch.topic, partition: batch.partition }),

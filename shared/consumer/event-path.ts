@@ -2,6 +2,7 @@ import { feed } from '../instrumentation/events.js';
 import type { BatchControl, SourceBatch, SourceMessage } from '../kafka/port.js';
 import type { EventDecoder } from './event-decoder.js';
 import type { Failures } from './failures.js';
+import type { HandlerDeadline } from './handler-deadline.js';
 import type { BatchHeartbeat } from './heartbeat.js';
 import type { DecodedEvent } from './inbound-event.js';
 import type { KeyOrder } from './key-order.js';
@@ -32,6 +33,7 @@ export class EventPath implements ConsumePath {
     private readonly group: string,
     private readonly commitIntervalMs: number,
     keyOrder: KeyOrder | undefined,
+    private readonly deadline: HandlerDeadline,
   ) {
     // Picked once: groups without ordered retries never look at keys.
     this.deliver = keyOrder ? (route, event, tally) => this.deliverOrdered(keyOrder, route, event, tally) : (route, event, tally) => this.handle(route, event, tally);
@@ -81,7 +83,7 @@ export class EventPath implements ConsumePath {
     const handle = (route.registration as Extract<Route['registration'], { kind: 'event' }>).handle;
     const started = tally.seconds ? performance.now() : 0;
     try {
-      await handle(event);
+      await this.deadline.event(handle, event);
     } catch (error) {
       tally.seconds?.push((performance.now() - started) / 1000);
       await this.failures.fail(route, { event, error }, event.delivery);
@@ -96,7 +98,7 @@ export class EventPath implements ConsumePath {
     const key = event.key;
     let head: string | undefined;
     if (key !== null) {
-      head = await keyOrder.head(key);
+      head = await keyOrder.head(key, event.eventId);
       if (head !== undefined && head !== event.eventId) {
         await this.failures.park(route, { event }, event.delivery, key, head);
         return;

@@ -1,3 +1,4 @@
+import { isDependencyUnavailable } from '../dependency-unavailable.js';
 import { isRetriable, type PoisonPillError } from '../errors.js';
 import { errorFields, feed, type ConsumerFailure, type FeedChannel } from '../instrumentation/events.js';
 import type { TopicDeclaration } from '../kafka/topology.js';
@@ -40,6 +41,8 @@ export class Failures {
 
   async fail(route: Route, failure: EventFailure<unknown>, delivery: Delivery): Promise<void> {
     const { event, error } = failure;
+    // Not the event's failure: thrown on, so the runtime holds the partition and tries the event again (dependency-outage.ts).
+    if (isDependencyUnavailable(error)) throw error;
     const { source } = route.registration;
     const router = this.router;
     const key = this.keyOrder ? event.key : null;

@@ -4,6 +4,8 @@ import type { Delivery } from './failure-router.js';
 import { HEADERS, failedAttempts, headersToStrings } from './headers.js';
 import type { InboundEvent } from './types.js';
 
+const neverAborted = new AbortController().signal;
+
 /** The topic (source or retry tier) and partition a fetched batch came from; shared by its events. */
 export interface BatchOrigin {
   readonly topic: string;
@@ -19,6 +21,8 @@ export class DecodedEvent implements InboundEvent<unknown> {
   private cachedHeaders: Readonly<Record<string, string>> | undefined;
   private cachedEventId: string | undefined;
   private childLogger: Logger | undefined;
+  /** Set for each handler call by its deadline (handler-deadline.ts). */
+  signal: AbortSignal = neverAborted;
 
   constructor(
     readonly value: unknown,

@@ -1,4 +1,5 @@
 import type { Pool } from '../db.js';
+import type { BackoffOptions } from '../retry/backoff.js';
 import { PermanentError, type ErrorCode } from '../errors.js';
 import type { KafkaClient } from '../kafka/port.js';
 import type { ConsumerGroupDeclaration } from '../kafka/topology.js';
@@ -65,12 +66,28 @@ export interface ConsumerRuntimeOptions {
    */
   maxUncommittedEvents?: number;
   /**
+   * How long a partition waits before its message is tried again while a dependency is unavailable
+   * (dependency-outage.ts); the cap bounds how long consumption lags behind the dependency's return.
+   * @defaultValue 1 s doubling to 15 s, less up to a fifth at random
+   */
+  dependencyBackoff?: BackoffOptions;
+  /**
    * Called when the consumer crashed for good (the client will not restart it).
    * @defaultValue stops the process: exit code 1 through its graceful shutdown
    */
   onFatal?: (error: unknown) => void;
   /**
-   * How long stop() lets in-flight handlers finish before disconnecting anyway.
+   * Longest one handler call (event or batch) may take: past it the call's signal aborts, the
+   * delivery counts as a transient failure (HandlerTimeoutError, its retry path) and the call is
+   * abandoned. A member that completes nothing for 3 deadlines with work in flight reports itself
+   * not live (isLive()). 30 s: above what a merely slow call takes once the handlers' own timeouts
+   * (SMTP, statements) have ended it, and well under what a stuck partition may cost.
+   * @defaultValue 30000
+   */
+  handlerTimeoutMs?: number;
+  /**
+   * The bound of a whole stop(): waiting for a start in progress, letting in-flight handlers finish,
+   * committing and disconnecting. The service kit passes its share of the process's shutdown bound.
    * @defaultValue 25000
    */
   stopTimeoutMs?: number;
@@ -91,7 +108,9 @@ export interface ResolvedOptions {
   heartbeatIntervalMs: number;
   commitIntervalMs: number;
   maxUncommittedEvents: number | undefined;
+  dependencyBackoff: BackoffOptions | undefined;
   onFatal: (error: unknown) => void;
+  handlerTimeoutMs: number;
   stopTimeoutMs: number;
 }
 
@@ -113,6 +132,9 @@ export function resolveOptions(options: ConsumerRuntimeOptions): ResolvedOptions
   if (options.maxUncommittedEvents !== undefined && !(options.maxUncommittedEvents > 0)) {
     throw new ConsumerOptionsError(`${group.groupId}: maxUncommittedEvents must be positive`);
   }
+  if (options.handlerTimeoutMs !== undefined && !(options.handlerTimeoutMs > 0 && options.handlerTimeoutMs <= 2 ** 31 - 1)) {
+    throw new ConsumerOptionsError(`${group.groupId}: handlerTimeoutMs must be a positive timer delay`);
+  }
   const sessionTimeoutMs = options.sessionTimeoutMs ?? 30_000;
   return {
     client: options.client,
@@ -128,7 +150,9 @@ export function resolveOptions(options: ConsumerRuntimeOptions): ResolvedOptions
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? Math.min(3000, Math.floor(sessionTimeoutMs / 3)),
     commitIntervalMs: options.commitIntervalMs ?? 1000,
     maxUncommittedEvents: options.maxUncommittedEvents,
+    dependencyBackoff: options.dependencyBackoff,
     onFatal: options.onFatal ?? stopProcess,
+    handlerTimeoutMs: options.handlerTimeoutMs ?? 30_000,
     stopTimeoutMs: options.stopTimeoutMs ?? 25_000,
   };
 }

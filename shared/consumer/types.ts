@@ -17,10 +17,15 @@ export interface InboundEvent<T> {
   readonly attempt: number;
   /** A child logger carrying event id, topic, partition and offset. */
   readonly logger: Logger;
+  /**
+   * Aborts when the handler's deadline passes (options.ts `handlerTimeoutMs`): the delivery then
+   * counts as a transient failure and the call is abandoned. Pass it to calls that take one.
+   */
+  readonly signal: AbortSignal;
 }
 
 /**
- * Handles one event. Resolve when its effect is durable; throw a TransientError (or any error) to
+ * Handles one event, under a deadline (see `signal`). Resolve when its effect is durable; throw a TransientError (or any error) to
  * retry later through the group's retry topics, or a PermanentError to send it to the group's DLQ.
  */
 export type EventHandler<T> = (event: InboundEvent<T>) => Promise<void>;
@@ -31,6 +36,8 @@ export interface BatchContext {
   /** False once the consumer is stopping: finish or abandon the batch quickly. */
   isRunning(): boolean;
   logger: Logger;
+  /** Aborts when the call's deadline passes (each heartbeat() extends it); the batch is then delivered again. */
+  signal: AbortSignal;
 }
 
 export interface EventFailure<T> {

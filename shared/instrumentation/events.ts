@@ -20,10 +20,14 @@ export const FEED_CHANNELS = {
   consumerDuplicate: 'order-pipeline:consumer:duplicate',
   /** Bytes that do not decode, sent to the DLQ at once. */
   consumerPoison: 'order-pipeline:consumer:poison',
+  /** A queued event of an ordered-retries key unseen for too long, taken as lost and released so its key goes on. */
+  consumerKeyHeadReleased: 'order-pipeline:consumer:key-head-released',
   /** A retry topic's partition paused until its head is due. */
   consumerPaused: 'order-pipeline:consumer:paused',
   /** A paused partition resumed (its head is due). */
   consumerResumed: 'order-pipeline:consumer:resumed',
+  /** A partition held because a dependency is unavailable (its message is tried again later), or released. */
+  consumerDependencyWait: 'order-pipeline:consumer:dependency-wait',
   /** Outbox rows published to Kafka (one relay round). */
   outboxPublished: 'order-pipeline:outbox:published',
   /** A relay round failed and will be retried. */
@@ -73,6 +77,15 @@ export interface ConsumerDuplicate {
   eventId: string;
 }
 
+export interface ConsumerKeyHeadReleased {
+  group: string;
+  /** A hash of the message key: keys may be personal data. */
+  keyHash: string;
+  eventId: string;
+  /** How long its message had not been seen. */
+  idleSeconds: number;
+}
+
 export interface ConsumerPartitionPaused {
   group: string;
   topic: string;
@@ -85,6 +98,21 @@ export interface ConsumerPartitionResumed {
   group: string;
   topic: string;
   partition: number;
+}
+
+export interface ConsumerDependencyWait {
+  group: string;
+  topic: string;
+  partition: number;
+  /** True when the partition was paused for the outage, false when a message of it went through again. */
+  paused: boolean;
+  /** The group's partitions paused for an unavailable dependency now (in this process). */
+  pausedPartitions: number;
+  /** How long this pause lasts (0 when released). */
+  delayMs: number;
+  /** What said the dependency is unavailable (set when paused). */
+  errorClass?: string;
+  errorCode?: string;
 }
 
 export interface OutboxPublished {
@@ -140,8 +168,10 @@ export interface FeedPayloads {
   consumerDeadLettered: ConsumerFailure;
   consumerDuplicate: ConsumerDuplicate;
   consumerPoison: ConsumerFailure;
+  consumerKeyHeadReleased: ConsumerKeyHeadReleased;
   consumerPaused: ConsumerPartitionPaused;
   consumerResumed: ConsumerPartitionResumed;
+  consumerDependencyWait: ConsumerDependencyWait;
   outboxPublished: OutboxPublished;
   outboxRelayFailed: OutboxRelayFailed;
   outboxBacklog: OutboxBacklog;

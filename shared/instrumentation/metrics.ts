@@ -46,6 +46,30 @@ export function subscribeMetrics(registry: Registry): () => void {
       }),
   );
 
+  const keyHeadsReleased = lazily(
+    () =>
+      new Counter({
+        name: 'pipeline_key_heads_released_total',
+        help: 'Ordered-retry queue entries released because their message never came back (lost); alert on any increase',
+        labelNames: ['group'] as const,
+        registers: [registry],
+      }),
+  );
+  const dependency = lazily(() => ({
+    paused: new Gauge({
+      name: 'pipeline_consumer_dependency_paused_partitions',
+      help: 'Partitions paused because a dependency (database, mail server) is unavailable; their messages are tried again with backoff',
+      labelNames: ['group'] as const,
+      registers: [registry],
+    }),
+    pauses: new Counter({
+      name: 'pipeline_consumer_dependency_pauses_total',
+      help: 'Times a partition was paused for an unavailable dependency (one per failed try of the held message)',
+      labelNames: ['group'] as const,
+      registers: [registry],
+    }),
+  }));
+
   const outbox = lazily(() => ({
     published: new Counter({ name: 'pipeline_outbox_published_total', help: 'Outbox rows published to Kafka', labelNames: ['table'] as const, registers: [registry] }),
     relayFailures: new Counter({
@@ -130,6 +154,12 @@ export function subscribeMetrics(registry: Registry): () => void {
     feed.consumerDeadLettered.subscribe(failed('dead_lettered')),
     feed.consumerPoison.subscribe(failed('poison')),
     feed.consumerDuplicate.subscribe((report) => duplicates().inc({ group: report.group })),
+    feed.consumerKeyHeadReleased.subscribe((report) => keyHeadsReleased().inc({ group: report.group })),
+    feed.consumerDependencyWait.subscribe((report) => {
+      const m = dependency();
+      m.paused.set({ group: report.group }, report.pausedPartitions);
+      if (report.paused) m.pauses.inc({ group: report.group });
+    }),
     feed.outboxPublished.subscribe((report) => outbox().published.inc({ table: report.table }, report.count)),
     feed.outboxRelayFailed.subscribe((report) => outbox().relayFailures.inc({ table: report.table })),
     feed.outboxBacklog.subscribe((report) => {

@@ -36,9 +36,10 @@ export class BackgroundConsumer {
     return this.runtime.isReady();
   }
 
-  async stop(): Promise<void> {
+  /** Ends the retries and stops the runtime (see ConsumerRuntime.stop for `timeoutMs`). */
+  async stop(timeoutMs?: number): Promise<void> {
     this.abort.abort();
-    await this.runtime.stop();
+    await this.runtime.stop(timeoutMs);
     await this.loop;
   }
 

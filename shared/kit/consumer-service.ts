@@ -8,7 +8,7 @@ import { AvroSerde } from '../registry/serde.js';
 import { runService } from '../service.js';
 import { BackgroundConsumer } from './background-consumer.js';
 import { openDatabase, type Database, type DatabaseOptions } from './database.js';
-import { serveHttp } from './serve-http.js';
+import { HTTP_CLOSE_BOUND_MS, serveHttp } from './serve-http.js';
 import { ServiceDefinitionError, serviceParts, type ServiceParts } from './service-parts.js';
 import type { KitConfig } from './variables.js';
 
@@ -46,6 +46,12 @@ export interface ConsumerServiceDefinition<C extends KitConfig> {
   bodyLimit?: (config: C) => number;
 }
 
+/** The relay's share of the shutdown bound: its last round and disconnect. */
+const RELAY_STOP_BOUND_MS = 5000;
+
+/** Kept between the consumer's own stop bound and its closer's: the steps after the runtime's deadline. */
+const CONSUMER_STOP_SLACK_MS = 1000;
+
 /** Starts the relay of a service's outbox, woken by each commit that appends to it. */
 export function startRelay(outbox: Outbox, parts: ServiceParts<KitConfig>, topology: Pick<Topology, 'topics'>): OutboxRelay {
   const { pool, kafka, serde, logger, shutdown, config } = parts;
@@ -53,14 +59,15 @@ export function startRelay(outbox: Outbox, parts: ServiceParts<KitConfig>, topol
   const relay = new OutboxRelay({ pool, client: kafka, serde, logger, table: outbox.table, topics, pollIntervalMs: config.outboxPollMs });
   outbox.onCommit(() => relay.wake());
   relay.start();
-  shutdown.add('outbox relay', () => relay.stop());
+  shutdown.add('outbox relay', () => relay.stop(), RELAY_STOP_BOUND_MS);
   return relay;
 }
 
 /**
  * A consumer service, wired the one way: configuration, database (pool, SQL, runtime tables,
  * outbox), its outbox relay, the consumer group member (in the foreground or background), and the
- * HTTP server, each closed in reverse order on SIGTERM.
+ * HTTP server (/healthz: the member is not stalled; /readyz: it joined its group), each closed in
+ * reverse order on SIGTERM.
  */
 export function runConsumerService<C extends KitConfig>(
   /** Names the logger, the Kafka client and the process. */
@@ -81,6 +88,7 @@ export function runConsumerService<C extends KitConfig>(
     const service = serviceParts<C>({ config, logger, shutdown, kafka, serde }, group, database);
     const relay = database?.outbox && declared?.outbox && startRelay(database.outbox, service, declared.outbox.topology);
 
+    const tuning = definition.runtime?.(config) ?? {};
     const runtime = new ConsumerRuntime({
       client: kafka,
       serde,
@@ -89,13 +97,21 @@ export function runConsumerService<C extends KitConfig>(
       pool: database?.consumerRuntime ? database.pool : undefined,
       partitionsConsumedConcurrently: config.partitionsConcurrently,
       sessionTimeoutMs: config.sessionTimeoutMs,
-      ...definition.runtime?.(config),
+      ...tuning,
     });
     await definition.consume(runtime, service);
+    // The consumer's closer is registered before it starts, so a signal during a long start (a
+    // join waiting for a rebalance) still stops it and it leaves the group. Its bound is what the
+    // closers registered so far (pool, relay, the service's own) leave of the process's bound,
+    // less the HTTP server's share, registered after it: the bounds add up to less than the
+    // process's own by construction (GracefulShutdown.add refuses more).
+    const stopTimeoutMs = tuning.stopTimeoutMs ?? shutdown.unallocatedMs - HTTP_CLOSE_BOUND_MS - CONSUMER_STOP_SLACK_MS;
     const consumer = definition.background ? new BackgroundConsumer(runtime, logger) : undefined;
+    shutdown.add('consumer', () => (consumer ? consumer.stop(stopTimeoutMs) : runtime.stop(stopTimeoutMs)), stopTimeoutMs + CONSUMER_STOP_SLACK_MS);
     if (consumer) consumer.start();
     else await runtime.start();
-    shutdown.add('consumer', () => (consumer ? consumer.stop() : runtime.stop()));
+    // A signal during the start stopped the consumer (start() then resolves early): serve nothing.
+    if (shutdown.stopRequested) return;
 
     await serveHttp(
       {
@@ -106,6 +122,8 @@ export function runConsumerService<C extends KitConfig>(
         ready: async () =>
           (definition.background || (runtime.isReady() && (relay?.isConnected() ?? true))) &&
           (definition.ready ? await definition.ready(service) : true),
+        // A member whose handlers stopped completing keeps its partitions until restarted.
+        live: () => runtime.isLive(),
       },
       logger,
       shutdown,

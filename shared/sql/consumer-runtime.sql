@@ -22,3 +22,7 @@ CREATE TABLE IF NOT EXISTS retry_key_queue (
   PRIMARY KEY (consumer_group, message_key, event_id)
 );
 CREATE INDEX IF NOT EXISTS retry_key_queue_head ON retry_key_queue (consumer_group, message_key, seq);
+-- When a message of the queue was last delivered (each hop through a tier updates it): a row unseen
+-- for long belongs to a lost message and is released (key-order.ts).
+ALTER TABLE retry_key_queue ADD COLUMN IF NOT EXISTS seen_at timestamptz NOT NULL DEFAULT now();
+CREATE INDEX IF NOT EXISTS retry_key_queue_seen ON retry_key_queue (consumer_group, seen_at);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
+  DependencyUnavailableError,
   errorCode,
   errorCodes,
   PermanentError,
@@ -15,6 +16,7 @@ import { PollTimeoutError } from '../../shared/retry/poll-until.js';
 /** One instance of every platform error class; a new class belongs here (and its code in errorCodes). */
 const instances: PipelineError[] = [
   new TransientError('flaky'),
+  new DependencyUnavailableError('database refuses connections'),
   new PermanentError('broken'),
   new ConfigError([{ variable: 'X', problem: 'is required' }]),
   new PoisonPillError('not-framed', 'not Avro'),
@@ -28,6 +30,7 @@ describe('error codes', () => {
     expect(new Set(instances.map((error) => error.code)).size).toBe(instances.length);
     expect(instances.map((error) => [error.name, error.code])).toEqual([
       ['TransientError', 'TRANSIENT'],
+      ['DependencyUnavailableError', 'DEPENDENCY_UNAVAILABLE'],
       ['PermanentError', 'PERMANENT'],
       ['ConfigError', 'CONFIG_INVALID'],
       ['PoisonPillError', 'POISON_PILL'],

@@ -61,3 +61,14 @@ export async function groupLag(groupId: string, topic: string): Promise<number> 
 export async function topicEnd(topic: string): Promise<number> {
   return withAdmin(async (admin) => (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0));
 }
+
+/**
+ * Sets a group's committed offsets on `topic` to its end, so its next member reads only what is
+ * published from now on and not the backlog earlier tests left. The group must have no member.
+ */
+export async function skipToEnd(groupId: string, topic: string): Promise<void> {
+  await withAdmin(async (admin) => {
+    const ends = await admin.fetchTopicOffsets(topic);
+    await admin.setOffsets({ groupId, topic, partitions: ends.map(({ partition, high }) => ({ partition, offset: high })) });
+  });
+}

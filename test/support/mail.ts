@@ -30,12 +30,15 @@ async function json<T>(url: string): Promise<T> {
   return (await response.json()) as T;
 }
 
-/** Every message matching a Mailpit search query (e.g. `to:"@run-1.example"`), all pages. */
-export async function searchMail(query: string): Promise<MailSummary[]> {
+/**
+ * Every message matching a Mailpit search query (e.g. `to:"@run-1.example"`), all pages; from the
+ * stack's sink, or the one at `apiUrl` (a test's own: mail-sink.ts).
+ */
+export async function searchMail(query: string, apiUrl = base()): Promise<MailSummary[]> {
   const found: MailSummary[] = [];
   for (let start = 0; ; ) {
     const page = await json<{ messages: MailSummary[]; messages_count: number }>(
-      `${base()}/api/v1/search?query=${encodeURIComponent(query)}&start=${start}&limit=500`,
+      `${apiUrl.replace(/\/+$/, '')}/api/v1/search?query=${encodeURIComponent(query)}&start=${start}&limit=500`,
     );
     found.push(...page.messages);
     start += page.messages.length;

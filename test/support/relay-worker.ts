@@ -35,5 +35,5 @@ await runService('relay-worker', async ({ logger, shutdown }) => {
     pollIntervalMs: 100,
   });
   relay.start();
-  shutdown.add('relay', () => relay.stop());
+  shutdown.add('relay', () => relay.stop(), 10_000);
 });

@@ -50,5 +50,6 @@ await runService('runtime-worker', async ({ logger, shutdown }) => {
     });
   });
   await runtime.start();
-  shutdown.add('consumer', () => runtime.stop());
+  // Its bound in the shutdown budget, with a second to spare after the runtime's own.
+  shutdown.add('consumer', () => runtime.stop(20_000), 21_000);
 });

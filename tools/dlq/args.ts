@@ -11,10 +11,12 @@ import { DlqUsageError } from './errors.js';
  */
 const errorCodeMeanings: Record<ErrorCode | BatchIngestionErrorCode, string> = {
   TRANSIENT: 'may pass on its own (a timeout, a dependency down)',
+  DEPENDENCY_UNAVAILABLE: 'a database or mail server could not be reached (the runtime waits for it, spending no attempt)',
   PERMANENT: 'no retry can fix it (invalid data, an unknown reference)',
   CONFIG_INVALID: 'configuration missing or malformed',
   POISON_PILL: "bytes that never decode with the topic's schema",
   POLL_TIMEOUT: 'a condition waited for did not hold in time (a dependency not ready)',
+  HANDLER_TIMEOUT: "the handler did not settle within its deadline (a call to another system hung); it was abandoned",
   SERVICE_DEFINITION: 'a service asked for a part it did not declare (a bug in its wiring)',
   UNCLASSIFIED: 'not a pipeline error (a bug, a driver error)',
   STORE_UNAVAILABLE: 'batch ingestion: the analytics store takes no writes',
@@ -25,7 +27,7 @@ const errorCodeMeanings: Record<ErrorCode | BatchIngestionErrorCode, string> = {
 const knownErrorCodes: readonly string[] = [...errorCodes, ...batchIngestionErrorCodes];
 
 const errorCodeHelp = knownErrorCodes
-  .map((code) => `                                    ${code.padEnd(18)} ${errorCodeMeanings[code as keyof typeof errorCodeMeanings]}`)
+  .map((code) => `                                    ${code.padEnd(22)} ${errorCodeMeanings[code as keyof typeof errorCodeMeanings]}`)
   .join('\n');
 
 /** Who runs the command: --actor when given, else the OS user. */

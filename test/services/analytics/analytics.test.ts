@@ -80,9 +80,10 @@ describe('analytics service', () => {
       deliveredFrom: { topic: topics.orderCreated.name, partition: 0, offset: '0' },
       attempt: 1,
       logger: testLogger,
+      signal: new AbortController().signal,
     };
     const before = (await failedSends.get()).values[0]?.value ?? 0;
-    const failures = await publisher.handleBatch([event], { heartbeat: async () => {}, isRunning: () => true, logger: testLogger });
+    const failures = await publisher.handleBatch([event], { heartbeat: async () => {}, isRunning: () => true, logger: testLogger, signal: new AbortController().signal });
     expect(failures.map((f) => f.event)).toEqual([event]);
     expect((await failedSends.get()).values[0]?.value).toBe(before + 4);
   });

@@ -9,7 +9,7 @@ import type { WriteResult } from '../../../services/batch-ingestion/store.js';
 import { makeEvents } from './helpers.js';
 
 const logger = createLogger('test');
-const context: BatchContext = { heartbeat: async () => undefined, isRunning: () => true, logger };
+const context: BatchContext = { heartbeat: async () => undefined, isRunning: () => true, logger, signal: new AbortController().signal };
 
 function inbound(value: AnalyticsEvent): InboundEvent<AnalyticsEvent> {
   return {
@@ -22,6 +22,7 @@ function inbound(value: AnalyticsEvent): InboundEvent<AnalyticsEvent> {
     deliveredFrom: { topic: 'analytics.events', partition: 0, offset: '0' },
     attempt: 1,
     logger,
+    signal: context.signal,
   };
 }
 

@@ -1,0 +1,279 @@
+/**
+ * A dependency outage is not a message failure: the order, inventory and email services as real
+ * processes, on a database and a mail sink of this file's own (the shared ones stay up for everyone
+ * else), ride out PostgreSQL refusing connections and the SMTP server being gone for longer than the
+ * retry tiers' whole ladder (7 attempts, 1 + 2 + … + 32 = 63 s): nothing is dead-lettered, no member
+ * crashes or rejoins its group, and once the dependency is back every order is mailed and confirmed.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { consumerGroups, topics } from '../../shared/contracts/topics.js';
+import { dlqTopicName, retryPolicyOf, retryTopicName, type ConsumerGroupDeclaration } from '../../shared/kafka/topology.js';
+import { repoRoot } from '../../stack/layout.js';
+import { groupLag, topicEnd } from '../support/kafka-groups.js';
+import { inParallel, postOrder } from '../support/order-api.js';
+import { freePort } from '../support/processes.js';
+import { ServiceFleet, type RunningService } from '../support/services.js';
+import { eventually, testConfig } from '../support/stack.js';
+
+/** Longer than the retry ladder (63 s less jitter): on the unfixed runtime every event dies in the DLQ. */
+const DATABASE_OUTAGE_MS = 120_000;
+/** The SMTP outage is shorter to keep the suite's time down, yet still beyond the ladder. */
+const SMTP_OUTAGE_MS = 75_000;
+/** Once the dependency is back, every order is mailed within this. */
+const DRAIN_MS = 60_000;
+const ORDERS = 20;
+
+const groups: ConsumerGroupDeclaration[] = [consumerGroups.orderService, consumerGroups.inventory, consumerGroups.email];
+const fleet = new ServiceFleet();
+const run = randomUUID().slice(0, 8);
+const dbName = `op_outage_${run}`;
+let adminUrl: string;
+let dbUrl: string;
+let sink: MailSink;
+let order: RunningService;
+let inventory: RunningService;
+let email: RunningService;
+
+/** Its own SMTP sink process (stack/smtp-sink.ts), stopped and started again by the test. */
+class MailSink {
+  private child: ChildProcess | undefined;
+  readonly dir = mkdtempSync(path.join(tmpdir(), 'outage-mail-'));
+
+  constructor(
+    readonly smtpUrl: string,
+    readonly apiUrl: string,
+  ) {}
+
+  async start(): Promise<void> {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'stack', 'smtp-sink.ts'), this.dir, this.smtpUrl, this.apiUrl], {
+      stdio: 'ignore',
+    });
+    this.child = child;
+    await eventually(async () => ((await fetch(`${this.apiUrl}/readyz`).catch(() => undefined))?.ok ? true : undefined), 'the mail sink', 30_000);
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  /** Subjects of every mail received so far. */
+  async subjects(): Promise<string[]> {
+    const response = await fetch(`${this.apiUrl}/api/v1/messages?start=0&limit=100000`);
+    const page = (await response.json()) as { messages: Array<{ Subject: string }> };
+    return page.messages.map((m) => m.Subject);
+  }
+}
+
+async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** PostgreSQL refuses new connections to the services' database and ends the ones it has. */
+async function refuseConnections(): Promise<void> {
+  await admin(async (client) => {
+    await client.query(`ALTER DATABASE ${dbName} ALLOW_CONNECTIONS false`);
+    await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [dbName]);
+  });
+}
+
+async function allowConnections(): Promise<void> {
+  await admin((client) => client.query(`ALTER DATABASE ${dbName} ALLOW_CONNECTIONS true`));
+}
+
+async function query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
+  const client = new pg.Client({ connectionString: dbUrl });
+  await client.connect();
+  try {
+    return (await client.query<R>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+function groupTopics(group: ConsumerGroupDeclaration): string[] {
+  const tiers = retryPolicyOf(group).attempts - 1;
+  return group.topics.flatMap((topic) => [topic.name, ...Array.from({ length: tiers }, (_, i) => retryTopicName(topic, group.groupId, i + 1))]);
+}
+
+const dlqTopics = groups.flatMap((group) => group.topics.map((topic) => dlqTopicName(topic, group.groupId)));
+
+async function dlqEnds(): Promise<Record<string, number>> {
+  return Object.fromEntries(await Promise.all(dlqTopics.map(async (topic) => [topic, await topicEnd(topic)] as const)));
+}
+
+/** The sum of a gauge over its label sets in a service's /metrics. */
+async function gauge(service: RunningService, name: string): Promise<number> {
+  const text = await (await fetch(`${service.url}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+}
+
+const PAUSED = 'pipeline_consumer_dependency_paused_partitions';
+
+/** How often each member logged, from `marks` on, that it crashed or (re)joined its group. */
+function membershipChanges(marks: Map<RunningService, number>): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const [service, mark] of marks) {
+    for (const line of service.output.slice(mark)) {
+      const what = ['consumer crashed', 'joined group'].find((msg) => line.includes(`"msg":"${msg}"`));
+      if (what) counts[`${service.instance} ${what}`] = (counts[`${service.instance} ${what}`] ?? 0) + 1;
+    }
+  }
+  return counts;
+}
+
+const logMarks = () => new Map([order, inventory, email].map((service) => [service, service.output.length]));
+
+async function placeOrders(tag: string): Promise<string[]> {
+  const requests = Array.from({ length: ORDERS }, (_, i) => ({
+    customerId: `c-${i}`,
+    email: `c-${i}@${tag}.example`,
+    currency: 'EUR',
+    items: [{ sku: `SKU-0${10 + (i % 10)}`, quantity: 1 }],
+  }));
+  const responses = await inParallel(requests, 4, (request) => postOrder(order.url, request));
+  expect(responses.map((r) => r.status)).toEqual(requests.map(() => 202));
+  return responses.map((r) => r.body.orderId);
+}
+
+/** Highest value of the paused-partitions gauge, sampled over the outage, per service. */
+async function waitOut(ms: number, services: RunningService[]): Promise<Map<RunningService, number>> {
+  const highest = new Map(services.map((service) => [service, 0]));
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    await sleep(Math.min(5000, Math.max(until - Date.now(), 0)));
+    for (const service of services) {
+      const value = await gauge(service, PAUSED).catch(() => 0);
+      highest.set(service, Math.max(highest.get(service)!, value));
+    }
+  }
+  return highest;
+}
+
+/**
+ * Once the dependency is back: every order mailed, exactly once, within DRAIN_MS, every order
+ * CONFIRMED, the DLQs as they were, and no member crashed or rejoined since `marks`. Soft
+ * assertions, so a failing run shows each of them.
+ */
+async function expectRiddenOut(ids: string[], dlqBefore: Record<string, number>, marks: Map<RunningService, number>): Promise<void> {
+  const restored = Date.now();
+  const mailed = async () => {
+    const subjects = await sink.subjects();
+    return ids.filter((id) => subjects.includes(`Order ${id} received`)).length;
+  };
+  await eventually(async () => ((await mailed()) === ids.length ? true : undefined), `${ORDERS} confirmation mails`, DRAIN_MS).catch(() => undefined);
+  const drainedMs = Date.now() - restored;
+  const mailedInTime = await mailed();
+  console.log(`${mailedInTime} of ${ORDERS} orders mailed, ${drainedMs} ms after the dependency came back`);
+  expect.soft(mailedInTime, `orders mailed within ${DRAIN_MS / 1000} s of the dependency's return`).toBe(ids.length);
+  const subjects = await sink.subjects();
+  expect.soft(ids.filter((id) => subjects.filter((s) => s === `Order ${id} received`).length > 1), 'orders mailed twice').toEqual([]);
+  const statuses = async () => (await query<{ status: string }>('SELECT status FROM orders WHERE id = ANY($1::uuid[])', [ids])).map((row) => row.status);
+  await eventually(async () => ((await statuses()).filter((s) => s === 'CONFIRMED').length === ids.length ? true : undefined), 'every order CONFIRMED', 30_000).catch(
+    () => undefined,
+  );
+  expect.soft(await statuses(), 'order statuses').toEqual(ids.map(() => 'CONFIRMED'));
+  expect.soft(await dlqEnds(), 'DLQ end offsets').toEqual(dlqBefore);
+  expect.soft(membershipChanges(marks), 'crashes and group joins since the outage began').toEqual({});
+}
+
+beforeAll(async () => {
+  const base = new URL(testConfig().databaseUrl);
+  base.pathname = '/postgres';
+  adminUrl = base.toString();
+  base.pathname = `/${dbName}`;
+  dbUrl = base.toString();
+  await admin((client) => client.query(`CREATE DATABASE ${dbName}`));
+  sink = new MailSink(`smtp://127.0.0.1:${await freePort()}`, `http://127.0.0.1:${await freePort()}`);
+  await sink.start();
+  const env = { DATABASE_URL: dbUrl, SMTP_URL: sink.smtpUrl, MAIL_SINK_URL: sink.apiUrl };
+  [order, inventory, email] = await Promise.all([fleet.start('order', env), fleet.start('inventory', env), fleet.start('email', env)]);
+  // What earlier test files left on these groups' topics is handled (against this database) first,
+  // so that the DLQ ends measured next move only with this file's events.
+  for (const group of groups) {
+    for (const topic of groupTopics(group)) {
+      await eventually(async () => ((await groupLag(group.groupId, topic)) === 0 ? true : undefined), `${group.groupId} caught up on ${topic}`, 180_000);
+    }
+  }
+  // Those events may have taken stock: this file's orders must all be CONFIRMED.
+  await query('UPDATE stock SET available = 1000');
+}, 420_000);
+
+afterEach((context) => {
+  if (context.task.result?.state === 'fail') console.error(fleet.tails(40));
+});
+
+afterAll(async () => {
+  await fleet.stopAll();
+  await sink?.stop();
+  if (sink) rmSync(sink.dir, { recursive: true, force: true });
+  await admin((client) => client.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)).catch(() => undefined);
+});
+
+describe('a dependency outage longer than the retry ladder', () => {
+  it(
+    `PostgreSQL refusing connections for ${DATABASE_OUTAGE_MS / 1000} s: every order mailed and confirmed after, nothing dead-lettered, no crash, no rebalance`,
+    async () => {
+      const dlqBefore = await dlqEnds();
+      const createdBefore = await topicEnd(topics.orderCreated.name);
+      // The consumers are frozen while the orders are placed, so each of their events meets the outage.
+      inventory.child.kill('SIGSTOP');
+      email.child.kill('SIGSTOP');
+      let ids: string[];
+      try {
+        ids = await placeOrders(`db-${run}`);
+        await eventually(async () => ((await topicEnd(topics.orderCreated.name)) >= createdBefore + ORDERS ? true : undefined), 'the orders published', 30_000);
+        await refuseConnections();
+      } finally {
+        inventory.child.kill('SIGCONT');
+        email.child.kill('SIGCONT');
+      }
+      const marks = logMarks();
+      const paused = await waitOut(DATABASE_OUTAGE_MS, [inventory, email]);
+      await allowConnections();
+
+      await expectRiddenOut(ids, dlqBefore, marks);
+      // The outage was visible as partitions paused for it, and is over.
+      expect.soft(paused.get(inventory), 'inventory partitions paused for the outage').toBeGreaterThan(0);
+      expect.soft(paused.get(email), 'email partitions paused for the outage').toBeGreaterThan(0);
+      await eventually(async () => ((await gauge(inventory, PAUSED)) + (await gauge(email, PAUSED)) === 0 ? true : undefined), 'no partition paused', 30_000);
+    },
+    DATABASE_OUTAGE_MS + DRAIN_MS + 120_000,
+  );
+
+  it(
+    `the SMTP server gone for ${SMTP_OUTAGE_MS / 1000} s: every order mailed after, nothing dead-lettered, no crash, no rebalance`,
+    async () => {
+      const dlqBefore = await dlqEnds();
+      await sink.stop();
+      const marks = logMarks();
+      const ids = await placeOrders(`smtp-${run}`);
+      const paused = await waitOut(SMTP_OUTAGE_MS, [email]);
+      await sink.start();
+
+      await expectRiddenOut(ids, dlqBefore, marks);
+      expect.soft(paused.get(email), 'email partitions paused for the outage').toBeGreaterThan(0);
+      await eventually(async () => ((await gauge(email, PAUSED)) === 0 ? true : undefined), 'no partition paused', 30_000);
+    },
+    SMTP_OUTAGE_MS + DRAIN_MS + 120_000,
+  );
+});
