@@ -19,4 +19,6 @@ export const services: readonly ServiceDefinition[] = [
   { name: 'email', entry: 'services/email/main.ts', port: 3020, portVariable: 'HTTP_PORT' },
   { name: 'analytics', entry: 'services/analytics/main.ts', port: 3030, portVariable: 'HTTP_PORT' },
   { name: 'batch-ingestion', entry: 'services/batch-ingestion/main.ts', port: 3040, portVariable: 'HTTP_PORT' },
+  // Any number of dispatchers share the jobs table: `--scale scheduler=3`.
+  { name: 'scheduler', entry: 'services/scheduler/main.ts', port: 3050, portVariable: 'HTTP_PORT' },
 ];

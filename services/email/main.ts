@@ -1,19 +1,23 @@
 /**
- * The email service (group email-service): one order confirmation per order.created, through SMTP.
+ * The email service (group email-service): one order confirmation per order.created, and one
+ * follow-up per order.follow-ups (published by the scheduler), through SMTP.
  *   node dist/services/email/main.js (after npm run build; npm start runs the source)
  */
 import { consumerGroups, topics, topology } from '../../shared/contracts/topics.js';
 import { runConsumerService } from '../../shared/kit/consumer-service.js';
 import { loadServiceConfig } from './config.js';
+import { FollowUpHandlers, followUpSql } from './follow-up.js';
 import { EmailHandlers } from './handlers.js';
 import { Mailer } from './mailer.js';
 
 await runConsumerService('email', consumerGroups.email, {
   config: loadServiceConfig,
-  database: { sql: [new URL('./schema.sql', import.meta.url)], outbox: { table: 'email_outbox', topology } },
+  database: { sql: [new URL('./schema.sql', import.meta.url), followUpSql], outbox: { table: 'email_outbox', topology } },
   consume: (runtime, service) => {
     const mailer = new Mailer(service.config.smtpUrl, service.config.mailFrom);
     service.shutdown.add('smtp', async () => mailer.close());
-    runtime.on(topics.orderCreated, new EmailHandlers(service, mailer).onOrderCreated);
+    runtime
+      .on(topics.orderCreated, new EmailHandlers(service, mailer).onOrderCreated)
+      .on(topics.orderFollowUps, new FollowUpHandlers(service, mailer).onFollowUp);
   },
 });

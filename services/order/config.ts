@@ -10,6 +10,10 @@ export const configSpec = {
   bodyLimitBytes: variable('BODY_LIMIT_BYTES', positiveInt.default(16 * 1024)),
   databasePoolSize: variable('DATABASE_POOL_SIZE', positiveInt.default(10)),
   /** How long a currency's price list is reused; 0 reads the catalogue for every order. */
+  /** An order still PENDING this long (no answer from inventory) ends REJECTED with reason timeout. */
+  orderPendingTimeoutMs: variable('ORDER_PENDING_TIMEOUT_MS', positiveInt.default(5 * 60_000)),
+  /** The follow-up mail ("How was your order?") goes this long after the order was confirmed. */
+  followUpDelayMs: variable('FOLLOWUP_DELAY_MS', positiveInt.default(24 * 3600_000)),
   catalogueCacheMs: variable('CATALOGUE_CACHE_MS', z.coerce.number({ error: 'expected milliseconds' }).int().min(0).default(5000)),
 };
 

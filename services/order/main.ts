@@ -5,6 +5,7 @@
  */
 import { consumerGroups, topics, topology } from '../../shared/contracts/topics.js';
 import { runConsumerService } from '../../shared/kit/consumer-service.js';
+import { schedulerSql } from '../../shared/scheduler/jobs.js';
 import { Catalogue } from './catalogue.js';
 import { loadServiceConfig } from './config.js';
 import { registerOrderRoutes } from './routes.js';
@@ -13,23 +14,32 @@ import { OrderSaga } from './saga.js';
 await runConsumerService('order', consumerGroups.orderService, {
   config: loadServiceConfig,
   database: (config) => ({
-    sql: [new URL('./schema.sql', import.meta.url)],
+    // The scheduler's jobs table: timeouts and follow-ups are scheduled in the order's own transactions.
+    sql: [new URL('./schema.sql', import.meta.url), schedulerSql],
     outbox: { table: 'order_outbox', topology },
     pool: { max: config.databasePoolSize },
   }),
   // The API takes orders (into its outbox) while Kafka is down; the saga consumer joins when it can.
   background: true,
-  consume: (runtime, { handleOnce }) => {
-    const saga = new OrderSaga(handleOnce);
+  consume: (runtime, { handleOnce, outbox, config }) => {
+    const saga = new OrderSaga(handleOnce, outbox, { pendingTimeoutMs: config.orderPendingTimeoutMs, followUpDelayMs: config.followUpDelayMs });
     runtime
       .on(topics.inventoryReserved, saga.onReserved)
       .on(topics.inventoryRejected, saga.onRejected)
       .on(topics.inventoryReleased, saga.onReleased)
-      .on(topics.orderSteps, saga.onStep);
+      .on(topics.orderSteps, saga.onStep)
+      .on(topics.orderTimeouts, saga.onTimeout);
   },
   bodyLimit: (config) => config.bodyLimitBytes,
   routes: (app, { config, pool, outbox, logger }) =>
-    registerOrderRoutes(app, { pool, outbox, logger, catalogue: new Catalogue(pool, config.catalogueCacheMs), bodyLimitBytes: config.bodyLimitBytes }),
+    registerOrderRoutes(app, {
+      pool,
+      outbox,
+      logger,
+      catalogue: new Catalogue(pool, config.catalogueCacheMs),
+      bodyLimitBytes: config.bodyLimitBytes,
+      pendingTimeoutMs: config.orderPendingTimeoutMs,
+    }),
   ready: ({ pool }) =>
     pool.query('SELECT 1').then(
       () => true,

@@ -3,6 +3,8 @@ import { withTransaction, type Pool } from '../../shared/db.js';
 import { topics } from '../../shared/contracts/topics.js';
 import type { Outbox } from '../../shared/outbox/outbox.js';
 import type { OrderCancelled, OrderCreated } from '../../shared/contracts/schemas.js';
+import { jobKeys } from '../../shared/contracts/topics.js';
+import { orderJobs } from './timers.js';
 
 export type OrderStatus = 'PENDING' | 'CONFIRMED' | 'REJECTED' | 'CANCELLING' | 'CANCELLED';
 
@@ -55,6 +57,7 @@ export async function insertOrder(
   pool: Pool,
   outbox: Outbox,
   order: NewOrder,
+  pendingTimeoutMs: number,
   idempotency?: { key: string; requestHash: string },
 ): Promise<InsertResult> {
   const response: AcceptedOrder = { orderId: order.id, status: 'PENDING' };
@@ -108,6 +111,8 @@ export async function insertOrder(
     await outbox.append(client, [
       { topic: topics.orderCreated, key: order.id, value: event, eventId: order.eventId, correlationId: order.correlationId },
     ]);
+    // The saga does not wait for ever on an answer that was lost.
+    await orderJobs.schedulePendingTimeout(client, order.id, order.correlationId, pendingTimeoutMs);
     return { kind: 'created', response };
   });
 }
@@ -131,6 +136,8 @@ export interface OrderView {
   updatedAt: string;
   /** What each downstream step did: inventory, email, analytics and, after a cancel, compensation. */
   steps: Record<string, StepView>;
+  /** The order's jobs on the scheduler, by type (order-timeout, order-follow-up): pending, dispatched or cancelled. */
+  schedules: Record<string, { state: string; dueAt: string }>;
 }
 
 export async function findOrder(pool: Pool, id: string): Promise<OrderView | undefined> {
@@ -145,6 +152,7 @@ export async function findOrder(pool: Pool, id: string): Promise<OrderView | und
     updated_at: Date;
     items: PricedLine[];
     steps: Record<string, StepView> | null;
+    schedules: Record<string, { state: string; dueAt: string }> | null;
   }>(
     `SELECT o.id, o.status, o.status_reason, o.customer_id, o.currency, o.total_cents, o.created_at, o.updated_at,
             (SELECT json_agg(json_build_object('sku', l.sku, 'quantity', l.quantity, 'unitPriceCents', l.unit_price_cents)
@@ -152,9 +160,11 @@ export async function findOrder(pool: Pool, id: string): Promise<OrderView | und
                FROM order_lines l WHERE l.order_id = o.id) AS items,
             (SELECT json_object_agg(s.step, json_build_object('outcome', s.outcome, 'detail', s.detail,
                                     'handledBy', s.handled_by, 'at', s.occurred_at))
-               FROM order_steps s WHERE s.order_id = o.id) AS steps
+               FROM order_steps s WHERE s.order_id = o.id) AS steps,
+            (SELECT json_object_agg(j.job_type, json_build_object('state', j.state, 'dueAt', j.due_at))
+               FROM scheduled_jobs j WHERE j.job_key IN ($2, $3)) AS schedules
        FROM orders o WHERE o.id = $1`,
-    [id],
+    [id, jobKeys.orderTimeout(id), jobKeys.orderFollowUp(id)],
   );
   const row = rows[0];
   if (!row) return undefined;
@@ -169,6 +179,7 @@ export async function findOrder(pool: Pool, id: string): Promise<OrderView | und
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
     steps: row.steps ?? {},
+    schedules: row.schedules ?? {},
   };
 }
 
@@ -197,6 +208,8 @@ export async function requestCancel(pool: Pool, outbox: Outbox, id: string, reas
     const eventId = randomUUID();
     const event: OrderCancelled = { eventId, orderId: id, reason, cancelledAt: now };
     await outbox.append(client, [{ topic: topics.orderCancelled, key: id, value: event, eventId, correlationId }]);
+    // A cancelled order gets no follow-up; if it went out already, there is nothing to take back.
+    await orderJobs.cancelFollowUp(client, id);
     return { kind: 'cancelling', status: 'CANCELLING' };
   });
 }

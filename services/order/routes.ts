@@ -23,6 +23,8 @@ export interface OrderRoutesOptions {
   catalogue: Catalogue;
   logger: Logger;
   bodyLimitBytes: number;
+  /** An order's pending timeout, scheduled with it. */
+  pendingTimeoutMs: number;
 }
 
 const MAX_QUANTITY = 1000;
@@ -140,7 +142,7 @@ export function registerOrderRoutes(app: FastifyInstance, options: OrderRoutesOp
       totalCents,
       createdAt: Date.now(),
     };
-    const result = await insertOrder(pool, outbox, order, key === undefined ? undefined : { key, requestHash });
+    const result = await insertOrder(pool, outbox, order, options.pendingTimeoutMs, key === undefined ? undefined : { key, requestHash });
     if (result.kind === 'replay') return replay(reply, result.record, requestHash);
     ordersAccepted.inc();
     logger.info(

@@ -6,7 +6,9 @@ import type {
   InventoryReserved,
   OrderCancelled,
   OrderCreated,
+  OrderFollowUp,
   OrderStep,
+  OrderTimeout,
 } from './types.generated.js';
 
 export type * from './types.generated.js';
@@ -23,4 +25,6 @@ export const schemas = {
   InventoryRejected: declareSchema<InventoryRejected>(schemasDir, 'inventory-rejected.avsc'),
   InventoryReleased: declareSchema<InventoryReleased>(schemasDir, 'inventory-released.avsc'),
   OrderStep: declareSchema<OrderStep>(schemasDir, 'order-step.avsc'),
+  OrderTimeout: declareSchema<OrderTimeout>(schemasDir, 'order-timeout.avsc'),
+  OrderFollowUp: declareSchema<OrderFollowUp>(schemasDir, 'order-follow-up.avsc'),
 };

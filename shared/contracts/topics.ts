@@ -14,6 +14,16 @@ export const topics = {
   inventoryRejected: declareTopic('inventory.rejected', schemas.InventoryRejected),
   inventoryReleased: declareTopic('inventory.released', schemas.InventoryReleased),
   orderSteps: declareTopic('order.steps', schemas.OrderStep),
+  // Published by the scheduler (services/scheduler) when a job is due: an order's pending timeout,
+  // an order's follow-up mail.
+  orderTimeouts: declareTopic('order.timeouts', schemas.OrderTimeout),
+  orderFollowUps: declareTopic('order.follow-ups', schemas.OrderFollowUp),
+};
+
+/** The scheduler's job keys: one job per order and purpose, so cancelling by key needs no lookup. */
+export const jobKeys = {
+  orderTimeout: (orderId: string) => `order-timeout:${orderId}`,
+  orderFollowUp: (orderId: string) => `order-follow-up:${orderId}`,
 };
 
 export const consumerGroups = {
@@ -23,9 +33,9 @@ export const consumerGroups = {
   // The order service's side of the saga: inventory outcomes move an order's status, steps feed GET /orders/:id.
   orderService: {
     groupId: 'order-service',
-    topics: [topics.inventoryReserved, topics.inventoryRejected, topics.inventoryReleased, topics.orderSteps],
+    topics: [topics.inventoryReserved, topics.inventoryRejected, topics.inventoryReleased, topics.orderSteps, topics.orderTimeouts],
   },
-  email: { groupId: 'email-service', topics: [topics.orderCreated] },
+  email: { groupId: 'email-service', topics: [topics.orderCreated, topics.orderFollowUps] },
   analytics: { groupId: 'analytics-service', topics: [topics.orderCreated] },
   // Only rows rejected for their data reach its retry tiers (an outage pauses consumption instead),
   // so a short ladder: 1, 2, 4 s, then the DLQ.

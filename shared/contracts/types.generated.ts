@@ -102,6 +102,15 @@ export interface LineItem {
   unitPriceCents: number;
 }
 
+/** Published by the scheduler a while after an order was confirmed (unless it was cancelled); the email service asks the customer how the order went. Key: the order id. */
+export interface OrderFollowUp {
+  /** Unique per event; consumers deduplicate on it. */
+  eventId: string;
+  orderId: string;
+  email: string;
+  confirmedAt: number;
+}
+
 /** A downstream service finished its part for an order; the order service shows it in GET /orders/:id. Key: the order id. */
 export interface OrderStep {
   /** Derived from the causing event and the service, so a redelivery repeats the same id. */
@@ -118,4 +127,13 @@ export interface OrderStep {
   /** The instance that did the work. */
   handledBy: string;
   occurredAt: number;
+}
+
+/** Published by the scheduler when an order's pending timeout is due; the order service ends the order REJECTED (timeout) if it is still PENDING. Key: the order id. */
+export interface OrderTimeout {
+  /** Unique per event; consumers deduplicate on it. */
+  eventId: string;
+  orderId: string;
+  /** When the timeout was scheduled (the order's creation). */
+  scheduledAt: number;
 }

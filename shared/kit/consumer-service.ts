@@ -52,7 +52,8 @@ const RELAY_STOP_BOUND_MS = 5000;
 /** Kept between the consumer's own stop bound and its closer's: the steps after the runtime's deadline. */
 const CONSUMER_STOP_SLACK_MS = 1000;
 
-function startRelay(outbox: Outbox, parts: ServiceParts<KitConfig>, topology: Pick<Topology, 'topics'>): OutboxRelay {
+/** Starts the relay of a service's outbox, woken by each commit that appends to it. */
+export function startRelay(outbox: Outbox, parts: ServiceParts<KitConfig>, topology: Pick<Topology, 'topics'>): OutboxRelay {
   const { pool, kafka, serde, logger, shutdown, config } = parts;
   const topics = topicLookup(topology);
   const relay = new OutboxRelay({ pool, client: kafka, serde, logger, table: outbox.table, topics, pollIntervalMs: config.outboxPollMs });

@@ -34,11 +34,12 @@ export type Effects = Pick<ServiceParts<unknown>, 'handleOnce' | 'outbox'>;
 /** The parts; pool, outbox and handleOnce are checked on first use, so a service only pays for what it declared. */
 export function serviceParts<C>(
   base: Pick<ServiceParts<C>, 'config' | 'logger' | 'shutdown' | 'kafka' | 'serde'>,
-  group: ConsumerGroupDeclaration,
+  /** Without one (a service that consumes nothing) there is no handleOnce. */
+  group: ConsumerGroupDeclaration | undefined,
   database: Database | undefined,
 ): ServiceParts<C> {
   const missing = (what: string) => new ServiceDefinitionError(`the service declares no ${what}`);
-  const handleOnce = database && handleOnceFor(database.pool, group);
+  const handleOnce = database && group && handleOnceFor(database.pool, group);
   return {
     ...base,
     get pool() {

@@ -45,7 +45,10 @@ export interface OrderView {
   items: Array<{ sku: string; quantity: number; unitPriceCents: number }>;
   totalCents: number;
   createdAt: string;
+  updatedAt: string;
   steps: Record<string, { outcome: string; at: string; handledBy: string | null; detail: unknown }>;
+  /** The order's scheduler jobs by type (order-timeout, order-follow-up). */
+  schedules?: Record<string, { state: string; dueAt: string }>;
 }
 
 export function getOrder(baseUrl: string, id: string): Promise<ApiResponse<OrderView>> {

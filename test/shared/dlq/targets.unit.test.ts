@@ -6,8 +6,8 @@ import { dlqTopicName } from '../../../shared/kafka/topology.js';
 
 describe('dlq targets', () => {
   it('resolves declared groups to their DLQs through the declarations', () => {
-    const targets = resolveTargets(topology, { groups: [consumerGroups.email.groupId] });
-    expect(targets.map((t) => t.dlqTopic)).toEqual([dlqTopicName(topics.orderCreated, consumerGroups.email.groupId)]);
+    const targets = resolveTargets(topology, { groups: [consumerGroups.analytics.groupId] });
+    expect(targets.map((t) => t.dlqTopic)).toEqual([dlqTopicName(topics.orderCreated, consumerGroups.analytics.groupId)]);
     expect(resolveTargets(topology, {}).length).toBeGreaterThanOrEqual(Object.keys(consumerGroups).length);
   });
 
@@ -25,8 +25,8 @@ describe('dlq targets', () => {
   });
 
   it('works on the topology it is given, not a global one', () => {
-    const only = { topics: { orderCreated: topics.orderCreated }, groups: { email: consumerGroups.email } };
-    expect(resolveTargets(only).map((t) => t.group.groupId)).toEqual([consumerGroups.email.groupId]);
+    const only = { topics: { orderCreated: topics.orderCreated }, groups: { analytics: consumerGroups.analytics } };
+    expect(resolveTargets(only).map((t) => t.group.groupId)).toEqual([consumerGroups.analytics.groupId]);
     expect(() => resolveTargets(only, { groups: [consumerGroups.inventory.groupId] })).toThrow(DlqSelectionError);
   });
 });
