@@ -1,0 +1,167 @@
+import { describe, expect, it } from 'vitest';
+import type { InboundEvent } from '../../../shared/consumer/types.js';
+import type { OrderCreated } from '../../../shared/contracts/schemas.js';
+import type { PoolClient } from '../../../shared/db.js';
+import { DUPLICATE, type HandleOnce } from '../../../shared/kit/handle-once.js';
+import type { Logger } from '../../../shared/logger.js';
+import type { Outbox } from '../../../shared/outbox/outbox.js';
+import type { Pool } from '../../../shared/db.js';
+import { databaseUnavailable } from '../../../services/email/database-unavailable.js';
+import { EmailHandlers } from '../../../services/email/handlers.js';
+import { sampleOrder } from '../../support/orders.js';
+
+/** pg's error shapes: a SQLSTATE from the server, a socket error, pg's own without a code. */
+const pgError = (message: string, code?: string) => Object.assign(new Error(message), code === undefined ? {} : { code });
+const terminated = () => pgError('Client has encountered a connection error and is not queryable');
+const refused = () => pgError('database "x" is not currently accepting connections', '55000');
+
+/**
+ * The email handler's view of PostgreSQL in memory: email_sends, the group's claims and the outbox
+ * steps, with transactions that apply on commit, and failures queued for the next commits.
+ */
+function fakeDatabase() {
+  const sends = new Map<string, { sent: boolean }>();
+  const claims = new Set<string>();
+  const steps: string[] = [];
+  const commitFailures: unknown[] = [];
+  /** Outbox steps appended in each open transaction. */
+  const appendedIn = new WeakMap<PoolClient, string[]>();
+  const pool = {
+    query: async (sql: string, params: unknown[]) => {
+      const orderId = String(params[0]);
+      if (!sql.startsWith('INSERT INTO email_sends') || sends.has(orderId)) return { rowCount: 0, rows: [] };
+      sends.set(orderId, { sent: false });
+      return { rowCount: 1, rows: [] };
+    },
+  } as unknown as Pool;
+  const handleOnce: HandleOnce = async (event, work) => {
+    if (claims.has(event.eventId)) return DUPLICATE;
+    const written = new Map<string, { sent: boolean }>();
+    const appended: string[] = [];
+    const tx = {
+      query: async (sql: string, params: unknown[]) => {
+        const orderId = String(params[0]);
+        const row = written.get(orderId) ?? sends.get(orderId);
+        if (sql.startsWith('SELECT')) return { rowCount: row ? 1 : 0, rows: row ? [row] : [] };
+        if (row?.sent) return { rowCount: 0, rows: [] };
+        written.set(orderId, { sent: true });
+        return { rowCount: 1, rows: [] };
+      },
+    } as unknown as PoolClient;
+    appendedIn.set(tx, appended);
+    const result = await work(tx);
+    const failure = commitFailures.shift();
+    if (failure !== undefined) throw failure;
+    for (const [orderId, row] of written) sends.set(orderId, row);
+    steps.push(...appended);
+    claims.add(event.eventId);
+    return result;
+  };
+  const outbox = {
+    append: async (tx: PoolClient, messages: ReadonlyArray<{ key: string }>) => void appendedIn.get(tx)?.push(...messages.map((m) => m.key)),
+  } as unknown as Outbox;
+  return { effects: { pool, handleOnce, outbox }, sends, claims, steps, commitFailures };
+}
+
+function fakeMailer() {
+  const sent: string[] = [];
+  return { sent, mailer: { send: async (mail: { messageId: string }) => void sent.push(mail.messageId) } };
+}
+
+const quiet = { info: () => undefined, warn: () => undefined } as unknown as Logger;
+
+function delivery(order: OrderCreated, eventId = order.eventId): InboundEvent<OrderCreated> {
+  return { value: order, eventId, logger: quiet, correlationId: undefined } as unknown as InboundEvent<OrderCreated>;
+}
+
+describe('databaseUnavailable', () => {
+  it('is true for a server away, shutting down or refusing connections', () => {
+    for (const error of [
+      pgError('terminating connection due to administrator command', '57P01'),
+      pgError('the database system is starting up', '57P03'),
+      pgError('connection failure', '08006'),
+      pgError('sorry, too many clients already', '53300'),
+      refused(),
+      pgError('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED'),
+      pgError('Connection terminated unexpectedly'),
+      terminated(),
+      pgError('timeout exceeded when trying to connect'),
+    ]) {
+      expect(databaseUnavailable(error), (error as Error).message).toBe(true);
+    }
+  });
+
+  it('is false for a statement that failed on its own, and for anything else', () => {
+    for (const error of [
+      pgError('duplicate key value violates unique constraint', '23505'),
+      pgError('relation "email_sends" does not exist', '42P01'),
+      pgError('cannot change a column of a table in use', '55000'),
+      pgError('Cannot use a pool after calling end on the pool'),
+      new TypeError('x is undefined'),
+      'down',
+      undefined,
+    ]) {
+      expect(databaseUnavailable(error), String(error)).toBe(false);
+    }
+  });
+});
+
+describe('EmailHandlers', () => {
+  const fast = { firstMs: 1, maxMs: 2 };
+
+  it('a COMMIT lost after the 250 is recorded again, while the database is unavailable, without a second send', async () => {
+    const db = fakeDatabase();
+    const { mailer, sent } = fakeMailer();
+    const order = sampleOrder();
+    // The send's transaction, then two attempts at the record, fail as in an outage.
+    db.commitFailures.push(terminated(), refused(), refused());
+    await new EmailHandlers(db.effects, mailer, fast).onOrderCreated(delivery(order));
+    expect(sent).toEqual([`<order-${order.orderId}@order-pipeline.local>`]);
+    expect(db.sends.get(order.orderId)).toEqual({ sent: true });
+    expect(db.claims.has(order.eventId)).toBe(true);
+    expect(db.steps).toEqual([order.orderId]);
+    expect(db.commitFailures).toEqual([]);
+  });
+
+  it('a send that fails is not recorded: the attempt stays on record and the retry sends', async () => {
+    const db = fakeDatabase();
+    const order = sampleOrder();
+    const failing = { send: async () => Promise.reject(new Error('SMTP send failed')) };
+    await expect(new EmailHandlers(db.effects, failing, fast).onOrderCreated(delivery(order))).rejects.toThrow('SMTP send failed');
+    expect(db.sends.get(order.orderId)).toEqual({ sent: false });
+    expect(db.claims.size).toBe(0);
+    const { mailer, sent } = fakeMailer();
+    await new EmailHandlers(db.effects, mailer, fast).onOrderCreated(delivery(order));
+    expect(sent).toHaveLength(1);
+    expect(db.sends.get(order.orderId)).toEqual({ sent: true });
+  });
+
+  it('a record that fails for another reason takes the retry path, and the redelivery to the same process records without sending', async () => {
+    const db = fakeDatabase();
+    const { mailer, sent } = fakeMailer();
+    const handlers = new EmailHandlers(db.effects, mailer, fast);
+    const order = sampleOrder();
+    db.commitFailures.push(terminated(), pgError('could not serialize access', '40001'));
+    await expect(handlers.onOrderCreated(delivery(order))).rejects.toThrow('could not serialize access');
+    expect(db.sends.get(order.orderId)).toEqual({ sent: false });
+
+    await handlers.onOrderCreated(delivery(order));
+    expect(sent).toHaveLength(1);
+    expect(db.sends.get(order.orderId)).toEqual({ sent: true });
+    expect(db.claims.has(order.eventId)).toBe(true);
+    expect(db.steps).toEqual([order.orderId]);
+  });
+
+  it('another event id for an order recorded as sent sends nothing, and so does a redelivery', async () => {
+    const db = fakeDatabase();
+    const { mailer, sent } = fakeMailer();
+    const handlers = new EmailHandlers(db.effects, mailer, fast);
+    const order = sampleOrder();
+    await handlers.onOrderCreated(delivery(order));
+    await handlers.onOrderCreated(delivery(order, 'another-event'));
+    await handlers.onOrderCreated(delivery(order));
+    expect(sent).toHaveLength(1);
+    expect(db.claims).toEqual(new Set([order.eventId, 'another-event']));
+    expect(db.steps).toEqual([order.orderId]);
+  });
+});
