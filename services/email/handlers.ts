@@ -4,7 +4,7 @@ import { Counter, Gauge } from 'prom-client';
 import type { InboundEvent } from '../../shared/consumer/types.js';
 import { topics } from '../../shared/contracts/topics.js';
 import type { PoolClient } from '../../shared/db.js';
-import type { ServiceParts } from '../../shared/kit/service-parts.js';
+import type { Effects } from '../../shared/kit/service-parts.js';
 import { DUPLICATE, type Duplicate } from '../../shared/kit/handle-once.js';
 import { instanceId } from '../../shared/logger.js';
 import { metrics } from '../../shared/metrics.js';
@@ -31,9 +31,7 @@ const SENT = 'sent';
 const ALREADY_SENT = 'already-sent';
 type Outcome = typeof SENT | typeof ALREADY_SENT;
 
-/** What the handlers use: the claim with its effect, the outbox, and the pool for the record of an attempt. */
-export type EmailEffects = Pick<ServiceParts<unknown>, 'handleOnce' | 'outbox' | 'pool'>;
-
+/** How often the record of an accepted mail is tried again while the database is unavailable. */
 export interface RecordBackoff {
   /** @defaultValue 100 */
   firstMs: number;
@@ -43,33 +41,33 @@ export interface RecordBackoff {
 
 /**
  * Sends one confirmation per order, at least once and, unless the process dies at the wrong moment,
- * exactly once:
- * 1. The attempt is recorded before anything is sent: an email_sends row without sent_at, committed
- *    on its own (kept if an attempt fails; the next one reuses it).
- * 2. One transaction claims the event (handleOnce), locks the order's row, sends unless the row says
- *    sent, then sets sent_at and appends the order.steps report. So a redelivered event finds the
- *    claim and sends nothing; two members handling the same event at once (right after a rebalance),
- *    or two event ids for one order (a re-published order.created), serialise on the locks and the
- *    second finds the first's outcome; a failed send rolls back, and the retry sends.
- * 3. If that transaction fails after the SMTP server accepted the mail (250) — a database outage
- *    terminates it, the COMMIT fails — the mail is out and only its record is missing: the record
- *    is written again in a transaction of its own, retried while the database is unavailable, and
- *    never rolled back into a second send. Until it commits, the order is kept in `unrecorded`, so
- *    another delivery for it to this process (a retry tier, another event id) records it without
- *    sending again.
- * The remaining window, at least once by choice (the alternative, not sending when an earlier
- * attempt did not finish, loses the mail whenever that attempt failed before the 250): if the
- * process dies after the 250 and before the record commits (milliseconds; as long as the database
- * stays away during an outage), or another member takes the partition during the outage and reaches
- * the database first, the redelivery finds no sent_at and sends a second mail with the same
- * Message-ID, which mail clients fold. `email_unrecorded_confirmations` shows when it is open.
+ * exactly once. One transaction claims the event (handleOnce), records the order as mailed and
+ * appends the order.steps report, then sends; so after the SMTP server's 250 only the COMMIT is left:
+ * - a redelivered event finds the claim and sends nothing;
+ * - two members handling the same event at once (right after a rebalance) serialise on the claim's
+ *   row: the second waits for the first transaction and then finds the claim;
+ * - a failed send rolls the record back with the claim, so the retry sends;
+ * - another event id for an order already mailed (a re-published order.created) finds the order's
+ *   record before sending: it is a duplicate effect, claimed and counted, never a failure that
+ *   would send again on every attempt. Two such events at once serialise on the record's row.
+ * If the transaction fails after the 250 (a database outage terminates it, the COMMIT fails), the
+ * mail is out and only its record is missing: the record is written again in a transaction of its
+ * own, retried while the database is unavailable, never rolled back into a second send. Until it
+ * commits the order is kept in `unrecorded`, so another delivery for it to this process (a retry
+ * tier, another event id, a handler given up on) records without sending.
+ * The remaining window, at least once by choice (not sending when an earlier attempt may have sent
+ * would lose every mail whose attempt failed before the 250): if the process dies between the 250
+ * and the record's commit (one round trip; during an outage, as long as the database stays away),
+ * or another member takes the partition during an outage and reaches the database first, the
+ * redelivery sends a second mail with the same Message-ID, which mail clients fold.
+ * `email_unrecorded_confirmations` shows when it is open.
  */
 export class EmailHandlers {
   /** Orders whose mail the SMTP server accepted in this process and whose record has not committed. */
   private readonly unrecorded = new Set<string>();
 
   constructor(
-    private readonly effects: EmailEffects,
+    private readonly effects: Effects,
     private readonly mailer: Pick<Mailer, 'send'>,
     private readonly backoff: RecordBackoff = { firstMs: 100, maxMs: 1000 },
   ) {}
@@ -79,19 +77,13 @@ export class EmailHandlers {
     const mail = confirmationFor(order);
     let outcome: Outcome | Duplicate;
     try {
-      const attempt = await this.effects.pool.query(
-        'INSERT INTO email_sends (order_id, cause_event_id, message_id, handled_by, sent_at) VALUES ($1, $2, $3, $4, NULL) ON CONFLICT (order_id) DO NOTHING',
-        [order.orderId, event.eventId, mail.messageId, instanceId],
-      );
       outcome = await this.effects.handleOnce(event, async (tx) => {
-        const row = await tx.query<{ sent: boolean }>('SELECT sent_at IS NOT NULL AS sent FROM email_sends WHERE order_id = $1 FOR UPDATE', [order.orderId]);
-        if (row.rows[0]?.sent) return ALREADY_SENT;
-        if (!this.unrecorded.has(order.orderId)) {
-          if (attempt.rowCount !== 1) event.logger.info({ orderId: order.orderId }, 'an earlier attempt for this order did not finish (its mail may be out); sending');
+        const recorded = await this.record(tx, event, mail);
+        if (recorded === SENT && !this.unrecorded.has(order.orderId)) {
           await this.mailer.send(mail);
           this.accepted(order.orderId);
         }
-        return this.record(tx, event, mail);
+        return recorded;
       });
     } catch (error) {
       // Not accepted: the retry sends. Accepted: the mail is out, and only its record is missing.
@@ -110,14 +102,11 @@ export class EmailHandlers {
     event.logger.info({ orderId: order.orderId }, 'order confirmation sent');
   };
 
-  /** Sets sent_at (unless another event's attempt did) and reports the step; in the claiming transaction. */
+  /** Records the order as mailed and reports the step, in the claiming transaction; ALREADY_SENT when another event's did. */
   private async record(tx: PoolClient, event: InboundEvent<OrderCreated>, mail: Confirmation): Promise<Outcome> {
     const order = event.value;
     const recorded = await tx.query(
-      `INSERT INTO email_sends (order_id, cause_event_id, message_id, handled_by, sent_at) VALUES ($1, $2, $3, $4, now())
-       ON CONFLICT (order_id) DO UPDATE SET cause_event_id = excluded.cause_event_id, message_id = excluded.message_id,
-         handled_by = excluded.handled_by, sent_at = excluded.sent_at
-       WHERE email_sends.sent_at IS NULL`,
+      'INSERT INTO email_sends (order_id, cause_event_id, message_id, handled_by) VALUES ($1, $2, $3, $4) ON CONFLICT (order_id) DO NOTHING',
       [order.orderId, event.eventId, mail.messageId, instanceId],
     );
     if (recorded.rowCount !== 1) return ALREADY_SENT;

@@ -4,8 +4,8 @@ import type { OrderCreated } from '../../../shared/contracts/schemas.js';
 import type { PoolClient } from '../../../shared/db.js';
 import { DUPLICATE, type HandleOnce } from '../../../shared/kit/handle-once.js';
 import type { Logger } from '../../../shared/logger.js';
+import { metrics } from '../../../shared/metrics.js';
 import type { Outbox } from '../../../shared/outbox/outbox.js';
-import type { Pool } from '../../../shared/db.js';
 import { databaseUnavailable } from '../../../services/email/database-unavailable.js';
 import { EmailHandlers } from '../../../services/email/handlers.js';
 import { sampleOrder } from '../../support/orders.js';
@@ -16,56 +16,49 @@ const terminated = () => pgError('Client has encountered a connection error and 
 const refused = () => pgError('database "x" is not currently accepting connections', '55000');
 
 /**
- * The email handler's view of PostgreSQL in memory: email_sends, the group's claims and the outbox
- * steps, with transactions that apply on commit, and failures queued for the next commits.
+ * The email handler's view of PostgreSQL in memory: the orders recorded as mailed, the group's claims
+ * and the outbox steps, with transactions that apply on commit, and failures queued for the next commits.
  */
 function fakeDatabase() {
-  const sends = new Map<string, { sent: boolean }>();
+  const mailed = new Set<string>();
   const claims = new Set<string>();
   const steps: string[] = [];
   const commitFailures: unknown[] = [];
-  /** Outbox steps appended in each open transaction. */
-  const appendedIn = new WeakMap<PoolClient, string[]>();
-  const pool = {
-    query: async (sql: string, params: unknown[]) => {
-      const orderId = String(params[0]);
-      if (!sql.startsWith('INSERT INTO email_sends') || sends.has(orderId)) return { rowCount: 0, rows: [] };
-      sends.set(orderId, { sent: false });
-      return { rowCount: 1, rows: [] };
-    },
-  } as unknown as Pool;
+  /** What each open transaction wrote. */
+  const writes = new WeakMap<PoolClient, { mailed: string[]; steps: string[] }>();
   const handleOnce: HandleOnce = async (event, work) => {
     if (claims.has(event.eventId)) return DUPLICATE;
-    const written = new Map<string, { sent: boolean }>();
-    const appended: string[] = [];
+    const written = { mailed: [] as string[], steps: [] as string[] };
     const tx = {
-      query: async (sql: string, params: unknown[]) => {
+      query: async (_sql: string, params: unknown[]) => {
         const orderId = String(params[0]);
-        const row = written.get(orderId) ?? sends.get(orderId);
-        if (sql.startsWith('SELECT')) return { rowCount: row ? 1 : 0, rows: row ? [row] : [] };
-        if (row?.sent) return { rowCount: 0, rows: [] };
-        written.set(orderId, { sent: true });
+        if (mailed.has(orderId) || written.mailed.includes(orderId)) return { rowCount: 0, rows: [] };
+        written.mailed.push(orderId);
         return { rowCount: 1, rows: [] };
       },
     } as unknown as PoolClient;
-    appendedIn.set(tx, appended);
+    writes.set(tx, written);
     const result = await work(tx);
     const failure = commitFailures.shift();
     if (failure !== undefined) throw failure;
-    for (const [orderId, row] of written) sends.set(orderId, row);
-    steps.push(...appended);
+    for (const orderId of written.mailed) mailed.add(orderId);
+    steps.push(...written.steps);
     claims.add(event.eventId);
     return result;
   };
   const outbox = {
-    append: async (tx: PoolClient, messages: ReadonlyArray<{ key: string }>) => void appendedIn.get(tx)?.push(...messages.map((m) => m.key)),
+    append: async (tx: PoolClient, messages: ReadonlyArray<{ key: string }>) => void writes.get(tx)?.steps.push(...messages.map((m) => m.key)),
   } as unknown as Outbox;
-  return { effects: { pool, handleOnce, outbox }, sends, claims, steps, commitFailures };
+  return { effects: { handleOnce, outbox }, mailed, claims, steps, commitFailures };
 }
 
 function fakeMailer() {
   const sent: string[] = [];
   return { sent, mailer: { send: async (mail: { messageId: string }) => void sent.push(mail.messageId) } };
+}
+
+async function unrecorded(): Promise<number | undefined> {
+  return (await metrics.getSingleMetric('email_unrecorded_confirmations')?.get())?.values[0]?.value;
 }
 
 const quiet = { info: () => undefined, warn: () => undefined } as unknown as Logger;
@@ -117,23 +110,24 @@ describe('EmailHandlers', () => {
     db.commitFailures.push(terminated(), refused(), refused());
     await new EmailHandlers(db.effects, mailer, fast).onOrderCreated(delivery(order));
     expect(sent).toEqual([`<order-${order.orderId}@order-pipeline.local>`]);
-    expect(db.sends.get(order.orderId)).toEqual({ sent: true });
+    expect(db.mailed.has(order.orderId)).toBe(true);
     expect(db.claims.has(order.eventId)).toBe(true);
     expect(db.steps).toEqual([order.orderId]);
     expect(db.commitFailures).toEqual([]);
   });
 
-  it('a send that fails is not recorded: the attempt stays on record and the retry sends', async () => {
+  it('a send that fails is not recorded, and the retry sends', async () => {
     const db = fakeDatabase();
     const order = sampleOrder();
     const failing = { send: async () => Promise.reject(new Error('SMTP send failed')) };
     await expect(new EmailHandlers(db.effects, failing, fast).onOrderCreated(delivery(order))).rejects.toThrow('SMTP send failed');
-    expect(db.sends.get(order.orderId)).toEqual({ sent: false });
+    expect(db.mailed.has(order.orderId)).toBe(false);
     expect(db.claims.size).toBe(0);
+    expect(db.steps).toEqual([]);
     const { mailer, sent } = fakeMailer();
     await new EmailHandlers(db.effects, mailer, fast).onOrderCreated(delivery(order));
     expect(sent).toHaveLength(1);
-    expect(db.sends.get(order.orderId)).toEqual({ sent: true });
+    expect(db.mailed.has(order.orderId)).toBe(true);
   });
 
   it('a record that fails for another reason takes the retry path, and the redelivery to the same process records without sending', async () => {
@@ -143,13 +137,15 @@ describe('EmailHandlers', () => {
     const order = sampleOrder();
     db.commitFailures.push(terminated(), pgError('could not serialize access', '40001'));
     await expect(handlers.onOrderCreated(delivery(order))).rejects.toThrow('could not serialize access');
-    expect(db.sends.get(order.orderId)).toEqual({ sent: false });
+    expect(db.mailed.has(order.orderId)).toBe(false);
+    expect(await unrecorded()).toBe(1);
 
     await handlers.onOrderCreated(delivery(order));
     expect(sent).toHaveLength(1);
-    expect(db.sends.get(order.orderId)).toEqual({ sent: true });
+    expect(db.mailed.has(order.orderId)).toBe(true);
     expect(db.claims.has(order.eventId)).toBe(true);
     expect(db.steps).toEqual([order.orderId]);
+    expect(await unrecorded()).toBe(0);
   });
 
   it('another event id for an order recorded as sent sends nothing, and so does a redelivery', async () => {
