@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Counter, Gauge } from 'prom-client';
 import type { InboundEvent } from '../../shared/consumer/types.js';
 import { topics } from '../../shared/contracts/topics.js';
@@ -10,7 +9,6 @@ import { instanceId } from '../../shared/logger.js';
 import { metrics } from '../../shared/metrics.js';
 import type { OrderCreated, OrderStep } from '../../shared/contracts/schemas.js';
 import { confirmationFor, type Confirmation } from './confirmation.js';
-import { databaseUnavailable } from './database-unavailable.js';
 import type { Mailer } from './mailer.js';
 
 const confirmations = new Counter({
@@ -22,7 +20,7 @@ const confirmations = new Counter({
 
 const unrecordedGauge = new Gauge({
   name: 'email_unrecorded_confirmations',
-  help: 'Confirmations the SMTP server accepted whose record has not committed yet (waiting for the database); a process dying now sends them again',
+  help: 'Confirmations the SMTP server accepted whose record has not committed yet (it waits for their next delivery); a process dying now sends them again',
   registers: [metrics],
 });
 
@@ -30,14 +28,6 @@ const SENT = 'sent';
 /** The outcome of an event whose order was mailed for another event id. */
 const ALREADY_SENT = 'already-sent';
 type Outcome = typeof SENT | typeof ALREADY_SENT;
-
-/** How often the record of an accepted mail is tried again while the database is unavailable. */
-export interface RecordBackoff {
-  /** @defaultValue 100 */
-  firstMs: number;
-  /** @defaultValue 1000 */
-  maxMs: number;
-}
 
 /**
  * Sends one confirmation per order, at least once and, unless the process dies at the wrong moment,
@@ -51,16 +41,16 @@ export interface RecordBackoff {
  *   record before sending: it is a duplicate effect, claimed and counted, never a failure that
  *   would send again on every attempt. Two such events at once serialise on the record's row.
  * If the transaction fails after the 250 (a database outage terminates it, the COMMIT fails), the
- * mail is out and only its record is missing: the record is written again in a transaction of its
- * own, retried while the database is unavailable, never rolled back into a second send. Until it
- * commits the order is kept in `unrecorded`, so another delivery for it to this process (a retry
- * tier, another event id, a handler given up on) records without sending.
+ * mail is out and only its record is missing. The order is then kept in `unrecorded`, and the next
+ * delivery of it to this process (the same message once the runtime's hold on an unavailable
+ * database ends, a retry tier, another event id, a call abandoned at its deadline) records it
+ * without sending: the record is not rolled back into a second send.
  * The remaining window, at least once by choice (not sending when an earlier attempt may have sent
  * would lose every mail whose attempt failed before the 250): if the process dies between the 250
- * and the record's commit (one round trip; during an outage, as long as the database stays away),
- * or another member takes the partition during an outage and reaches the database first, the
- * redelivery sends a second mail with the same Message-ID, which mail clients fold.
- * `email_unrecorded_confirmations` shows when it is open.
+ * and the record's commit (one round trip; during an outage, until the database is back and the
+ * message delivered again), or another member takes the partition meanwhile, the redelivery sends
+ * a second mail with the same Message-ID, which mail clients fold. `email_unrecorded_confirmations`
+ * shows when it is open.
  */
 export class EmailHandlers {
   /** Orders whose mail the SMTP server accepted in this process and whose record has not committed. */
@@ -69,7 +59,6 @@ export class EmailHandlers {
   constructor(
     private readonly effects: Effects,
     private readonly mailer: Pick<Mailer, 'send'>,
-    private readonly backoff: RecordBackoff = { firstMs: 100, maxMs: 1000 },
   ) {}
 
   onOrderCreated = async (event: InboundEvent<OrderCreated>): Promise<void> => {
@@ -80,15 +69,17 @@ export class EmailHandlers {
       outcome = await this.effects.handleOnce(event, async (tx) => {
         const recorded = await this.record(tx, event, mail);
         if (recorded === SENT && !this.unrecorded.has(order.orderId)) {
-          await this.mailer.send(mail);
+          await this.mailer.send(mail, event.signal);
           this.accepted(order.orderId);
         }
         return recorded;
       });
     } catch (error) {
       // Not accepted: the retry sends. Accepted: the mail is out, and only its record is missing.
-      if (!this.unrecorded.has(order.orderId)) throw error;
-      outcome = await this.recordWhileUnavailable(event, mail, error);
+      if (this.unrecorded.has(order.orderId)) {
+        event.logger.warn({ orderId: order.orderId }, 'order confirmation sent but not recorded; its next delivery records it without sending');
+      }
+      throw error;
     }
     this.recorded(order.orderId);
     if (outcome === DUPLICATE) return;
@@ -123,25 +114,6 @@ export class EmailHandlers {
     };
     await this.effects.outbox.append(tx, [{ topic: topics.orderSteps, key: order.orderId, eventId, correlationId: event.correlationId, value: step }]);
     return SENT;
-  }
-
-  /**
-   * The record of a mail already accepted, in a transaction of its own, tried again with backoff for
-   * as long as the database is unavailable (the handler holds its partition meanwhile, as a pause
-   * would). Any other failure is thrown: the event takes its retry path, and its redelivery to this
-   * process records without sending.
-   */
-  private async recordWhileUnavailable(event: InboundEvent<OrderCreated>, mail: Confirmation, failure: unknown): Promise<Outcome | Duplicate> {
-    event.logger.warn({ orderId: event.value.orderId, err: failure }, 'order confirmation sent but not recorded; recording it as soon as the database answers');
-    for (let delay = this.backoff.firstMs; ; delay = Math.min(delay * 2, this.backoff.maxMs)) {
-      try {
-        // DUPLICATE: the first COMMIT did land (its answer was lost), or another delivery recorded it.
-        return await this.effects.handleOnce(event, (tx) => this.record(tx, event, mail));
-      } catch (error) {
-        if (!databaseUnavailable(error)) throw error;
-      }
-      await sleep(delay);
-    }
   }
 
   private accepted(orderId: string): void {
