@@ -65,20 +65,20 @@ export class EmailHandlers {
     const order = event.value;
     const mail = confirmationFor(order);
     let outcome: Outcome | Duplicate;
+    let acceptedNow = false;
     try {
       outcome = await this.effects.handleOnce(event, async (tx) => {
         const recorded = await this.record(tx, event, mail);
         if (recorded === SENT && !this.unrecorded.has(order.orderId)) {
           await this.mailer.send(mail, event.signal);
           this.accepted(order.orderId);
+          acceptedNow = true;
         }
         return recorded;
       });
     } catch (error) {
       // Not accepted: the retry sends. Accepted: the mail is out, and only its record is missing.
-      if (this.unrecorded.has(order.orderId)) {
-        event.logger.warn({ orderId: order.orderId }, 'order confirmation sent but not recorded; its next delivery records it without sending');
-      }
+      if (acceptedNow) event.logger.warn({ orderId: order.orderId }, 'order confirmation sent but not recorded; its next delivery records it without sending');
       throw error;
     }
     this.recorded(order.orderId);
