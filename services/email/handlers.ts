@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { Counter } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import type { InboundEvent } from '../../shared/consumer/types.js';
 import { topics } from '../../shared/contracts/topics.js';
+import type { PoolClient } from '../../shared/db.js';
 import type { Effects } from '../../shared/kit/service-parts.js';
-import { DUPLICATE } from '../../shared/kit/handle-once.js';
+import { DUPLICATE, type Duplicate } from '../../shared/kit/handle-once.js';
 import { instanceId } from '../../shared/logger.js';
 import { metrics } from '../../shared/metrics.js';
 import type { OrderCreated, OrderStep } from '../../shared/contracts/schemas.js';
-import { confirmationFor } from './confirmation.js';
+import { confirmationFor, type Confirmation } from './confirmation.js';
 import type { Mailer } from './mailer.js';
 
 const confirmations = new Counter({
@@ -17,60 +18,72 @@ const confirmations = new Counter({
   registers: [metrics],
 });
 
+const unrecordedGauge = new Gauge({
+  name: 'email_unrecorded_confirmations',
+  help: 'Confirmations the SMTP server accepted whose record has not committed yet (it waits for their next delivery); a process dying now sends them again',
+  registers: [metrics],
+});
+
 const SENT = 'sent';
 /** The outcome of an event whose order was mailed for another event id. */
 const ALREADY_SENT = 'already-sent';
+type Outcome = typeof SENT | typeof ALREADY_SENT;
 
 /**
- * Sends one confirmation per order. The claim (handleOnce), the send record and the
- * order.steps report commit in one transaction around the SMTP send:
+ * Sends one confirmation per order, at least once and, unless the process dies at the wrong moment,
+ * exactly once. One transaction claims the event (handleOnce), records the order as mailed and
+ * appends the order.steps report, then sends; so after the SMTP server's 250 only the COMMIT is left:
  * - a redelivered event finds the claim and sends nothing;
  * - two members handling the same event at once (right after a rebalance) serialise on the claim's
  *   row: the second waits for the first transaction and then finds the claim;
- * - a failed send rolls the claim back, so the retry sends;
+ * - a failed send rolls the record back with the claim, so the retry sends;
  * - another event id for an order already mailed (a re-published order.created) finds the order's
- *   send record before sending: it is a duplicate effect, claimed and counted, never a failure that
- *   would send again on every attempt. The record is written first so that two such events at once
- *   serialise on its row; a failed send rolls it back with the claim.
- * The remaining crash window: SMTP and PostgreSQL cannot commit together. If the process dies, or
- * the COMMIT fails, after the server accepted the message (250) and before the COMMIT, the claim is
- * rolled back and the redelivery sends a second mail. The window is the few milliseconds between
- * the 250 and the COMMIT; the duplicate carries the same Message-ID, so mail clients can fold it.
+ *   record before sending: it is a duplicate effect, claimed and counted, never a failure that
+ *   would send again on every attempt. Two such events at once serialise on the record's row.
+ * If the transaction fails after the 250 (a database outage terminates it, the COMMIT fails), the
+ * mail is out and only its record is missing. The order is then kept in `unrecorded`, and the next
+ * delivery of it to this process (the same message once the runtime's hold on an unavailable
+ * database ends, a retry tier, another event id, a call abandoned at its deadline) records it
+ * without sending: the record is not rolled back into a second send.
+ * The remaining window, at least once by choice (not sending when an earlier attempt may have sent
+ * would lose every mail whose attempt failed before the 250): if the process dies between the 250
+ * and the record's commit (one round trip; during an outage, until the database is back and the
+ * message delivered again), or another member takes the partition meanwhile, the redelivery sends
+ * a second mail with the same Message-ID, which mail clients fold. `email_unrecorded_confirmations`
+ * shows when it is open.
  */
 export class EmailHandlers {
+  /** Orders whose mail the SMTP server accepted in this process and whose record has not committed. */
+  private readonly unrecorded = new Set<string>();
+
   constructor(
     private readonly effects: Effects,
-    private readonly mailer: Mailer,
+    private readonly mailer: Pick<Mailer, 'send'>,
   ) {}
 
   onOrderCreated = async (event: InboundEvent<OrderCreated>): Promise<void> => {
     const order = event.value;
-    const sent = await this.effects.handleOnce(event, async (client) => {
-      const mail = confirmationFor(order);
-      const recorded = await client.query(
-        'INSERT INTO email_sends (order_id, cause_event_id, message_id, handled_by) VALUES ($1, $2, $3, $4) ON CONFLICT (order_id) DO NOTHING',
-        [order.orderId, event.eventId, mail.messageId, instanceId],
-      );
-      if (recorded.rowCount !== 1) return ALREADY_SENT;
-      await this.mailer.send(mail, event.signal);
-      const eventId = randomUUID();
-      const step: OrderStep = {
-        eventId,
-        orderId: order.orderId,
-        causationId: event.eventId,
-        service: 'email',
-        outcome: 'sent',
-        detail: 'order confirmation sent',
-        handledBy: instanceId,
-        occurredAt: Date.now(),
-      };
-      await this.effects.outbox.append(client, [
-        { topic: topics.orderSteps, key: order.orderId, eventId, correlationId: event.correlationId, value: step },
-      ]);
-      return SENT;
-    });
-    if (sent === DUPLICATE) return;
-    if (sent === ALREADY_SENT) {
+    const mail = confirmationFor(order);
+    let outcome: Outcome | Duplicate;
+    let acceptedNow = false;
+    try {
+      outcome = await this.effects.handleOnce(event, async (tx) => {
+        const recorded = await this.record(tx, event, mail);
+        if (recorded === SENT && !this.unrecorded.has(order.orderId)) {
+          await this.mailer.send(mail, event.signal);
+          this.accepted(order.orderId);
+          acceptedNow = true;
+        }
+        return recorded;
+      });
+    } catch (error) {
+      // Not accepted: the retry sends. Accepted: the mail is out, and only its record is missing.
+      if (acceptedNow) event.logger.warn({ orderId: order.orderId }, 'order confirmation sent but not recorded; its next delivery records it without sending');
+      throw error;
+    }
+    this.recorded(order.orderId);
+    if (outcome === DUPLICATE) return;
+    if (outcome === ALREADY_SENT) {
       confirmations.inc({ outcome: ALREADY_SENT });
       event.logger.info({ orderId: order.orderId }, 'order confirmation sent before for another event; nothing sent');
       return;
@@ -79,4 +92,37 @@ export class EmailHandlers {
     // The address is never logged; the order id is enough to find the mail.
     event.logger.info({ orderId: order.orderId }, 'order confirmation sent');
   };
+
+  /** Records the order as mailed and reports the step, in the claiming transaction; ALREADY_SENT when another event's did. */
+  private async record(tx: PoolClient, event: InboundEvent<OrderCreated>, mail: Confirmation): Promise<Outcome> {
+    const order = event.value;
+    const recorded = await tx.query(
+      'INSERT INTO email_sends (order_id, cause_event_id, message_id, handled_by) VALUES ($1, $2, $3, $4) ON CONFLICT (order_id) DO NOTHING',
+      [order.orderId, event.eventId, mail.messageId, instanceId],
+    );
+    if (recorded.rowCount !== 1) return ALREADY_SENT;
+    const eventId = randomUUID();
+    const step: OrderStep = {
+      eventId,
+      orderId: order.orderId,
+      causationId: event.eventId,
+      service: 'email',
+      outcome: 'sent',
+      detail: 'order confirmation sent',
+      handledBy: instanceId,
+      occurredAt: Date.now(),
+    };
+    await this.effects.outbox.append(tx, [{ topic: topics.orderSteps, key: order.orderId, eventId, correlationId: event.correlationId, value: step }]);
+    return SENT;
+  }
+
+  private accepted(orderId: string): void {
+    if (this.unrecorded.has(orderId)) return;
+    this.unrecorded.add(orderId);
+    unrecordedGauge.inc();
+  }
+
+  private recorded(orderId: string): void {
+    if (this.unrecorded.delete(orderId)) unrecordedGauge.dec();
+  }
 }

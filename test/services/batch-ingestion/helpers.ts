@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import pg from 'pg';
 import { ACKS_ALL, createIdempotentProducer, type Message } from '../../../shared/kafka/client.js';
@@ -11,6 +10,7 @@ import { startProcess, type ServiceProcess } from '../../support/processes.js';
 import { eventually, testKafka } from '../../support/stack.js';
 // Kept importable from here: the integration tests take every helper from one module.
 export { makeEvents } from './sample-events.js';
+export { freshDatabase } from '../../support/databases.js';
 
 export const group = consumerGroups.batchIngestion;
 export const source = topics.analyticsEvents;
@@ -82,32 +82,6 @@ export async function moveOffsets(offsets: ReadonlyMap<string, ReadonlyArray<{ p
 }
 
 export const skipBacklog = () => moveOffsets();
-
-/** A database of its own on the server of `baseUrl`, dropped by `drop()`. */
-export async function freshDatabase(baseUrl: string): Promise<{ url: string; pool: pg.Pool; drop: () => Promise<void> }> {
-  const name = `op_bi_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  const admin = new URL(baseUrl);
-  admin.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: admin.toString() });
-  await client.connect();
-  await client.query(`CREATE DATABASE ${name}`);
-  await client.end();
-  const url = new URL(baseUrl);
-  url.pathname = `/${name}`;
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 2 });
-  pool.on('error', () => undefined);
-  return {
-    url: url.toString(),
-    pool,
-    drop: async () => {
-      await pool.end();
-      const c = new pg.Client({ connectionString: admin.toString() });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
-}
 
 /** Rows in analytics_events; 0 while the service has not created the table yet. */
 export async function countRows(pool: pg.Pool, where = 'TRUE', params: unknown[] = []): Promise<number> {
