@@ -86,7 +86,9 @@ describe('delayed processing in the order flow', () => {
       'the late reservation released',
       60_000,
     );
-    const final = await view(id);
+    // Inventory may release (on the order.cancelled the timeout sent) before the order service has
+    // recorded its late answer: wait for the step rather than read it once.
+    const final = await until(id, 'the late answer recorded', (o) => o.steps.inventory?.outcome === 'reserved');
     expect(final.status).toBe('REJECTED');
     expect(final.statusReason).toBe('timeout');
     expect(final.steps.inventory?.outcome).toBe('reserved');
