@@ -5,20 +5,16 @@
  * retry tiers' whole ladder (7 attempts, 1 + 2 + … + 32 = 63 s): nothing is dead-lettered, no member
  * crashes or rejoins its group, and once the dependency is back every order is mailed and confirmed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { consumerGroups, topics } from '../../shared/contracts/topics.js';
 import { dlqTopicName, retryPolicyOf, retryTopicName, type ConsumerGroupDeclaration } from '../../shared/kafka/topology.js';
-import { repoRoot } from '../../stack/layout.js';
+import { freshDatabase, type OwnDatabase } from '../support/databases.js';
 import { groupLag, topicEnd } from '../support/kafka-groups.js';
 import { inParallel, postOrder } from '../support/order-api.js';
-import { freePort } from '../support/processes.js';
+import { PrivateMailSink } from '../support/mail-sink.js';
 import { ServiceFleet, type RunningService } from '../support/services.js';
 import { eventually, testConfig } from '../support/stack.js';
 
@@ -33,78 +29,22 @@ const ORDERS = 20;
 const groups: ConsumerGroupDeclaration[] = [consumerGroups.orderService, consumerGroups.inventory, consumerGroups.email];
 const fleet = new ServiceFleet();
 const run = randomUUID().slice(0, 8);
-const dbName = `op_outage_${run}`;
-let adminUrl: string;
-let dbUrl: string;
-let sink: MailSink;
+let db: OwnDatabase;
+let sink: PrivateMailSink;
 let order: RunningService;
 let inventory: RunningService;
 let email: RunningService;
 
-/** Its own SMTP sink process (stack/smtp-sink.ts), stopped and started again by the test. */
-class MailSink {
-  private child: ChildProcess | undefined;
-  readonly dir = mkdtempSync(path.join(tmpdir(), 'outage-mail-'));
-
-  constructor(
-    readonly smtpUrl: string,
-    readonly apiUrl: string,
-  ) {}
-
-  async start(): Promise<void> {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'stack', 'smtp-sink.ts'), this.dir, this.smtpUrl, this.apiUrl], {
-      stdio: 'ignore',
-    });
-    this.child = child;
-    await eventually(async () => ((await fetch(`${this.apiUrl}/readyz`).catch(() => undefined))?.ok ? true : undefined), 'the mail sink', 30_000);
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-  }
-
-  /** Subjects of every mail received so far. */
-  async subjects(): Promise<string[]> {
-    const response = await fetch(`${this.apiUrl}/api/v1/messages?start=0&limit=100000`);
-    const page = (await response.json()) as { messages: Array<{ Subject: string }> };
-    return page.messages.map((m) => m.Subject);
-  }
+/** Subjects of every mail the test's sink received so far. */
+async function mailSubjects(): Promise<string[]> {
+  const response = await fetch(`${sink.apiUrl}/api/v1/messages?start=0&limit=100000`);
+  const page = (await response.json()) as { messages: Array<{ Subject: string }> };
+  return page.messages.map((m) => m.Subject);
 }
 
-async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
-/** PostgreSQL refuses new connections to the services' database and ends the ones it has. */
-async function refuseConnections(): Promise<void> {
-  await admin(async (client) => {
-    await client.query(`ALTER DATABASE ${dbName} ALLOW_CONNECTIONS false`);
-    await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [dbName]);
-  });
-}
-
-async function allowConnections(): Promise<void> {
-  await admin((client) => client.query(`ALTER DATABASE ${dbName} ALLOW_CONNECTIONS true`));
-}
-
+/** Reads on the services' database; its pool drops the connections an outage terminates. */
 async function query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
-  const client = new pg.Client({ connectionString: dbUrl });
-  await client.connect();
-  try {
-    return (await client.query<R>(sql, params)).rows;
-  } finally {
-    await client.end();
-  }
+  return (await db.pool.query<R>(sql, params)).rows;
 }
 
 function groupTopics(group: ConsumerGroupDeclaration): string[] {
@@ -177,7 +117,7 @@ async function waitOut(ms: number, services: RunningService[]): Promise<Map<Runn
 async function expectRiddenOut(ids: string[], dlqBefore: Record<string, number>, marks: Map<RunningService, number>): Promise<void> {
   const restored = Date.now();
   const mailed = async () => {
-    const subjects = await sink.subjects();
+    const subjects = await mailSubjects();
     return ids.filter((id) => subjects.includes(`Order ${id} received`)).length;
   };
   await eventually(async () => ((await mailed()) === ids.length ? true : undefined), `${ORDERS} confirmation mails`, DRAIN_MS).catch(() => undefined);
@@ -185,7 +125,7 @@ async function expectRiddenOut(ids: string[], dlqBefore: Record<string, number>,
   const mailedInTime = await mailed();
   console.log(`${mailedInTime} of ${ORDERS} orders mailed, ${drainedMs} ms after the dependency came back`);
   expect.soft(mailedInTime, `orders mailed within ${DRAIN_MS / 1000} s of the dependency's return`).toBe(ids.length);
-  const subjects = await sink.subjects();
+  const subjects = await mailSubjects();
   expect.soft(ids.filter((id) => subjects.filter((s) => s === `Order ${id} received`).length > 1), 'orders mailed twice').toEqual([]);
   const statuses = async () => (await query<{ status: string }>('SELECT status FROM orders WHERE id = ANY($1::uuid[])', [ids])).map((row) => row.status);
   await eventually(async () => ((await statuses()).filter((s) => s === 'CONFIRMED').length === ids.length ? true : undefined), 'every order CONFIRMED', 30_000).catch(
@@ -197,15 +137,9 @@ async function expectRiddenOut(ids: string[], dlqBefore: Record<string, number>,
 }
 
 beforeAll(async () => {
-  const base = new URL(testConfig().databaseUrl);
-  base.pathname = '/postgres';
-  adminUrl = base.toString();
-  base.pathname = `/${dbName}`;
-  dbUrl = base.toString();
-  await admin((client) => client.query(`CREATE DATABASE ${dbName}`));
-  sink = new MailSink(`smtp://127.0.0.1:${await freePort()}`, `http://127.0.0.1:${await freePort()}`);
-  await sink.start();
-  const env = { DATABASE_URL: dbUrl, SMTP_URL: sink.smtpUrl, MAIL_SINK_URL: sink.apiUrl };
+  db = await freshDatabase(testConfig().databaseUrl, 'op_outage');
+  sink = await PrivateMailSink.start();
+  const env = { DATABASE_URL: db.url, SMTP_URL: sink.smtpUrl, MAIL_SINK_URL: sink.apiUrl };
   [order, inventory, email] = await Promise.all([fleet.start('order', env), fleet.start('inventory', env), fleet.start('email', env)]);
   // What earlier test files left on these groups' topics is handled (against this database) first,
   // so that the DLQ ends measured next move only with this file's events.
@@ -224,9 +158,8 @@ afterEach((context) => {
 
 afterAll(async () => {
   await fleet.stopAll();
-  await sink?.stop();
-  if (sink) rmSync(sink.dir, { recursive: true, force: true });
-  await admin((client) => client.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)).catch(() => undefined);
+  await sink?.dispose();
+  await db?.drop().catch(() => undefined);
 });
 
 describe('a dependency outage longer than the retry ladder', () => {
@@ -242,14 +175,14 @@ describe('a dependency outage longer than the retry ladder', () => {
       try {
         ids = await placeOrders(`db-${run}`);
         await eventually(async () => ((await topicEnd(topics.orderCreated.name)) >= createdBefore + ORDERS ? true : undefined), 'the orders published', 30_000);
-        await refuseConnections();
+        await db.refuseConnections();
       } finally {
         inventory.child.kill('SIGCONT');
         email.child.kill('SIGCONT');
       }
       const marks = logMarks();
       const paused = await waitOut(DATABASE_OUTAGE_MS, [inventory, email]);
-      await allowConnections();
+      await db.allowConnections();
 
       await expectRiddenOut(ids, dlqBefore, marks);
       // The outage was visible as partitions paused for it, and is over.
@@ -264,11 +197,11 @@ describe('a dependency outage longer than the retry ladder', () => {
     `the SMTP server gone for ${SMTP_OUTAGE_MS / 1000} s: every order mailed after, nothing dead-lettered, no crash, no rebalance`,
     async () => {
       const dlqBefore = await dlqEnds();
-      await sink.stop();
+      await sink.kill();
       const marks = logMarks();
       const ids = await placeOrders(`smtp-${run}`);
       const paused = await waitOut(SMTP_OUTAGE_MS, [email]);
-      await sink.start();
+      await sink.restart();
 
       await expectRiddenOut(ids, dlqBefore, marks);
       expect.soft(paused.get(email), 'email partitions paused for the outage').toBeGreaterThan(0);

@@ -20,7 +20,7 @@ export interface OwnDatabase {
  * A database of its own on the server of `baseUrl`, for a test that faults it or needs it empty
  * while the shared database stays up for everything else.
  */
-export async function freshDatabase(baseUrl: string, prefix = 'op_test'): Promise<OwnDatabase> {
+export async function freshDatabase(baseUrl: string, prefix = 'op_test', poolSize = 2): Promise<OwnDatabase> {
   const name = `${prefix}_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
   const admin = new URL(baseUrl);
   admin.pathname = '/postgres';
@@ -36,7 +36,7 @@ export async function freshDatabase(baseUrl: string, prefix = 'op_test'): Promis
   await asAdmin((c) => c.query(`CREATE DATABASE ${name}`));
   const url = new URL(baseUrl);
   url.pathname = `/${name}`;
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 2 });
+  const pool = new pg.Pool({ connectionString: url.toString(), max: poolSize });
   pool.on('error', () => undefined);
   return {
     name,

@@ -68,13 +68,17 @@ export class PrivateMailSink {
     }
   }
 
+  /** SIGKILL: gone at once, open sessions cut; the mail received so far stays for a restart. */
+  async kill(): Promise<void> {
+    const started = this.process;
+    if (!started || !this.running) return;
+    started.child.kill('SIGKILL');
+    await started.exited;
+  }
+
   /** Stops it at once and removes its mail. */
   async dispose(): Promise<void> {
-    const started = this.process;
-    if (started && this.running) {
-      started.child.kill('SIGKILL');
-      await started.exited;
-    }
+    await this.kill();
     await rm(this.dir, { recursive: true, force: true });
   }
 }

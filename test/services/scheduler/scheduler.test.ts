@@ -4,14 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '../../../shared/contracts/topics.js';
 import { applySchema } from '../../../shared/db.js';
 import { ScheduledJobs, schedulerSql, type ScheduleRequest } from '../../../shared/scheduler/index.js';
-import { freshDatabase, type FreshDatabase } from '../../support/fresh-database.js';
+import { freshDatabase, type OwnDatabase } from '../../support/databases.js';
 import { ServiceFleet, type RunningService } from '../../support/services.js';
 import { eventually, testConfig } from '../../support/stack.js';
 
 // The scheduler processes work on a database of this test's own. Their relays point at a port where
 // no broker listens: what is proved here is the hand-off to the outbox, and no other test's consumer
 // may see these events.
-let db: FreshDatabase;
+let db: OwnDatabase;
 const fleet = new ServiceFleet();
 const jobs = new ScheduledJobs();
 

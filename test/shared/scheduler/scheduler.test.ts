@@ -5,11 +5,11 @@ import { applySchema, withTransaction } from '../../../shared/db.js';
 import { declareTopic, topicLookup } from '../../../shared/kafka/topology.js';
 import { Outbox } from '../../../shared/outbox/outbox.js';
 import { Dispatcher, ScheduledJobs, schedulerSql, type CancelOutcome, type DispatcherOptions } from '../../../shared/scheduler/index.js';
-import { freshDatabase, type FreshDatabase } from '../../support/fresh-database.js';
+import { freshDatabase, type OwnDatabase } from '../../support/databases.js';
 import { eventually, testConfig, testLogger } from '../../support/stack.js';
 
 // Its own database: dispatchers claim every due job of their table, so no other test's may be there.
-let db: FreshDatabase;
+let db: OwnDatabase;
 let outbox: Outbox;
 const jobs = new ScheduledJobs();
 const probe = declareTopic('scheduler.probe', schemas.OrderStep);
