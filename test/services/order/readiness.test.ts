@@ -1,35 +1,20 @@
-import { createConnection, createServer, type Server } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hostPort } from '../../../stack/layout.js';
 import { postOrder, testPool } from '../../support/order-api.js';
 import { freePort } from '../../support/processes.js';
 import { ServiceFleet } from '../../support/services.js';
+import { startTcpProxy, type TcpProxy } from '../../support/tcp-proxy.js';
 import { eventually, testConfig } from '../../support/stack.js';
 
 const fleet = new ServiceFleet();
 const pool = testPool();
-let proxy: Server | undefined;
+let proxy: TcpProxy | undefined;
 
 afterAll(async () => {
   await fleet.stopAll();
-  proxy?.close();
+  await proxy?.close();
   await pool.end();
 });
-
-/** A TCP proxy to the real broker on `port`: until it listens, the broker address the service has is closed. */
-function startProxy(port: number): Promise<Server> {
-  const broker = hostPort(testConfig().kafkaBrokers[0]!);
-  const server = createServer((client) => {
-    const upstream = createConnection(broker, () => client.pipe(upstream).pipe(client));
-    const close = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', close);
-    upstream.on('error', close);
-  });
-  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
-}
 
 async function gauge(url: string, name: string): Promise<number | undefined> {
   const text = await (await fetch(`${url}/metrics`)).text();
@@ -57,7 +42,7 @@ describe('order API while Kafka is down', () => {
     await eventually(async () => ((await gauge(order.url, 'pipeline_outbox_relay_consecutive_failures')) ?? 0) >= 1 || undefined, 'failed rounds reported', 20_000);
     expect(await gauge(order.url, 'pipeline_outbox_oldest_unsent_seconds')).toBeGreaterThanOrEqual(0);
 
-    proxy = await startProxy(brokerPort);
+    proxy = await startTcpProxy(brokerPort, hostPort(testConfig().kafkaBrokers[0]!));
     await eventually(
       async () => {
         const { rows } = await pool.query<{ sent: boolean }>('SELECT sent_at IS NOT NULL AS sent FROM order_outbox WHERE message_key = $1', [orderId]);
