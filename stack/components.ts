@@ -164,7 +164,9 @@ export function kafkaBroker(index: number, count: number): Component {
       }
       // 512 MB is plenty for a test broker and leaves room on a 2-core machine.
       processes.start(name, java, ['-Xms256m', '-Xmx512m', '-XX:+UseG1GC', ...jvm, 'kafka.Kafka', properties]);
-      await waitUntil(name, () => this.answers(env), 60_000);
+      // A broker restarted after SIGKILL first recovers every partition's unflushed segment: over a
+      // minute for a few hundred partitions on a loaded 2-core machine.
+      await waitUntil(name, () => this.answers(env), 180_000);
     },
   };
 }
