@@ -1,14 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { Counter } from 'prom-client';
 import type { InboundEvent } from '../../shared/consumer/types.js';
-import { topics } from '../../shared/contracts/topics.js';
-import type { OrderFollowUp, OrderStep } from '../../shared/contracts/schemas.js';
+import type { OrderFollowUp } from '../../shared/contracts/schemas.js';
 import { DUPLICATE } from '../../shared/kit/handle-once.js';
 import type { Effects } from '../../shared/kit/service-parts.js';
 import { instanceId } from '../../shared/logger.js';
 import { metrics } from '../../shared/metrics.js';
 import type { Confirmation } from './confirmation.js';
 import type { Mailer } from './mailer.js';
+import { appendSentStep } from './sent-step.js';
 
 export const followUpSql = new URL('./follow-up.sql', import.meta.url);
 
@@ -50,18 +49,7 @@ export class FollowUpHandlers {
       );
       if (recorded.rowCount !== 1) return false;
       await this.mailer.send(followUpFor(followUp), event.signal);
-      const eventId = randomUUID();
-      const step: OrderStep = {
-        eventId,
-        orderId: followUp.orderId,
-        causationId: event.eventId,
-        service: 'follow-up',
-        outcome: 'sent',
-        detail: 'order follow-up sent',
-        handledBy: instanceId,
-        occurredAt: Date.now(),
-      };
-      await this.effects.outbox.append(client, [{ topic: topics.orderSteps, key: followUp.orderId, eventId, correlationId: event.correlationId, value: step }]);
+      await appendSentStep(this.effects.outbox, client, event, followUp.orderId, 'follow-up', 'order follow-up sent');
       return true;
     });
     if (sent === DUPLICATE) return;

@@ -1,15 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import { Counter, Gauge } from 'prom-client';
 import type { InboundEvent } from '../../shared/consumer/types.js';
-import { topics } from '../../shared/contracts/topics.js';
 import type { PoolClient } from '../../shared/db.js';
 import type { Effects } from '../../shared/kit/service-parts.js';
 import { DUPLICATE, type Duplicate } from '../../shared/kit/handle-once.js';
 import { instanceId } from '../../shared/logger.js';
 import { metrics } from '../../shared/metrics.js';
-import type { OrderCreated, OrderStep } from '../../shared/contracts/schemas.js';
+import type { OrderCreated } from '../../shared/contracts/schemas.js';
 import { confirmationFor, type Confirmation } from './confirmation.js';
 import type { Mailer } from './mailer.js';
+import { appendSentStep } from './sent-step.js';
 
 const confirmations = new Counter({
   name: 'email_confirmations_total',
@@ -101,18 +100,7 @@ export class EmailHandlers {
       [order.orderId, event.eventId, mail.messageId, instanceId],
     );
     if (recorded.rowCount !== 1) return ALREADY_SENT;
-    const eventId = randomUUID();
-    const step: OrderStep = {
-      eventId,
-      orderId: order.orderId,
-      causationId: event.eventId,
-      service: 'email',
-      outcome: 'sent',
-      detail: 'order confirmation sent',
-      handledBy: instanceId,
-      occurredAt: Date.now(),
-    };
-    await this.effects.outbox.append(tx, [{ topic: topics.orderSteps, key: order.orderId, eventId, correlationId: event.correlationId, value: step }]);
+    await appendSentStep(this.effects.outbox, tx, event, order.orderId, 'email', 'order confirmation sent');
     return SENT;
   }
 
