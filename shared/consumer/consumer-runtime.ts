@@ -70,7 +70,8 @@ export class ConsumerRuntime {
   }
 
   private newOutage(): DependencyOutage {
-    return new DependencyOutage({ group: this.options.group.groupId, logger: this.logger, backoff: this.options.dependencyBackoff });
+    const { group, client, dependencyBackoff } = this.options;
+    return new DependencyOutage({ group: group.groupId, logger: this.logger, backoff: dependencyBackoff, isClientError: (error) => client.isClientError(error) });
   }
 
   get groupId(): string {
@@ -241,7 +242,7 @@ export class ConsumerRuntime {
   /** Every topic read (sources and their retry tiers) with its path, picked here once. */
   private routeTopics(router: FailureRouter): void {
     const { serde, group } = this.options;
-    const failures = new Failures(router, this.keyOrder, group.groupId, this.logger);
+    const failures = new Failures(router, this.keyOrder, group.groupId, this.logger, (error) => this.outage.holds(error));
     const decoder = new EventDecoder(serde, failures, this.logger);
     this.routes.clear();
     const { deadline } = this;

@@ -10,6 +10,8 @@ export const defaultDependencyBackoff: Readonly<BackoffOptions> = { initialMs: 1
 export interface DependencyOutageOptions {
   group: string;
   logger: Logger;
+  /** Errors of the Kafka client are its own to recover from (KafkaClient.isClientError), never held. */
+  isClientError: (error: unknown) => boolean;
   /** @defaultValue defaultDependencyBackoff: 1 s doubling to 15 s, less up to a fifth at random */
   backoff?: BackoffOptions;
 }
@@ -50,7 +52,7 @@ export class DependencyOutage {
 
   /** Whether `error` means a dependency is unavailable rather than that the message failed. */
   holds(error: unknown): boolean {
-    return isDependencyUnavailable(error);
+    return isDependencyUnavailable(error) && !this.options.isClientError(error);
   }
 
   /** Partitions held now: paused, or resumed and not yet through again. */

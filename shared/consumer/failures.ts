@@ -1,4 +1,3 @@
-import { isDependencyUnavailable } from '../dependency-unavailable.js';
 import { isRetriable, type PoisonPillError } from '../errors.js';
 import { errorFields, feed, type ConsumerFailure, type FeedChannel } from '../instrumentation/events.js';
 import type { TopicDeclaration } from '../kafka/topology.js';
@@ -21,6 +20,8 @@ export class Failures {
     private readonly keyOrder: KeyOrder | undefined,
     private readonly group: string,
     private readonly logger: Logger,
+    /** Whether the runtime holds the partition for this error (a dependency outage) instead of routing the event. */
+    private readonly held: (error: unknown) => boolean,
   ) {}
 
   async poison(source: TopicDeclaration, delivery: Delivery, error: PoisonPillError): Promise<void> {
@@ -42,7 +43,7 @@ export class Failures {
   async fail(route: Route, failure: EventFailure<unknown>, delivery: Delivery): Promise<void> {
     const { event, error } = failure;
     // Not the event's failure: thrown on, so the runtime holds the partition and tries the event again (dependency-outage.ts).
-    if (isDependencyUnavailable(error)) throw error;
+    if (this.held(error)) throw error;
     const { source } = route.registration;
     const router = this.router;
     const key = this.keyOrder ? event.key : null;

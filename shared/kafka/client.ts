@@ -4,7 +4,7 @@
  * switch to a KafkaJS-compatible client in this folder. kafkaClient() adapts kafkajs to the
  * runtime's port (port.ts), the one implementation of it.
  */
-import { Kafka, logLevel, Partitioners, type KafkaConfig as KafkaJsConfig, type LogEntry } from 'kafkajs';
+import { Kafka, KafkaJSError, logLevel, Partitioners, type KafkaConfig as KafkaJsConfig, type LogEntry } from 'kafkajs';
 import type { KafkaConfig } from '../config.js';
 import { errorMessage } from '../errors.js';
 import { instanceId, type Logger } from '../logger.js';
@@ -85,6 +85,7 @@ export function kafkaClient(kafka: Kafka): KafkaClient {
   return {
     batchSource: (options) => kafkaBatchSource(kafka, options),
     publisher: () => kafkaPublisher(kafka),
+    isClientError: (error) => error instanceof KafkaJSError,
     async partitionCounts(topics) {
       const admin = kafka.admin();
       await admin.connect();

@@ -128,4 +128,10 @@ export interface KafkaClient {
   publisher(): Publisher;
   /** Partition counts as the broker reports them, by topic. */
   partitionCounts(topics: readonly string[]): Promise<Map<string, number>>;
+  /**
+   * True for an error of the client itself (a broker or coordinator gone, a commit refused). The
+   * client recovers from those by restarting its consumer, which finds the new leaders and
+   * coordinator; held as a dependency outage instead, the member would wait on the dead broker.
+   */
+  isClientError(error: unknown): boolean;
 }

@@ -31,6 +31,16 @@ export class FakeSerde extends AvroSerde {
 }
 
 /** A batch control that records what the runtime did with its batch. */
+/** An error of the fake client itself, as a real client's connection or coordinator errors are. */
+export class FakeClientError extends Error {
+  constructor(
+    message: string,
+    readonly code = 'ECONNREFUSED',
+  ) {
+    super(message);
+  }
+}
+
 export class FakeControl implements BatchControl {
   resolved: string[] = [];
   paused = 0;
@@ -95,6 +105,10 @@ export class FakeKafkaClient implements KafkaClient {
       onDisconnect: () => {},
       disconnect: async () => {},
     };
+  }
+
+  isClientError(error: unknown): boolean {
+    return error instanceof FakeClientError;
   }
 
   async partitionCounts(topics: readonly string[]): Promise<Map<string, number>> {

@@ -12,7 +12,7 @@ import { subscribeMetrics } from '../../../shared/instrumentation/metrics.js';
 import { retryTopicName, type ConsumerGroupDeclaration, type TopicDeclaration } from '../../../shared/kafka/topology.js';
 import { createLogger } from '../../../shared/logger.js';
 import { schemas, type OrderCreated } from '../../../shared/contracts/schemas.js';
-import { FakeControl, FakeKafkaClient, FakeSerde, message } from '../../support/fake-kafka-client.js';
+import { FakeClientError, FakeControl, FakeKafkaClient, FakeSerde, message } from '../../support/fake-kafka-client.js';
 
 const topic: TopicDeclaration<OrderCreated> = { name: 'outage.orders', partitions: 1, key: 'order id', schema: schemas.OrderCreated };
 const group: ConsumerGroupDeclaration = { groupId: 'outage-group', topics: [topic], retry: { attempts: 3 } };
@@ -147,6 +147,20 @@ describe('a dependency outage in the consumer runtime', () => {
     expect(waits).toEqual([]);
   });
 
+  it("lets the Kafka client's own errors through, though they name a refused connection: the client restarts and finds the new coordinator", async () => {
+    await start(async (event) => {
+      // Long enough for the runtime's commit check, which then meets the dead coordinator.
+      if (event.value.orderId === 'ord-0') await sleep(150);
+    });
+    const control = new FakeControl();
+    control.commitOffsetsIfNecessary = async () => {
+      throw new FakeClientError('connect ECONNREFUSED 127.0.0.1:9092');
+    };
+    await expect(client.deliver(batch(0, 1), control)).rejects.toThrow('ECONNREFUSED');
+    expect(control.paused).toBe(0);
+    expect(waits).toEqual([]);
+  });
+
   it("holds the partition when the runtime's own database calls fail (ordered retries' key queue), instead of failing the batch", async () => {
     let down = true;
     const queries: string[] = [];
@@ -227,7 +241,7 @@ describe('DependencyOutage', () => {
 
   it('doubles the pause per failed try up to its cap, and resumes the partition after each', () => {
     vi.useFakeTimers();
-    const outage = new DependencyOutage({ group: 'g', logger, backoff: { initialMs: 1000, maxMs: 4000, jitter: 0 } });
+    const outage = new DependencyOutage({ group: 'g', logger, backoff: { initialMs: 1000, maxMs: 4000, jitter: 0 }, isClientError: () => false });
     const control = new FakeControl();
     const delays: number[] = [];
     const stop = feed.consumerDependencyWait.subscribe((wait) => delays.push(wait.delayMs));
@@ -259,7 +273,7 @@ describe('DependencyOutage', () => {
 
   it('leaves partitions paused once stopped (the consumer is leaving), and forgets held partitions on a rebalance', () => {
     vi.useFakeTimers();
-    const outage = new DependencyOutage({ group: 'g', logger, backoff: { initialMs: 1000, maxMs: 1000, jitter: 0 } });
+    const outage = new DependencyOutage({ group: 'g', logger, backoff: { initialMs: 1000, maxMs: 1000, jitter: 0 }, isClientError: () => false });
     const control = new FakeControl();
     outage.hold({ topic: 't', partition: 0 }, control, new DependencyUnavailableError('down'));
     outage.hold({ topic: 't', partition: 1 }, control, new DependencyUnavailableError('down'));
