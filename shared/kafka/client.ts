@@ -4,7 +4,7 @@
  * switch to a KafkaJS-compatible client in this folder. kafkaClient() adapts kafkajs to the
  * runtime's port (port.ts), the one implementation of it.
  */
-import { Kafka, KafkaJSError, logLevel, Partitioners, type KafkaConfig as KafkaJsConfig, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type KafkaConfig as KafkaJsConfig, type LogEntry } from 'kafkajs';
 import type { KafkaConfig } from '../config.js';
 import { errorMessage } from '../errors.js';
 import { instanceId, type Logger } from '../logger.js';
@@ -85,7 +85,8 @@ export function kafkaClient(kafka: Kafka): KafkaClient {
   return {
     batchSource: (options) => kafkaBatchSource(kafka, options),
     publisher: () => kafkaPublisher(kafka),
-    isClientError: (error) => error instanceof KafkaJSError,
+    // By name: kafkajs' error classes are not named exports of its CommonJS module under ESM.
+    isClientError: (error) => error instanceof Error && error.name.startsWith('KafkaJS'),
     async partitionCounts(topics) {
       const admin = kafka.admin();
       await admin.connect();
