@@ -1,13 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Three projects, split by file name (the test naming convention):
+ * Two projects, split by file name (the test naming convention):
  * - `unit`: `*.unit.test.ts`, which need no stack (no Kafka, registry, PostgreSQL or SMTP). No global
  *   setup, files in parallel on worker threads: `npm run test:unit` runs in seconds.
  * - `integration`: every other `*.test.ts`, against the real stack the global setup finds or starts.
- * - `slow`: `*.slow.test.ts`, fault tests whose outages last minutes (a dependency down longer than
- *   the retry ladder): `npm run test:slow`, kept out of `npm test` to hold CI under its time budget.
- * `npm test` runs unit then integration.
+ * `npm test` runs both, unit first.
  */
 export default defineConfig({
   test: {
@@ -32,26 +30,13 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/**/*.unit.test.ts', 'test/**/*.slow.test.ts'],
+          exclude: ['test/**/*.unit.test.ts'],
           globalSetup: ['test/setup/global-setup.ts'],
           setupFiles: ['test/setup/stack-env.ts'],
           pool: 'forks',
           sequence: { groupOrder: 1 },
           testTimeout: 60_000,
           hookTimeout: 180_000,
-        },
-      },
-      {
-        extends: true,
-        test: {
-          name: 'slow',
-          include: ['test/**/*.slow.test.ts'],
-          globalSetup: ['test/setup/global-setup.ts'],
-          setupFiles: ['test/setup/stack-env.ts'],
-          pool: 'forks',
-          sequence: { groupOrder: 2 },
-          testTimeout: 60_000,
-          hookTimeout: 420_000,
         },
       },
     ],
