@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { databaseVariables, kafkaVariables, loadConfig, registryVariables } from '../../shared/config.js';
 import { createKafka, type Kafka, type KafkaMessage } from '../../shared/kafka/client.js';
+import { provisionTopics } from '../../shared/kafka/provision.js';
+import type { TopicDeclaration } from '../../shared/kafka/topology.js';
 import { createLogger } from '../../shared/logger.js';
 import { AvroSerde } from '../../shared/registry/serde.js';
 
@@ -58,4 +60,16 @@ export async function readTopic(
   } finally {
     await consumer.disconnect();
   }
+}
+
+/** Creates a topic of the test's own (replication factor 1), as declared, and hands it back. */
+export async function provisionTestTopic<T>(topic: TopicDeclaration<T>): Promise<TopicDeclaration<T>> {
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    await provisionTopics(admin, 1, testLogger, [{ name: topic.name, partitions: topic.partitions, config: topic.config ?? {} }]);
+  } finally {
+    await admin.disconnect();
+  }
+  return topic;
 }

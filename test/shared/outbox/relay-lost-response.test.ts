@@ -13,13 +13,12 @@ import { schemas, type OrderCancelled } from '../../../shared/contracts/schemas.
 import { createPool, withTransaction, type Pool } from '../../../shared/db.js';
 import { feed } from '../../../shared/instrumentation/events.js';
 import { createKafka, kafkaClient } from '../../../shared/kafka/client.js';
-import { provisionTopics } from '../../../shared/kafka/provision.js';
 import { declareTopic, type TopicDeclaration } from '../../../shared/kafka/topology.js';
 import { Outbox, type OutboxMessage } from '../../../shared/outbox/outbox.js';
 import { OutboxRelay } from '../../../shared/outbox/relay.js';
 import { tallyEventIds } from '../../support/event-tally.js';
 import { KafkaProxy } from '../../support/kafka-proxy.js';
-import { eventually, testConfig, testKafka, testLogger, testSerde } from '../../support/stack.js';
+import { eventually, provisionTestTopic, testConfig, testLogger, testSerde } from '../../support/stack.js';
 
 const suffix = randomUUID().slice(0, 8);
 let pool: Pool;
@@ -30,14 +29,7 @@ const tables: string[] = [];
 /** One partition: every round's batch lands on the partition whose sequence the lost answer disturbed. */
 async function testTopic(name: string): Promise<TopicDeclaration<OrderCancelled>> {
   const topic = declareTopic(`test.relay-lost.${name}.${suffix}`, schemas.OrderCancelled, { partitions: 1 });
-  const admin = testKafka().admin();
-  await admin.connect();
-  try {
-    await provisionTopics(admin, 1, testLogger, [{ name: topic.name, partitions: topic.partitions, config: topic.config ?? {} }]);
-  } finally {
-    await admin.disconnect();
-  }
-  return topic;
+  return provisionTestTopic(topic);
 }
 
 async function testOutbox(name: string): Promise<Outbox> {

@@ -14,12 +14,11 @@ import { HEADERS } from '../../../shared/consumer/headers.js';
 import { schemas, type OrderCancelled } from '../../../shared/contracts/schemas.js';
 import { createPool, withTransaction, type Pool } from '../../../shared/db.js';
 import { kafkaClient } from '../../../shared/kafka/client.js';
-import { provisionTopics } from '../../../shared/kafka/provision.js';
 import { declareTopic, type TopicDeclaration } from '../../../shared/kafka/topology.js';
 import { Outbox, type OutboxMessage } from '../../../shared/outbox/outbox.js';
 import { OutboxRelay } from '../../../shared/outbox/relay.js';
 import { repoRoot } from '../../../stack/layout.js';
-import { eventually, readTopic, testConfig, testKafka, testLogger, testSerde } from '../../support/stack.js';
+import { eventually, readTopic, provisionTestTopic, testConfig, testKafka, testLogger, testSerde } from '../../support/stack.js';
 import { killAll, startProcess, type ServiceProcess } from '../../support/processes.js';
 
 const suffix = randomUUID().slice(0, 8);
@@ -33,14 +32,7 @@ const tables: string[] = [];
 /** A topic of this run only, so no service's group ever reads these rows. */
 async function testTopic(name: string): Promise<TopicDeclaration<OrderCancelled>> {
   const topic = declareTopic(`test.relay.${name}.${suffix}`, schemas.OrderCancelled, { partitions: 3 });
-  const admin = testKafka().admin();
-  await admin.connect();
-  try {
-    await provisionTopics(admin, 1, testLogger, [{ name: topic.name, partitions: topic.partitions, config: topic.config ?? {} }]);
-  } finally {
-    await admin.disconnect();
-  }
-  return topic;
+  return provisionTestTopic(topic);
 }
 
 async function testOutbox(name: string): Promise<Outbox> {
