@@ -9,6 +9,7 @@ import { PrivateMailSink } from '../../support/mail-sink.js';
 import { publishEvents } from '../../support/publish.js';
 import { ServiceFleet, type RunningService } from '../../support/services.js';
 import { eventually } from '../../support/stack.js';
+import { sampleOrder } from '../../support/orders.js';
 
 /**
  * Issue 11, defect 1: a mail server frozen for a while (SIGSTOP), then stopped and started again,
@@ -31,16 +32,7 @@ let email: RunningService;
 const domain = `freeze-${randomUUID().slice(0, 8)}.example`;
 
 function order(name: string): OrderCreated {
-  return {
-    eventId: randomUUID(),
-    orderId: randomUUID(),
-    customerId: `customer-${name}`,
-    email: `${name}@${domain}`,
-    items: [{ sku: 'SKU-007', quantity: 1, unitPriceCents: 990 }],
-    totalCents: 990,
-    currency: 'EUR',
-    createdAt: Date.now(),
-  };
+  return sampleOrder({ eventId: randomUUID(), orderId: randomUUID(), customerId: `customer-${name}`, email: `${name}@${domain}` });
 }
 
 const orders = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => order(`${prefix}${i + 1}`));

@@ -8,6 +8,7 @@ import { publishEvents } from '../../support/publish.js';
 import { ServiceFleet, type RunningService } from '../../support/services.js';
 import { smtpPeer, type SmtpPeer } from '../../support/smtp-peer.js';
 import { eventually } from '../../support/stack.js';
+import { sampleOrder } from '../../support/orders.js';
 
 /**
  * Issue 11, defect 1, the hang that outlived nodemailer 7: a mail server that answers a byte at a
@@ -21,16 +22,7 @@ let email: RunningService;
 const domain = `stall-${randomUUID().slice(0, 8)}.example`;
 
 function order(n: number): OrderCreated {
-  return {
-    eventId: randomUUID(),
-    orderId: randomUUID(),
-    customerId: `customer-${n}`,
-    email: `stall${n}@${domain}`,
-    items: [{ sku: 'SKU-007', quantity: 1, unitPriceCents: 990 }],
-    totalCents: 990,
-    currency: 'EUR',
-    createdAt: Date.now(),
-  };
+  return sampleOrder({ eventId: randomUUID(), orderId: randomUUID(), customerId: `customer-${n}`, email: `stall${n}@${domain}` });
 }
 
 function mailsPerOrder(): Map<string, number> {
