@@ -7,3 +7,4 @@ export { NotARequestError, Replier, pruneAnswers, type ReplierObserver, type Rep
 export type { Outcome, Reply } from './reply.js';
 export { Requester, type RequestOptions, type RequesterObserver, type RequesterOptions } from './requester.js';
 export { ResultStore, requestReplySql, type StoredResult } from './result-store.js';
+export { replierMetrics, requesterMetrics } from './metrics.js';
