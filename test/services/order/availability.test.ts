@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '../../../shared/contracts/topics.js';
 import { topicEnd } from '../../support/kafka-groups.js';
-import { inParallel } from '../../support/order-api.js';
 import { ServiceFleet, type RunningService } from '../../support/services.js';
 import { eventually } from '../../support/stack.js';
 
