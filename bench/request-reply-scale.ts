@@ -6,13 +6,9 @@
  * (test/services/order/availability-scale.test.ts).
  *   RR_REQUESTS (default 10000), RR_CONCURRENCY (default 50), RR_ORDERS (3), RR_INVENTORIES (3)
  */
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
-import { repoRoot } from '../stack/layout.js';
-import { localStack, up } from '../stack/local-stack.js';
 import { runScaleScenario } from '../test/support/request-reply-scenario.js';
 import { ServiceFleet } from '../test/support/services.js';
-import { printTable, writeResults } from './support.js';
+import { printTable, provisionedStack, stopFleetOnSignal, writeResults } from './support.js';
 
 const scenario = {
   requests: Number(process.env.RR_REQUESTS ?? 10_000),
@@ -21,14 +17,10 @@ const scenario = {
   inventories: Number(process.env.RR_INVENTORIES ?? 3),
 };
 
-const stack = localStack();
-await up(stack);
-Object.assign(process.env, stack.env, { LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn' });
-const provision = spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts', 'provision.ts')], { stdio: 'ignore' });
-if (provision.status !== 0) throw new Error('provisioning failed');
-
+await provisionedStack();
+process.env.LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'warn';
 const fleet = new ServiceFleet();
-process.once('SIGINT', () => void fleet.stopAll().then(() => process.exit(130)));
+stopFleetOnSignal(fleet);
 
 let failed = true;
 try {

@@ -11,26 +11,18 @@
  *   BENCH_DURATION (s per phase, default 10), BENCH_LOG_LEVEL (services' LOG_LEVEL, default warn)
  */
 import { randomUUID } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { kafkaVariables, loadConfig } from '../shared/config.js';
 import { ACKS_ALL, createKafka } from '../shared/kafka/client.js';
 import { provisionTopics } from '../shared/kafka/provision.js';
 import { createLogger } from '../shared/logger.js';
-import { repoRoot } from '../stack/layout.js';
-import { localStack, up } from '../stack/local-stack.js';
 import { ServiceFleet } from '../test/support/services.js';
-import { printTable, writeResults } from './support.js';
+import { printTable, provisionedStack, stopFleetOnSignal, writeResults } from './support.js';
 
 const durationMs = Number(process.env.BENCH_DURATION ?? 10) * 1000;
 const serviceLogLevel = process.env.BENCH_LOG_LEVEL ?? 'warn';
 const clientCounts = [1, 50];
 
-const stack = localStack();
-await up(stack);
-Object.assign(process.env, stack.env);
-const provision = spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts', 'provision.ts')], { stdio: 'ignore' });
-if (provision.status !== 0) throw new Error('provisioning failed');
+await provisionedStack();
 
 const logger = createLogger('bench-request-reply');
 logger.level = 'warn';
@@ -38,11 +30,7 @@ const kafka = createKafka(loadConfig(kafkaVariables), logger, 'bench-request-rep
 const fleet = new ServiceFleet();
 const run = randomUUID().slice(0, 8);
 
-function stop(): void {
-  void fleet.stopAll().then(() => process.exit(130));
-}
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);
+stopFleetOnSignal(fleet);
 
 interface Phase {
   what: string;
