@@ -13,6 +13,8 @@ export const errorCodes = [
   'POLL_TIMEOUT',
   'HANDLER_TIMEOUT',
   'SERVICE_DEFINITION',
+  'REQUEST_REPLY_OVERLOADED',
+  'REPLY_CONSUMER_NOT_READY',
   'UNCLASSIFIED',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];

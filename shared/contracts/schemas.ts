@@ -1,6 +1,8 @@
 import { declareSchema } from '../registry/schema.js';
 import type {
   AnalyticsEvent,
+  AvailabilityReply,
+  AvailabilityRequest,
   InventoryRejected,
   InventoryReleased,
   InventoryReserved,
@@ -27,4 +29,6 @@ export const schemas = {
   OrderStep: declareSchema<OrderStep>(schemasDir, 'order-step.avsc'),
   OrderTimeout: declareSchema<OrderTimeout>(schemasDir, 'order-timeout.avsc'),
   OrderFollowUp: declareSchema<OrderFollowUp>(schemasDir, 'order-follow-up.avsc'),
+  AvailabilityRequest: declareSchema<AvailabilityRequest>(schemasDir, 'availability-request.avsc'),
+  AvailabilityReply: declareSchema<AvailabilityReply>(schemasDir, 'availability-reply.avsc'),
 };
