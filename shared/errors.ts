@@ -13,6 +13,7 @@ export const errorCodes = [
   'POLL_TIMEOUT',
   'HANDLER_TIMEOUT',
   'SERVICE_DEFINITION',
+  'LEASE_LOST',
   'UNCLASSIFIED',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
