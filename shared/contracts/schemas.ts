@@ -1,6 +1,8 @@
 import { declareSchema } from '../registry/schema.js';
 import type {
   AnalyticsEvent,
+  ExportCompleted,
+  ExportRequested,
   InventoryRejected,
   InventoryReleased,
   InventoryReserved,
@@ -27,4 +29,6 @@ export const schemas = {
   OrderStep: declareSchema<OrderStep>(schemasDir, 'order-step.avsc'),
   OrderTimeout: declareSchema<OrderTimeout>(schemasDir, 'order-timeout.avsc'),
   OrderFollowUp: declareSchema<OrderFollowUp>(schemasDir, 'order-follow-up.avsc'),
+  ExportRequested: declareSchema<ExportRequested>(schemasDir, 'export-requested.avsc'),
+  ExportCompleted: declareSchema<ExportCompleted>(schemasDir, 'export-completed.avsc'),
 };

@@ -18,6 +18,10 @@ export const topics = {
   // an order's follow-up mail.
   orderTimeouts: declareTopic('order.timeouts', schemas.OrderTimeout),
   orderFollowUps: declareTopic('order.follow-ups', schemas.OrderFollowUp),
+  // Published by the exports service (services/exports) when an export is accepted and when it
+  // ends (SUCCEEDED, FAILED or CANCELLED), for analytics and webhooks; keyed by export id.
+  exportRequested: declareTopic('export.requested', schemas.ExportRequested),
+  exportCompleted: declareTopic('export.completed', schemas.ExportCompleted),
 };
 
 /** The scheduler's job keys: one job per order and purpose, so cancelling by key needs no lookup. */
