@@ -49,7 +49,9 @@ await runWorkerService('exports', {
       onFencingRefusal: () => fencingRefusals.inc(),
     });
     workers.start();
-    // Released at once on SIGTERM: a task in progress keeps its committed chunks and another instance resumes it.
+    // Released on the signal itself, not in turn after the HTTP server has closed: a task in progress
+    // keeps its committed chunks and another instance resumes it at once.
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void workers.stop());
     shutdown.add('task workers', () => workers.stop(), 5000);
     registerStateGauge(store, EXPORTS_QUEUE);
   },

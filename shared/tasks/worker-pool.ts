@@ -93,6 +93,7 @@ export class TaskWorkerPool<P, C> {
   private readonly waiting = new Set<() => void>();
   private slots: Array<Promise<void>> = [];
   private unsubscribe: (() => void) | undefined;
+  private stopped: Promise<void> | undefined;
 
   constructor(private readonly options: TaskWorkerPoolOptions<P, C>) {
     this.logger = options.logger.child({ component: 'task-workers', queue: options.queue });
@@ -112,12 +113,15 @@ export class TaskWorkerPool<P, C> {
     this.slots = Array.from({ length: this.options.concurrency ?? 1 }, () => this.slot());
   }
 
-  /** Stops claiming; a task in progress keeps its committed chunks and is released at once. */
-  async stop(): Promise<void> {
-    this.stopController.abort();
-    for (const wake of this.waiting) wake();
-    await Promise.all(this.slots);
-    this.unsubscribe?.();
+  /** Stops claiming; a task in progress keeps its committed chunks and is released at once. Idempotent. */
+  stop(): Promise<void> {
+    this.stopped ??= (async () => {
+      this.stopController.abort();
+      for (const wake of this.waiting) wake();
+      await Promise.all(this.slots);
+      this.unsubscribe?.();
+    })();
+    return this.stopped;
   }
 
   private get stopping(): boolean {
@@ -260,7 +264,8 @@ export class TaskWorkerPool<P, C> {
     const retryInMs = backoffDelay(this.options.retryBackoff ?? { initialMs: 1000, maxMs: 60_000 }, task.attempts + 1);
     try {
       const state = await this.options.store.fail(lease, error, maxAttempts, retryInMs, this.options.onSettled);
-      if (state === 'FAILED') logger.error({ err: error, attempts: task.attempts + 1 }, 'task failed; its checkpoint is kept for a retry');
+      if (state === undefined) logger.warn({ err: error }, 'task attempt failed after its lease was lost (taken over or cancelled); nothing recorded');
+      else if (state === 'FAILED') logger.error({ err: error, attempts: task.attempts + 1 }, 'task failed; its checkpoint is kept for a retry');
       else if (state === 'QUEUED') logger.warn({ err: error, attempts: task.attempts + 1, retryInMs }, 'task attempt failed; retrying from its checkpoint');
     } catch (recordError) {
       logger.error({ err: error, recordError }, 'task attempt failed and could not be recorded; its lease runs out instead');
