@@ -123,7 +123,14 @@ export function registerExportRoutes(app: FastifyInstance, options: ExportRoutes
     return task?.queue === EXPORTS_QUEUE ? task : undefined;
   };
 
-  app.post('/exports', async (request, reply) => {
+  // 415 before the body is read: fastify would otherwise take text/plain as a string and answer 400.
+  const requireJson = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (header(request, 'content-type')?.split(';')[0]?.trim().toLowerCase() !== 'application/json') {
+      await problem(reply, 415, 'Content-Type must be application/json', 'Content-Type');
+    }
+  };
+
+  app.post('/exports', { onRequest: requireJson }, async (request, reply) => {
     const parsed = requestBody.safeParse(request.body ?? {});
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;

@@ -28,9 +28,9 @@ export async function seedOrders(pool: pg.Pool, orders: number, lines: number): 
      SELECT md5('o' || n)::uuid,
             CASE n % 97 WHEN 0 THEN 'c-' || n || ', "quoted"' WHEN 1 THEN 'c-' || n || E'\\nnext line' ELSE 'c-' || (n % 1000) END,
             'x@example.com', (ARRAY['EUR','USD','GBP'])[1 + n % 3], 1000,
-            (ARRAY['CONFIRMED','REJECTED','PENDING','CANCELLED'])[1 + n % 4], $3::timestamptz + n * interval '1 second', now()
+            (ARRAY['CONFIRMED','REJECTED','PENDING','CANCELLED'])[1 + n % 4], $2::timestamptz + n * interval '1 second', now()
        FROM generate_series(1, $1::int) AS n`,
-    [orders, lines, new Date(seedStart).toISOString()],
+    [orders, new Date(seedStart).toISOString()],
   );
   await pool.query(
     `INSERT INTO order_lines (order_id, line_no, sku, quantity, unit_price_cents)
@@ -46,7 +46,7 @@ export async function seedRevenue(pool: pg.Pool, events: number, hours: number):
   await applySchema(pool, analyticsSchemaSql);
   await pool.query(
     `INSERT INTO analytics_events (event_id, event_type, order_id, customer_id, amount_cents, currency, occurred_at)
-     SELECT 'rev-' || n, 'REVENUE', 'o-' || n, 'c-1', 100 + n % 900, (ARRAY['EUR','USD','GBP'])[1 + n % 3],
+     SELECT 'rev-' || n, 'REVENUE', 'o-' || n, 'c-1', 100 + n % 900, (ARRAY['EUR','USD','GBP'])[1 + (n / $2::int) % 3],
             $3::timestamptz + (n % $2::int) * interval '1 hour' + (n % 3600) * interval '1 second'
        FROM generate_series(1, $1::int) AS n`,
     [events, hours, new Date(seedStart).toISOString()],
