@@ -1,9 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { STATUS_CODES } from 'node:http';
 import { Readable } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { withTransaction, type Pool } from '../../shared/db.js';
+import { headerOf, isJsonRequest, sendProblem } from '../../shared/http.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Outbox } from '../../shared/outbox/outbox.js';
 import { finishedStates, viewOf, type OnSettled, type Task, type TaskStore } from '../../shared/tasks/store.js';
@@ -37,15 +37,10 @@ const requestBody = z.strictObject({
   callbackUrl: z.url({ protocol: /^https?$/, error: 'callbackUrl must be an http(s) URL' }).max(2000).optional(),
 });
 
-/** Every error answer has this shape; `field` names what to fix. */
+/** Every error answer has the shape of sendProblem, counted; `field` names what to fix. */
 function problem(reply: FastifyReply, statusCode: number, message: string, field?: string): FastifyReply {
   requestsRefused.inc({ status: String(statusCode) });
-  return reply.code(statusCode).send({ statusCode, error: STATUS_CODES[statusCode], message, ...(field ? { field } : {}) });
-}
-
-function header(request: FastifyRequest, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
+  return sendProblem(reply, statusCode, message, field);
 }
 
 const etagOf = (task: Task) => `"${task.id.slice(0, 8)}-${task.version}"`;
@@ -125,7 +120,7 @@ export function registerExportRoutes(app: FastifyInstance, options: ExportRoutes
 
   // 415 before the body is read: fastify would otherwise take text/plain as a string and answer 400.
   const requireJson = async (request: FastifyRequest, reply: FastifyReply) => {
-    if (header(request, 'content-type')?.split(';')[0]?.trim().toLowerCase() !== 'application/json') {
+    if (!isJsonRequest(request)) {
       await problem(reply, 415, 'Content-Type must be application/json', 'Content-Type');
     }
   };
@@ -140,7 +135,7 @@ export function registerExportRoutes(app: FastifyInstance, options: ExportRoutes
     const body = parsed.data;
     if (body.format !== 'csv') return problem(reply, 422, `format "${body.format}" is not supported (csv)`, 'format');
     if (Date.parse(body.to) <= Date.parse(body.from)) return problem(reply, 422, 'to must be after from', 'to');
-    const key = header(request, 'idempotency-key');
+    const key = headerOf(request, 'idempotency-key');
     if (key !== undefined && (key.length === 0 || key.length > 255)) {
       return problem(reply, 400, 'Idempotency-Key must be 1 to 255 characters', 'Idempotency-Key');
     }
@@ -152,7 +147,7 @@ export function registerExportRoutes(app: FastifyInstance, options: ExportRoutes
       callbackUrl: body.callbackUrl ?? null,
     };
     const requestHash = createHash('sha256').update(JSON.stringify(params)).digest('hex');
-    const correlationId = header(request, 'x-correlation-id')?.slice(0, 200) ?? randomUUID();
+    const correlationId = headerOf(request, 'x-correlation-id')?.slice(0, 200) ?? randomUUID();
     const outcome = await createExport(pool, outbox, store, params, correlationId, key === undefined ? undefined : { key, requestHash });
     if (outcome.kind === 'replay') {
       if (outcome.requestHash !== requestHash) {
@@ -175,14 +170,14 @@ export function registerExportRoutes(app: FastifyInstance, options: ExportRoutes
     const etag = etagOf(task);
     reply.header('ETag', etag).header('Cache-Control', 'no-cache');
     if (!finishedStates.includes(task.state)) reply.header('Retry-After', retryAfter);
-    if (matchesEtag(header(request, 'if-none-match'), etag)) return reply.code(304).send();
+    if (matchesEtag(headerOf(request, 'if-none-match'), etag)) return reply.code(304).send();
     return exportView(task);
   });
 
   app.get<{ Params: { id: string } }>('/exports/:id/events', async (request, reply) => {
     const task = await findExport(request.params.id, reply);
     if (!task) return reply;
-    const lastEventId = Number(header(request, 'last-event-id') ?? '');
+    const lastEventId = Number(headerOf(request, 'last-event-id') ?? '');
     let sent = Number.isSafeInteger(lastEventId) ? lastEventId : 0;
     reply.hijack();
     const response = reply.raw;
