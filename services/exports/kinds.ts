@@ -1,3 +1,4 @@
+import pg from 'pg';
 import type { Queryable } from '../../shared/db.js';
 
 export const exportKinds = ['orders', 'revenue'] as const;
@@ -20,8 +21,8 @@ export interface KindQuery {
   columns: readonly string[];
   /** The key before every row. */
   start: Cursor;
-  /** The row's key (its first columns). */
-  keyOf: (row: unknown[]) => Cursor;
+  /** How many leading columns are the key. */
+  keyColumns: number;
   countSql: string;
   /** $1 from, $2 to, then the cursor's values, then the limit. */
   pageSql: string;
@@ -47,20 +48,22 @@ export const kinds: Record<ExportKind, KindQuery> = {
   orders: {
     columns: ['order_id', 'line_no', 'created_at', 'status', 'customer_id', 'currency', 'sku', 'quantity', 'unit_price_cents', 'line_total_cents'],
     start: ['00000000-0000-0000-0000-000000000000', -1],
-    keyOf: (row) => [String(row[0]), Number(row[1])],
+    keyColumns: 2,
     countSql: `SELECT count(*)::float8 AS count ${orderLines}`,
-    pageSql: `SELECT ${orderColumns} ${orderLines} AND (l.order_id, l.line_no) > ($3::uuid, $4::int) ORDER BY l.order_id, l.line_no LIMIT $5`,
+    // o.id >= $3 as well: the merge join's scan of orders then starts at the cursor, not at the table's start.
+    pageSql: `SELECT ${orderColumns} ${orderLines} AND o.id >= $3::uuid AND (l.order_id, l.line_no) > ($3::uuid, $4::int)
+      ORDER BY l.order_id, l.line_no LIMIT $5::int`,
     allSql: `SELECT ${orderColumns} ${orderLines} ORDER BY l.order_id, l.line_no`,
   },
   // Revenue per hour (UTC) and currency from the analytics store; the key is (hour, currency).
   revenue: {
     columns: ['hour', 'currency', 'revenue_cents', 'events'],
     start: ['-infinity', ''],
-    keyOf: (row) => [String(row[0]), String(row[1])],
+    keyColumns: 2,
     countSql: `SELECT count(*)::float8 AS count FROM (${revenueHours} GROUP BY 1, 2) AS g`,
     pageSql: `SELECT ${utc('hour')}, currency, revenue_cents, events FROM (
         ${revenueHours} AND occurred_at >= $3::timestamptz GROUP BY 1, 2
-      ) AS g WHERE (hour, currency) > ($3::timestamptz, $4::text) ORDER BY hour, currency LIMIT $5`,
+      ) AS g WHERE (hour, currency) > ($3::timestamptz, $4::text) ORDER BY hour, currency LIMIT $5::int`,
     allSql: `SELECT ${utc('hour')}, currency, revenue_cents, events FROM (${revenueHours} GROUP BY 1, 2) AS g ORDER BY hour, currency`,
   },
 };
@@ -70,10 +73,24 @@ export async function countRows(db: Queryable, params: ExportParams): Promise<nu
   return rows[0]!.count;
 }
 
-/** The page after `cursor`, as arrays of column values, and the cursor after it. */
-export async function readPage(db: Queryable, params: ExportParams, cursor: Cursor | null, limit: number): Promise<{ rows: unknown[][]; cursor: Cursor }> {
+/**
+ * The page after `cursor` as a statement COPY can run (COPY takes no parameters): every value a
+ * quoted literal, cast by the query itself.
+ */
+export function pageStatement(params: ExportParams, cursor: Cursor | null, limit: number): string {
   const kind = kinds[params.kind];
-  const after = cursor ?? kind.start;
-  const { rows } = await db.query<unknown[]>({ text: kind.pageSql, values: [params.from, params.to, ...after, limit], rowMode: 'array' });
-  return { rows, cursor: rows.length > 0 ? kind.keyOf(rows.at(-1)!) : after };
+  return inlined(kind.pageSql, [params.from, params.to, ...(cursor ?? kind.start), limit]);
+}
+
+/** The whole export's query as COPY can run it (for the benchmark's and tests' reference). */
+export function allStatement(kind: ExportKind, from: string, to: string): string {
+  return inlined(kinds[kind].allSql, [from, to]);
+}
+
+function inlined(sql: string, values: ReadonlyArray<string | number>): string {
+  return sql.replace(/\$(\d+)/g, (_, n: string) => {
+    const value = values[Number(n) - 1];
+    if (value === undefined) throw new Error(`no value for $${n}`);
+    return pg.escapeLiteral(String(value));
+  });
 }

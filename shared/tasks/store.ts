@@ -186,7 +186,7 @@ export class TaskStore {
     return rowCount === 1;
   }
 
-  /** Sets the total found by the first claim (fenced). */
+  /** Sets the total found by the first claim (fenced; throws LeaseLostError once the task ended or moved on). */
   async setTotal(lease: Lease, total: number): Promise<void> {
     const { rowCount } = await this.pool.query(`UPDATE tasks SET total = $3 WHERE id = $1 AND fence = $2 AND state = 'RUNNING'`, [
       lease.taskId,

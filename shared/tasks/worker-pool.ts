@@ -28,7 +28,7 @@ export interface TaskChunk<C> {
 
 /** What a kind of task does; it knows nothing of leases, retries or progress. */
 export interface TaskHandler<P, C> {
-  /** How many rows the task has in all (for progress); asked once, by the first claim. */
+  /** How many rows the task has in all (for progress); asked once, by the first claim, while its chunks go on. */
   total: (params: P) => Promise<number>;
   /** Reads the chunk after `checkpoint` (null: from the start), at most `limit` rows. */
   chunk: (params: P, checkpoint: C | null, limit: number) => Promise<TaskChunk<C>>;
@@ -188,10 +188,15 @@ export class TaskWorkerPool<P, C> {
     }, this.options.heartbeatMs ?? 5000);
 
     try {
+      // Counted beside the first chunks rather than before them: progress has no total for a moment,
+      // the export loses no time. A count that comes after the end (or a lost lease) changes nothing.
       if (task.total === null) {
-        const total = await this.interruptible(handler.total(task.params), lost.signal);
-        if (total === 'lost' || total === 'stopping') return await this.leave(lease, total, logger);
-        await store.setTotal(lease, total);
+        handler
+          .total(task.params)
+          .then((total) => store.setTotal(lease, total))
+          .catch((error: unknown) => {
+            if (!(error instanceof LeaseLostError)) logger.warn({ err: error }, 'counting the task\'s rows failed; progress shows no total');
+          });
       }
       let checkpoint = task.checkpoint;
       let rate = task.rowsPerSecond;

@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { applySchema } from '../../shared/db.js';
-import { kinds, type ExportKind } from '../../services/exports/kinds.js';
+import { allStatement, kinds, type ExportKind } from '../../services/exports/kinds.js';
 
 export const orderSchemaSql = new URL('../../services/order/schema.sql', import.meta.url);
 export const analyticsSchemaSql = new URL('../../services/batch-ingestion/schema.sql', import.meta.url);
@@ -53,14 +53,9 @@ export async function seedRevenue(pool: pg.Pool, events: number, hours: number):
   );
 }
 
-function literal(value: string): string {
-  return `'${value.replaceAll("'", "''")}'`;
-}
-
-/** The export's query run by PostgreSQL's own COPY … CSV (CRLF, as the exports write), with the header. */
+/** The export's whole query, unpaged, run by PostgreSQL's own COPY … CSV. */
 export function copySql(kind: ExportKind, from: string, to: string): string {
-  const query = kinds[kind].allSql.replaceAll('$1', literal(from)).replaceAll('$2', literal(to));
-  return `COPY (${query}) TO STDOUT WITH (FORMAT csv, HEADER false)`;
+  return `COPY (${allStatement(kind, from, to)}) TO STDOUT WITH (FORMAT csv)`;
 }
 
 /** Streams COPY's output through `sink` (e.g. a hash); answers the bytes copied. */
