@@ -21,23 +21,55 @@ export interface KindQuery {
   columns: readonly string[];
   /** The key before every row. */
   start: Cursor;
-  /** How many leading columns are the key. */
-  keyColumns: number;
   countSql: string;
-  /** $1 from, $2 to, then the cursor's values, then the limit. */
+  /**
+   * A page: the key (k1, k2) and the row as a CSV line (line), at most $5 rows after the cursor
+   * ($3, $4), in key order; $1 from, $2 to.
+   */
   pageSql: string;
-  /** The same rows without paging, for a plain COPY to compare with ($1 from, $2 to). */
+  /** The same rows as plain columns, unpaged, for a COPY to compare with ($1 from, $2 to). */
   allSql: string;
+}
+
+interface Column {
+  name: string;
+  sql: string;
+  /** Text that may hold a comma, a quote or a line break (quoted as needed); the others never do. */
+  free?: boolean;
 }
 
 const utc = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
+/** The row as one CSV line, built by PostgreSQL (export_csv_field in schema.sql quotes as RFC 4180 has it). */
+function csvLine(columns: readonly Column[]): string {
+  const fields = columns.map((c) => (c.free ? `export_csv_field(${c.sql})` : `COALESCE((${c.sql})::text, '')`));
+  return `concat_ws(',', ${fields.join(', ')}) || E'\\r\\n'`;
+}
+
+const select = (columns: readonly Column[]) => columns.map((c) => `${c.sql} AS ${c.name}`).join(', ');
+
 const orderLines = `FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE o.created_at >= $1::timestamptz AND o.created_at < $2::timestamptz`;
-const orderColumns = `l.order_id::text, l.line_no, ${utc('o.created_at')}, o.status, o.customer_id, o.currency, l.sku, l.quantity,
-  l.unit_price_cents, l.quantity * l.unit_price_cents`;
+const orderColumns: Column[] = [
+  { name: 'order_id', sql: 'l.order_id' },
+  { name: 'line_no', sql: 'l.line_no' },
+  { name: 'created_at', sql: utc('o.created_at') },
+  { name: 'status', sql: 'o.status', free: true },
+  { name: 'customer_id', sql: 'o.customer_id', free: true },
+  { name: 'currency', sql: 'o.currency', free: true },
+  { name: 'sku', sql: 'l.sku', free: true },
+  { name: 'quantity', sql: 'l.quantity' },
+  { name: 'unit_price_cents', sql: 'l.unit_price_cents' },
+  { name: 'line_total_cents', sql: 'l.quantity * l.unit_price_cents' },
+];
 
 const revenueHours = `SELECT date_trunc('hour', occurred_at, 'UTC') AS hour, currency, sum(amount_cents) AS revenue_cents, count(*) AS events
   FROM analytics_events WHERE event_type = 'REVENUE' AND occurred_at >= $1::timestamptz AND occurred_at < $2::timestamptz`;
+const revenueColumns: Column[] = [
+  { name: 'hour', sql: utc('hour') },
+  { name: 'currency', sql: 'currency', free: true },
+  { name: 'revenue_cents', sql: 'revenue_cents' },
+  { name: 'events', sql: 'events' },
+];
 
 /**
  * The export kinds. Each pages by a unique key in key order (keyset pagination): a checkpoint is
@@ -46,40 +78,34 @@ const revenueHours = `SELECT date_trunc('hour', occurred_at, 'UTC') AS hour, cur
 export const kinds: Record<ExportKind, KindQuery> = {
   // One row per order line with its order's status; the key is the line's primary key.
   orders: {
-    columns: ['order_id', 'line_no', 'created_at', 'status', 'customer_id', 'currency', 'sku', 'quantity', 'unit_price_cents', 'line_total_cents'],
+    columns: orderColumns.map((c) => c.name),
     start: ['00000000-0000-0000-0000-000000000000', -1],
-    keyColumns: 2,
     countSql: `SELECT count(*)::float8 AS count ${orderLines}`,
     // o.id >= $3 as well: the merge join's scan of orders then starts at the cursor, not at the table's start.
-    pageSql: `SELECT ${orderColumns} ${orderLines} AND o.id >= $3::uuid AND (l.order_id, l.line_no) > ($3::uuid, $4::int)
-      ORDER BY l.order_id, l.line_no LIMIT $5::int`,
-    allSql: `SELECT ${orderColumns} ${orderLines} ORDER BY l.order_id, l.line_no`,
+    pageSql: `SELECT l.order_id AS k1, l.line_no AS k2, ${csvLine(orderColumns)} AS line
+      ${orderLines} AND o.id >= $3::uuid AND (l.order_id, l.line_no) > ($3::uuid, $4::int) ORDER BY 1, 2 LIMIT $5::int`,
+    allSql: `SELECT ${select(orderColumns)} ${orderLines} ORDER BY l.order_id, l.line_no`,
   },
   // Revenue per hour (UTC) and currency from the analytics store; the key is (hour, currency).
   revenue: {
-    columns: ['hour', 'currency', 'revenue_cents', 'events'],
+    columns: revenueColumns.map((c) => c.name),
     start: ['-infinity', ''],
-    keyColumns: 2,
     countSql: `SELECT count(*)::float8 AS count FROM (${revenueHours} GROUP BY 1, 2) AS g`,
-    pageSql: `SELECT ${utc('hour')}, currency, revenue_cents, events FROM (
-        ${revenueHours} AND occurred_at >= $3::timestamptz GROUP BY 1, 2
-      ) AS g WHERE (hour, currency) > ($3::timestamptz, $4::text) ORDER BY hour, currency LIMIT $5::int`,
-    allSql: `SELECT ${utc('hour')}, currency, revenue_cents, events FROM (${revenueHours} GROUP BY 1, 2) AS g ORDER BY hour, currency`,
+    pageSql: `SELECT hour AS k1, currency AS k2, ${csvLine(revenueColumns)} AS line
+      FROM (${revenueHours} AND occurred_at >= $3::timestamptz GROUP BY 1, 2) AS g
+      WHERE (hour, currency) > ($3::timestamptz, $4::text) ORDER BY 1, 2 LIMIT $5::int`,
+    allSql: `SELECT ${select(revenueColumns)} FROM (${revenueHours} GROUP BY 1, 2) AS g ORDER BY hour, currency`,
   },
 };
+
+/** The header line: column names are plain identifiers, never quoted. */
+export function csvHeader(kind: ExportKind): string {
+  return `${kinds[kind].columns.join(',')}\r\n`;
+}
 
 export async function countRows(db: Queryable, params: ExportParams): Promise<number> {
   const { rows } = await db.query<{ count: number }>(kinds[params.kind].countSql, [params.from, params.to]);
   return rows[0]!.count;
-}
-
-/**
- * The page after `cursor` as a statement COPY can run (COPY takes no parameters): every value a
- * quoted literal, cast by the query itself.
- */
-export function pageStatement(params: ExportParams, cursor: Cursor | null, limit: number): string {
-  const kind = kinds[params.kind];
-  return inlined(kind.pageSql, [params.from, params.to, ...(cursor ?? kind.start), limit]);
 }
 
 /** The whole export's query as COPY can run it (for the benchmark's and tests' reference). */

@@ -12,6 +12,27 @@ CREATE TABLE IF NOT EXISTS export_chunks (
   data      text NOT NULL,
   PRIMARY KEY (export_id, seq)
 );
+-- Stored uncompressed: compressing a 1 MB chunk (pglz) took as long as reading it, and a chunk
+-- lives only until its export is fetched. Checked first: ALTER TABLE locks the table even when it
+-- changes nothing.
+DO $$
+BEGIN
+  IF (SELECT attstorage FROM pg_attribute WHERE attrelid = 'export_chunks'::regclass AND attname = 'data') <> 'e' THEN
+    ALTER TABLE export_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
+  END IF;
+END
+$$;
+
+-- A CSV field as RFC 4180 has it, and as PostgreSQL's COPY … (FORMAT csv) writes it: quoted when
+-- it holds a comma, a quote, CR or LF (quotes doubled); NULL empty, an empty string "".
+CREATE OR REPLACE FUNCTION export_csv_field(value text) RETURNS text
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  RETURN CASE
+    WHEN value IS NULL THEN ''
+    WHEN value = '' THEN '""'
+    WHEN value ~ '[",\r\n]' THEN '"' || replace(value, '"', '""') || '"'
+    ELSE value
+  END;
 
 -- A retried POST /exports with the same Idempotency-Key gets the first answer back.
 CREATE TABLE IF NOT EXISTS export_idempotency_keys (

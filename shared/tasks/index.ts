@@ -9,6 +9,8 @@ export {
   tasksSql,
   viewOf,
   type CancelOutcome,
+  type ChunkResult,
+  type ChunkWork,
   type Lease,
   type OnSettled,
   type RetryOutcome,
@@ -17,5 +19,5 @@ export {
   type TaskView,
 } from './store.js';
 export { TaskChanges, parseTaskChange, type ChangeListener, type TaskChange } from './task-changes.js';
-export { TaskWorkerPool, type ChunkTarget, type TaskChunk, type TaskHandler, type TaskWorkerPoolOptions } from './worker-pool.js';
+export { TaskWorkerPool, type ChunkTarget, type TaskHandler, type TaskWorkerPoolOptions } from './worker-pool.js';
 export { taskVariables } from './variables.js';

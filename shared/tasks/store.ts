@@ -117,16 +117,17 @@ export type RetryOutcome = { kind: 'queued' } | { kind: 'not-failed'; state: Tas
 /** Runs inside the transaction that ends a task (SUCCEEDED, FAILED or CANCELLED), e.g. to append its completion event to an outbox. */
 export type OnSettled = (tx: PoolClient, task: Task) => Promise<void>;
 
-/** The result of a committed chunk: the task as it now is. */
-export interface ChunkCommit {
+/** What a chunk did, inside the fenced transaction that stores it. */
+export interface ChunkResult<C = unknown> {
   rows: number;
-  checkpoint: unknown;
+  /** Where the next chunk starts. */
+  checkpoint: C;
   /** The last chunk: the task SUCCEEDED in the same transaction. */
   last: boolean;
-  rowsPerSecond: number | null;
-  /** Writes the chunk's output; `seq` counts the task's chunks from 1, unique per task. */
-  write: (tx: PoolClient, seq: number) => Promise<void>;
 }
+
+/** A chunk's work: reads and writes its output in `tx`; `seq` counts the task's chunks from 1, unique per task. */
+export type ChunkWork<C> = (tx: PoolClient, seq: number) => Promise<ChunkResult<C>>;
 
 const returning = `id, queue, params, state, fence, lease_owner, attempts, checkpoint, done, total, chunks, rows_per_second,
   error, error_code, version, created_at, started_at, finished_at`;
@@ -197,13 +198,20 @@ export class TaskStore {
   }
 
   /**
-   * Writes a chunk's output and its checkpoint in one transaction, only while `lease` still holds
-   * (the task row is locked first and its fence compared); the last chunk also ends the task
-   * SUCCEEDED. Throws LeaseLostError, having written nothing, when the lease is gone.
+   * Works a chunk and stores its checkpoint in one transaction, only while `lease` still holds (the
+   * task row is locked first and its fence compared); the last chunk also ends the task SUCCEEDED.
+   * Throws LeaseLostError, having written nothing, when the lease is gone.
    */
-  async commitChunk(lease: Lease, chunk: ChunkCommit, leaseMs: number, onSettled: OnSettled | undefined): Promise<Task> {
+  async commitChunk<C>(
+    lease: Lease,
+    work: ChunkWork<C>,
+    leaseMs: number,
+    onSettled: OnSettled | undefined,
+    /** The rate to show after a chunk of `rows`. */
+    rateOf: (rows: number) => number | null,
+  ): Promise<ChunkResult<C>> {
     return this.fenced(lease, leaseMs, async (tx, seq) => {
-      await chunk.write(tx, seq);
+      const chunk = await work(tx, seq);
       const { rows } = await tx.query<TaskRow>(
         `UPDATE tasks SET checkpoint = $3, done = done + $4, chunks = chunks + 1, rows_per_second = $5,
                 state = CASE WHEN $7 THEN 'SUCCEEDED' ELSE state END,
@@ -213,11 +221,10 @@ export class TaskStore {
                 lease_until = CASE WHEN $7 THEN NULL ELSE now() + make_interval(secs => $6::float8 / 1000) END,
                 error = NULL, error_code = NULL
           WHERE id = $1 AND fence = $2 RETURNING ${returning}`,
-        [lease.taskId, lease.fence, JSON.stringify(chunk.checkpoint), chunk.rows, chunk.rowsPerSecond, leaseMs, chunk.last],
+        [lease.taskId, lease.fence, JSON.stringify(chunk.checkpoint), chunk.rows, rateOf(chunk.rows), leaseMs, chunk.last],
       );
-      const task = taskOf(rows[0]!);
-      if (chunk.last && onSettled) await onSettled(tx, task);
-      return task;
+      if (chunk.last && onSettled) await onSettled(tx, taskOf(rows[0]!));
+      return chunk;
     });
   }
 

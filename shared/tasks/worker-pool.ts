@@ -6,7 +6,7 @@ import { Backoff, backoffDelay, type BackoffOptions } from '../retry/backoff.js'
 import { LeaseLostError } from './errors.js';
 import { smoothedRate } from './progress.js';
 import type { TaskChanges } from './task-changes.js';
-import type { Lease, OnSettled, Task, TaskStore } from './store.js';
+import type { ChunkResult, Lease, OnSettled, Task, TaskStore } from './store.js';
 
 /** Where a chunk's output goes: the task, the chunk's number (from 1) and the fence it is written under. */
 export interface ChunkTarget {
@@ -15,23 +15,16 @@ export interface ChunkTarget {
   fence: number;
 }
 
-/** One chunk of work, read but not yet written. */
-export interface TaskChunk<C> {
-  rows: number;
-  /** Where the chunk after this one starts (a keyset cursor), stored with this chunk's output. */
-  checkpoint: C;
-  /** Nothing comes after this chunk. */
-  last: boolean;
-  /** Writes the output inside the fenced transaction that also stores the checkpoint. */
-  write: (tx: PoolClient, target: ChunkTarget) => Promise<void>;
-}
-
 /** What a kind of task does; it knows nothing of leases, retries or progress. */
 export interface TaskHandler<P, C> {
   /** How many rows the task has in all (for progress); asked once, by the first claim, while its chunks go on. */
   total: (params: P) => Promise<number>;
-  /** Reads the chunk after `checkpoint` (null: from the start), at most `limit` rows. */
-  chunk: (params: P, checkpoint: C | null, limit: number) => Promise<TaskChunk<C>>;
+  /**
+   * Works the chunk after `checkpoint` (null: from the start), at most `limit` rows, inside the
+   * fenced transaction that then stores the checkpoint it answers: its output exists if and only
+   * if the checkpoint moves past it.
+   */
+  chunk: (tx: PoolClient, params: P, checkpoint: C | null, limit: number, target: ChunkTarget) => Promise<ChunkResult<C>>;
 }
 
 export interface TaskWorkerPoolOptions<P, C> {
@@ -198,20 +191,22 @@ export class TaskWorkerPool<P, C> {
             if (!(error instanceof LeaseLostError)) logger.warn({ err: error }, 'counting the task\'s rows failed; progress shows no total');
           });
       }
+      const limit = this.options.chunkRows ?? 10_000;
       let checkpoint = task.checkpoint;
       let rate = task.rowsPerSecond;
       for (;;) {
         const started = performance.now();
-        const chunk = await this.interruptible(handler.chunk(task.params, checkpoint, this.options.chunkRows ?? 10_000), lost.signal);
-        if (chunk === 'lost' || chunk === 'stopping') return await this.leave(lease, chunk, logger);
-        const seconds = (performance.now() - started) / 1000;
-        rate = smoothedRate(rate, chunk.rows, seconds);
-        await store.commitChunk(
+        const work = store.commitChunk<C>(
           lease,
-          { ...chunk, rowsPerSecond: rate, write: (tx, seq) => chunk.write(tx, { taskId: task.id, seq, fence: lease.fence }) },
+          (tx, seq) => handler.chunk(tx, task.params, checkpoint, limit, { taskId: task.id, seq, fence: lease.fence }),
           leaseMs,
           this.options.onSettled,
+          (rows) => (rate = smoothedRate(rate, rows, (performance.now() - started) / 1000)),
         );
+        // Stopping does not wait for the chunk in flight (its transaction rolls back as the process
+        // ends, or commits first: either way the checkpoint and the output agree).
+        const chunk = await this.interruptible(work, lost.signal);
+        if (chunk === 'lost' || chunk === 'stopping') return await this.leave(lease, chunk, logger);
         this.options.onChunk?.((performance.now() - started) / 1000, chunk.rows);
         if (chunk.last) {
           logger.info('task succeeded');
