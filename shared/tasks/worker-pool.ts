@@ -264,8 +264,11 @@ export class TaskWorkerPool<P, C> {
     const retryInMs = backoffDelay(this.options.retryBackoff ?? { initialMs: 1000, maxMs: 60_000 }, task.attempts + 1);
     try {
       const state = await this.options.store.fail(lease, error, maxAttempts, retryInMs, this.options.onSettled);
-      if (state === undefined) logger.warn({ err: error }, 'task attempt failed after its lease was lost (taken over or cancelled); nothing recorded');
-      else if (state === 'FAILED') logger.error({ err: error, attempts: task.attempts + 1 }, 'task failed; its checkpoint is kept for a retry');
+      if (state === undefined) {
+        // A worker frozen inside its chunk's transaction finds it ended by the server and the task moved on.
+        this.options.onFencingRefusal?.();
+        logger.warn({ err: error }, 'task attempt failed and its lease lost (taken over or cancelled): nothing recorded, task dropped');
+      } else if (state === 'FAILED') logger.error({ err: error, attempts: task.attempts + 1 }, 'task failed; its checkpoint is kept for a retry');
       else if (state === 'QUEUED') logger.warn({ err: error, attempts: task.attempts + 1, retryInMs }, 'task attempt failed; retrying from its checkpoint');
     } catch (recordError) {
       logger.error({ err: error, recordError }, 'task attempt failed and could not be recorded; its lease runs out instead');

@@ -273,7 +273,9 @@ describe('exports service', () => {
         async () => (frozen.output.some((line) => line.includes(id) && /refused|lease lost/.test(line)) ? true : undefined),
         'the thawed worker dropping the task',
         10_000,
-      );
+      ).catch((error: unknown) => {
+        throw new Error(`${String(error)}\n${frozen.output.filter((line) => !line.includes('kafkajs')).slice(-12).join('\n')}`);
+      });
     } finally {
       frozen.child.kill('SIGCONT');
     }
