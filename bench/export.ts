@@ -157,9 +157,12 @@ try {
   ];
   printTable(table);
   const takeoverSum = killed.takeovers.reduce((a, b) => a + b, 0);
+  const rest = extra - takeoverSum;
   console.log(
-    `\n${kills} kills cost ${extra.toFixed(1)} s: takeovers ${killed.takeovers.map((s) => s.toFixed(1)).join(', ')} s (lease ${leaseMs} ms, heartbeat ${heartbeatMs} ms), ` +
-      `so about ${((extra - takeoverSum) / chunkSeconds).toFixed(1)} chunks' worth besides (bound: ${kills} chunks of ${chunkSeconds.toFixed(2)} s). Results identical (sha256 ${plain.sha.slice(0, 12)}…).`,
+    `\n${kills} kills cost ${extra.toFixed(1)} s: waiting for the takeovers ${takeoverSum.toFixed(1)} s ` +
+      `(${killed.takeovers.map((s) => s.toFixed(1)).join(', ')}; lease ${leaseMs} ms, heartbeat ${heartbeatMs} ms), ` +
+      `the rest ${rest.toFixed(1)} s = ${(rest / chunkSeconds).toFixed(1)} chunks of ${chunkSeconds.toFixed(3)} s (target: at most ${kills}). ` +
+      `Results identical (sha256 ${plain.sha.slice(0, 12)}…).`,
   );
   const file = writeResults('export', {
     rows,
