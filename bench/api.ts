@@ -15,17 +15,13 @@
  *   BENCH_LOG_LEVEL (services' LOG_LEVEL, default warn)
  */
 import { randomUUID } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import autocannon from 'autocannon';
 import { createPool } from '../shared/db.js';
 import { consumerGroups, topics } from '../shared/contracts/topics.js';
 import { createLogger } from '../shared/logger.js';
-import { repoRoot } from '../stack/layout.js';
-import { localStack, up } from '../stack/local-stack.js';
 import { groupLag } from '../test/support/kafka-groups.js';
 import { ServiceFleet } from '../test/support/services.js';
-import { printTable, writeResults } from './support.js';
+import { printTable, provisionedStack, stopFleetOnSignal, writeResults } from './support.js';
 
 const duration = Number(process.env.BENCH_DURATION ?? 15);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -33,11 +29,7 @@ const pacedRate = Number(process.env.BENCH_RATE ?? 20);
 const serviceLogLevel = process.env.BENCH_LOG_LEVEL ?? 'warn';
 const SKUS = Array.from({ length: 30 }, (_, i) => `SKU-${String(i + 1).padStart(3, '0')}`);
 
-const stack = localStack();
-await up(stack);
-Object.assign(process.env, stack.env);
-const provision = spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts', 'provision.ts')], { stdio: 'ignore' });
-if (provision.status !== 0) throw new Error('provisioning failed');
+const stack = await provisionedStack();
 
 const logger = createLogger('bench-api');
 logger.level = 'warn';
@@ -45,11 +37,7 @@ const pool = createPool(stack.env.DATABASE_URL, logger, { max: 2 });
 const fleet = new ServiceFleet();
 const run = randomUUID().slice(0, 8);
 
-function stop(): void {
-  void fleet.stopAll().then(() => process.exit(130));
-}
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);
+stopFleetOnSignal(fleet);
 
 interface Row extends Record<string, string | number> {
   phase: string;

@@ -39,15 +39,19 @@ for (const id of selected) {
   }
 }
 
-/** The chaos stack's addresses: ports of its own, PostgreSQL where only its embedded one runs. */
+/**
+ * The chaos stack's addresses: ports of its own, PostgreSQL where only its embedded one runs. All
+ * below 32768, outside Linux's ephemeral range (ip_local_port_range), where an outgoing connection
+ * can hold a port a restarted broker then fails to bind.
+ */
 const chaosEnv = (brokers: number) => ({
   STACK_DIR: stackDir,
   KAFKA_BROKERS_COUNT: String(brokers),
-  KAFKA_BROKERS: '127.0.0.1:39092',
-  SCHEMA_REGISTRY_URL: 'http://127.0.0.1:38081/apis/ccompat/v7',
-  DATABASE_URL: 'postgres://postgres:postgres@127.0.0.1:35432/order_pipeline_chaos',
-  SMTP_URL: 'smtp://127.0.0.1:32525',
-  MAIL_SINK_URL: 'http://127.0.0.1:38025',
+  KAFKA_BROKERS: '127.0.0.1:31092',
+  SCHEMA_REGISTRY_URL: 'http://127.0.0.1:31081/apis/ccompat/v7',
+  DATABASE_URL: 'postgres://postgres:postgres@127.0.0.1:31432/order_pipeline_chaos',
+  SMTP_URL: 'smtp://127.0.0.1:31525',
+  MAIL_SINK_URL: 'http://127.0.0.1:31025',
 });
 
 // The jars of another local stack of this checkout when there is one (160 MB not fetched twice).
@@ -97,7 +101,7 @@ try {
       orders,
       clients,
       drainTimeoutMs,
-      basePort: 39200,
+      basePort: 31200,
       logDir: path.join(stack.layout.logs, 'chaos', id),
       stack,
       log,

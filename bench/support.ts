@@ -1,4 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { repoRoot } from '../stack/layout.js';
+import { localStack, up, type LocalStack } from '../stack/local-stack.js';
 
 /** Prints rows as an aligned table. */
 export function printTable(rows: ReadonlyArray<Record<string, string | number>>): void {
@@ -24,4 +28,24 @@ export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * The stack of the environment (the local stack started if needed) with the contract's topics and
+ * schemas provisioned; its addresses are put into process.env for the services the bench starts.
+ */
+export async function provisionedStack(): Promise<LocalStack> {
+  const stack = localStack();
+  await up(stack);
+  Object.assign(process.env, stack.env);
+  const provision = spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts', 'provision.ts')], { stdio: 'ignore' });
+  if (provision.status !== 0) throw new Error('provisioning failed');
+  return stack;
+}
+
+/** Ctrl-C or SIGTERM stops the bench's service processes before it exits. */
+export function stopFleetOnSignal(fleet: { stopAll(): Promise<void> }): void {
+  const stop = () => void fleet.stopAll().then(() => process.exit(130));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
 }

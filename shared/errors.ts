@@ -14,6 +14,8 @@ export const errorCodes = [
   'HANDLER_TIMEOUT',
   'SERVICE_DEFINITION',
   'LEASE_LOST',
+  'REQUEST_REPLY_OVERLOADED',
+  'REPLY_CONSUMER_NOT_READY',
   'UNCLASSIFIED',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];

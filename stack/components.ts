@@ -217,6 +217,9 @@ export const registry: Component = {
         '-Dapicurio.datasource.jdbc.initial-size=2',
         '-Dapicurio.datasource.jdbc.min-size=2',
         '-Dapicurio.datasource.jdbc.max-size=10',
+        // A connection is checked before use: after PostgreSQL restarts, the pool otherwise hands
+        // out dead connections and the registry answers 500 until it is restarted itself.
+        '-Dquarkus.datasource.postgresql.jdbc.validate-on-borrow=true',
         `-Dorderpipeline.stack=${layout.root}`,
         '-jar',
         jar,

@@ -52,23 +52,27 @@ export class Processes {
   async stop(name: string, graceMs = 20_000): Promise<boolean> {
     const pid = this.running(name);
     if (pid === undefined) return false;
-    const signal = (sig: NodeJS.Signals) => {
-      try {
-        process.kill(-pid, sig);
-      } catch {
-        // already gone
-      }
-    };
-    signal('SIGTERM');
-    const gone = () => !this.alive(pid);
-    const stopped = await pollUntil(gone, { what: name, timeoutMs: graceMs, intervalMs: 100 }).catch(() => false);
-    if (!stopped) {
-      signal('SIGKILL');
-      // SIGKILL cannot be refused: wait as long as it takes.
-      await pollUntil(gone, { what: name, timeoutMs: Infinity, intervalMs: 50 });
-    }
-    rmSync(this.pidFile(name), { force: true });
+    signalGroup(pid, 'SIGTERM');
+    const stopped = await pollUntil(() => !this.alive(pid), { what: name, timeoutMs: graceMs, intervalMs: 100 }).catch(() => false);
+    if (!stopped) await this.killed(name, pid);
+    else rmSync(this.pidFile(name), { force: true });
     return true;
+  }
+
+  /** SIGKILL to the process group (a crash: no shutdown of its own); resolves when the process is gone. */
+  async kill(name: string): Promise<boolean> {
+    const pid = this.running(name);
+    if (pid === undefined) return false;
+    await this.killed(name, pid);
+    return true;
+  }
+
+  private async killed(name: string, pid: number): Promise<void> {
+    signalGroup(pid, 'SIGKILL');
+    // Until the process is gone, not its pid file: a dying JVM's command line reads empty while
+    // its sockets still answer, and a restart then seemed to come back at once.
+    await pollUntil(() => !this.alive(pid), { what: name, timeoutMs: Infinity, intervalMs: 50 });
+    rmSync(this.pidFile(name), { force: true });
   }
 
   private alive(pid: number): boolean {
@@ -79,6 +83,14 @@ export class Processes {
     } catch {
       return false;
     }
+  }
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
   }
 }
 

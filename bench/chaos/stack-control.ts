@@ -1,4 +1,3 @@
-import { pollUntil } from '../../shared/retry/poll-until.js';
 import type { LocalStack } from '../../stack/local-stack.js';
 
 function component(stack: LocalStack, name: string) {
@@ -19,19 +18,7 @@ export async function stopPart(stack: LocalStack, name: string): Promise<void> {
 
 /** SIGKILL to its process group: a crash (no flush, no controlled shutdown). */
 export async function killPart(stack: LocalStack, name: string): Promise<void> {
-  const pid = stack.processes.running(name);
-  if (pid === undefined) throw new Error(`${name} is not a process of this stack`);
-  process.kill(-pid, 'SIGKILL');
-  await pollUntil(() => stack.processes.running(name) === undefined || !alive(pid), { what: `${name} gone`, timeoutMs: 30_000, intervalMs: 50 });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  if (!(await stack.processes.kill(name))) throw new Error(`${name} is not a process of this stack`);
 }
 
 /** Starts it again and resolves once it answers. */

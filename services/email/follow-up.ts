@@ -8,6 +8,7 @@ import { metrics } from '../../shared/metrics.js';
 import type { Confirmation } from './confirmation.js';
 import type { Mailer } from './mailer.js';
 import { appendSentStep } from './sent-step.js';
+import { UnrecordedMails } from './unrecorded-mails.js';
 
 export const followUpSql = new URL('./follow-up.sql', import.meta.url);
 
@@ -32,9 +33,12 @@ export function followUpFor(followUp: OrderFollowUp): Confirmation {
  * Sends one follow-up per order when the scheduler publishes it (a confirmed order, not cancelled
  * since). The same shape as the confirmation (handlers.ts): the claim, the send record and the
  * order.steps report commit in one transaction around the SMTP send, so a redelivered or
- * re-published event sends nothing.
+ * re-published event sends nothing; a mail accepted while that transaction failed is recorded at
+ * its next delivery, not sent again.
  */
 export class FollowUpHandlers {
+  private readonly unrecorded = new UnrecordedMails('follow-up');
+
   constructor(
     private readonly effects: Effects,
     private readonly mailer: Mailer,
@@ -48,10 +52,14 @@ export class FollowUpHandlers {
         [followUp.orderId, event.eventId, instanceId],
       );
       if (recorded.rowCount !== 1) return false;
-      await this.mailer.send(followUpFor(followUp), event.signal);
       await appendSentStep(this.effects.outbox, client, event, followUp.orderId, 'follow-up', 'order follow-up sent');
+      if (!this.unrecorded.has(followUp.orderId)) {
+        await this.mailer.send(followUpFor(followUp), event.signal);
+        this.unrecorded.accepted(followUp.orderId);
+      }
       return true;
     });
+    this.unrecorded.recorded(followUp.orderId);
     if (sent === DUPLICATE) return;
     followUps.inc({ outcome: sent ? 'sent' : 'already-sent' });
     event.logger.info({ orderId: followUp.orderId }, sent ? 'order follow-up sent' : 'order follow-up sent before; nothing sent');

@@ -1,4 +1,4 @@
-import { Counter, Gauge } from 'prom-client';
+import { Counter } from 'prom-client';
 import type { InboundEvent } from '../../shared/consumer/types.js';
 import type { PoolClient } from '../../shared/db.js';
 import type { Effects } from '../../shared/kit/service-parts.js';
@@ -9,17 +9,12 @@ import type { OrderCreated } from '../../shared/contracts/schemas.js';
 import { confirmationFor, type Confirmation } from './confirmation.js';
 import type { Mailer } from './mailer.js';
 import { appendSentStep } from './sent-step.js';
+import { UnrecordedMails } from './unrecorded-mails.js';
 
 const confirmations = new Counter({
   name: 'email_confirmations_total',
   help: 'Order confirmations: sent, or already-sent (another event for an order mailed before; redeliveries: pipeline_duplicate_events_total)',
   labelNames: ['outcome'] as const,
-  registers: [metrics],
-});
-
-const unrecordedGauge = new Gauge({
-  name: 'email_unrecorded_confirmations',
-  help: 'Confirmations the SMTP server accepted whose record has not committed yet (it waits for their next delivery); a process dying now sends them again',
   registers: [metrics],
 });
 
@@ -48,12 +43,11 @@ type Outcome = typeof SENT | typeof ALREADY_SENT;
  * would lose every mail whose attempt failed before the 250): if the process dies between the 250
  * and the record's commit (one round trip; during an outage, until the database is back and the
  * message delivered again), or another member takes the partition meanwhile, the redelivery sends
- * a second mail with the same Message-ID, which mail clients fold. `email_unrecorded_confirmations`
+ * a second mail with the same Message-ID, which mail clients fold. `email_unrecorded_mails`
  * shows when it is open.
  */
 export class EmailHandlers {
-  /** Orders whose mail the SMTP server accepted in this process and whose record has not committed. */
-  private readonly unrecorded = new Set<string>();
+  private readonly unrecorded = new UnrecordedMails('confirmation');
 
   constructor(
     private readonly effects: Effects,
@@ -70,7 +64,7 @@ export class EmailHandlers {
         const recorded = await this.record(tx, event, mail);
         if (recorded === SENT && !this.unrecorded.has(order.orderId)) {
           await this.mailer.send(mail, event.signal);
-          this.accepted(order.orderId);
+          this.unrecorded.accepted(order.orderId);
           acceptedNow = true;
         }
         return recorded;
@@ -80,7 +74,7 @@ export class EmailHandlers {
       if (acceptedNow) event.logger.warn({ orderId: order.orderId }, 'order confirmation sent but not recorded; its next delivery records it without sending');
       throw error;
     }
-    this.recorded(order.orderId);
+    this.unrecorded.recorded(order.orderId);
     if (outcome === DUPLICATE) return;
     if (outcome === ALREADY_SENT) {
       confirmations.inc({ outcome: ALREADY_SENT });
@@ -102,15 +96,5 @@ export class EmailHandlers {
     if (recorded.rowCount !== 1) return ALREADY_SENT;
     await appendSentStep(this.effects.outbox, tx, event, order.orderId, 'email', 'order confirmation sent');
     return SENT;
-  }
-
-  private accepted(orderId: string): void {
-    if (this.unrecorded.has(orderId)) return;
-    this.unrecorded.add(orderId);
-    unrecordedGauge.inc();
-  }
-
-  private recorded(orderId: string): void {
-    if (this.unrecorded.delete(orderId)) unrecordedGauge.dec();
   }
 }

@@ -14,6 +14,13 @@ export const configSpec = {
   orderPendingTimeoutMs: variable('ORDER_PENDING_TIMEOUT_MS', positiveInt.default(5 * 60_000)),
   /** The follow-up mail ("How was your order?") goes this long after the order was confirmed. */
   followUpDelayMs: variable('FOLLOWUP_DELAY_MS', positiveInt.default(24 * 3600_000)),
+  /** POST /availability waits this long for the inventory's reply before answering 202 (?timeoutMs= up to REQUEST_MAX_TIMEOUT_MS). */
+  requestTimeoutMs: variable('REQUEST_TIMEOUT_MS', positiveInt.default(2000)),
+  requestMaxTimeoutMs: variable('REQUEST_MAX_TIMEOUT_MS', positiveInt.default(30_000)),
+  /** A request is worth answering this long after it was sent: its late reply is stored until then. */
+  requestDeadlineMs: variable('REQUEST_DEADLINE_MS', positiveInt.default(60_000)),
+  /** Requests waiting for replies at once; one more gets 503 with Retry-After. */
+  requestMaxInFlight: variable('REQUEST_MAX_IN_FLIGHT', positiveInt.default(1000)),
   catalogueCacheMs: variable('CATALOGUE_CACHE_MS', z.coerce.number({ error: 'expected milliseconds' }).int().min(0).default(5000)),
 };
 

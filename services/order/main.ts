@@ -6,22 +6,30 @@
 import { consumerGroups, topics, topology } from '../../shared/contracts/topics.js';
 import { runConsumerService } from '../../shared/kit/consumer-service.js';
 import { schedulerSql } from '../../shared/scheduler/jobs.js';
+import { requestReplySql } from '../../shared/request-reply/index.js';
+import { startAvailabilityRequester } from './availability-requester.js';
+import { registerAvailabilityRoutes } from './availability.js';
 import { Catalogue } from './catalogue.js';
 import { loadServiceConfig } from './config.js';
 import { registerOrderRoutes } from './routes.js';
 import { OrderSaga } from './saga.js';
 
+// Started with the consumer (its closer then comes out of the consumer's share of the shutdown bound), served by the routes.
+let availability: ReturnType<typeof startAvailabilityRequester> | undefined;
+
 await runConsumerService('order', consumerGroups.orderService, {
   config: loadServiceConfig,
   database: (config) => ({
     // The scheduler's jobs table: timeouts and follow-ups are scheduled in the order's own transactions.
-    sql: [new URL('./schema.sql', import.meta.url), schedulerSql],
+    sql: [new URL('./schema.sql', import.meta.url), schedulerSql, requestReplySql],
     outbox: { table: 'order_outbox', topology },
     pool: { max: config.databasePoolSize },
   }),
   // The API takes orders (into its outbox) while Kafka is down; the saga consumer joins when it can.
   background: true,
-  consume: (runtime, { handleOnce, outbox, config }) => {
+  consume: (runtime, service) => {
+    const { handleOnce, outbox, config } = service;
+    availability = startAvailabilityRequester(service);
     const saga = new OrderSaga(handleOnce, outbox, { pendingTimeoutMs: config.orderPendingTimeoutMs, followUpDelayMs: config.followUpDelayMs });
     runtime
       .on(topics.inventoryReserved, saga.onReserved)
@@ -31,7 +39,8 @@ await runConsumerService('order', consumerGroups.orderService, {
       .on(topics.orderTimeouts, saga.onTimeout);
   },
   bodyLimit: (config) => config.bodyLimitBytes,
-  routes: (app, { config, pool, outbox, logger }) =>
+  routes: (app, service) => {
+    const { config, pool, outbox, logger } = service;
     registerOrderRoutes(app, {
       pool,
       outbox,
@@ -39,7 +48,9 @@ await runConsumerService('order', consumerGroups.orderService, {
       catalogue: new Catalogue(pool, config.catalogueCacheMs),
       bodyLimitBytes: config.bodyLimitBytes,
       pendingTimeoutMs: config.orderPendingTimeoutMs,
-    }),
+    });
+    if (availability) registerAvailabilityRoutes(app, { ...availability, logger, maxTimeoutMs: config.requestMaxTimeoutMs });
+  },
   ready: ({ pool }) =>
     pool.query('SELECT 1').then(
       () => true,

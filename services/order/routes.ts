@@ -27,17 +27,17 @@ export interface OrderRoutesOptions {
   pendingTimeoutMs: number;
 }
 
-const MAX_QUANTITY = 1000;
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const MAX_QUANTITY = 1000;
+export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Every error answer has this shape (sendProblem), counted; `field` names what to fix. */
-function problem(reply: FastifyReply, statusCode: number, message: string, field?: string): FastifyReply {
+export function problem(reply: FastifyReply, statusCode: number, message: string, field?: string): FastifyReply {
   requestsRefused.inc({ status: String(statusCode) });
   return sendProblem(reply, statusCode, message, field);
 }
 
 /** 415 before the body is read: fastify would otherwise parse text/plain and answer 400. */
-async function requireJson(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+export async function requireJson(request: FastifyRequest, reply: FastifyReply): Promise<void> {
   if (!isJsonRequest(request)) {
     await problem(reply, 415, 'Content-Type must be application/json', 'Content-Type');
   }
@@ -47,13 +47,30 @@ function hasBody(request: FastifyRequest): boolean {
   return Number(headerOf(request, 'content-length') ?? 0) > 0 || headerOf(request, 'transfer-encoding') !== undefined;
 }
 
-function correlationIdOf(request: FastifyRequest): string {
+export function correlationIdOf(request: FastifyRequest): string {
   const given = headerOf(request, 'x-correlation-id');
   return given && given.length <= 200 ? given : randomUUID();
 }
 
 function sameRequestHash(body: unknown): string {
   return createHash('sha256').update(JSON.stringify(body)).digest('hex');
+}
+
+/**
+ * The 422 rules of order lines: each quantity from 1 to MAX_QUANTITY, and each SKU's total too (the
+ * same SKU twice is one line with the summed quantity). sku → quantity, or the problem.
+ */
+export function summedQuantities(items: ReadonlyArray<{ sku: string; quantity: number }>): Map<string, number> | { message: string; field: string } {
+  const quantities = new Map<string, number>();
+  for (const [index, item] of items.entries()) {
+    if (item.quantity <= 0) return { message: `items[${index}].quantity must be greater than 0`, field: `items[${index}].quantity` };
+    if (item.quantity > MAX_QUANTITY) return { message: `items[${index}].quantity must be at most ${MAX_QUANTITY}`, field: `items[${index}].quantity` };
+    quantities.set(item.sku, (quantities.get(item.sku) ?? 0) + item.quantity);
+  }
+  if ([...quantities.values()].some((quantity) => quantity > MAX_QUANTITY)) {
+    return { message: `a SKU's total quantity must be at most ${MAX_QUANTITY}`, field: 'items' };
+  }
+  return quantities;
 }
 
 export function registerOrderRoutes(app: FastifyInstance, options: OrderRoutesOptions): void {
@@ -101,15 +118,8 @@ export function registerOrderRoutes(app: FastifyInstance, options: OrderRoutesOp
     }
 
     // Business rules (422): positive quantities of SKUs the catalogue sells in this currency.
-    const quantities = new Map<string, number>();
-    for (const [index, item] of body.items.entries()) {
-      if (item.quantity <= 0) return problem(reply, 422, `items[${index}].quantity must be greater than 0`, `items[${index}].quantity`);
-      if (item.quantity > MAX_QUANTITY) {
-        return problem(reply, 422, `items[${index}].quantity must be at most ${MAX_QUANTITY}`, `items[${index}].quantity`);
-      }
-      // The same SKU twice is one line with the summed quantity.
-      quantities.set(item.sku, (quantities.get(item.sku) ?? 0) + item.quantity);
-    }
+    const quantities = summedQuantities(body.items);
+    if ('field' in quantities) return problem(reply, 422, quantities.message, quantities.field);
     const prices = await options.catalogue.priceList(body.currency);
     if (prices.size === 0) return problem(reply, 422, `the catalogue has no prices in ${body.currency}`, 'currency');
     if ([...quantities.keys()].some((sku) => !prices.has(sku))) {
@@ -118,9 +128,6 @@ export function registerOrderRoutes(app: FastifyInstance, options: OrderRoutesOp
     }
     const lines: PricedLine[] = [...quantities].map(([sku, quantity]) => ({ sku, quantity, unitPriceCents: prices.get(sku)! }));
     const totalCents = lines.reduce((sum, line) => sum + line.quantity * line.unitPriceCents, 0);
-    if (lines.some((line) => line.quantity > MAX_QUANTITY)) {
-      return problem(reply, 422, `a SKU's total quantity must be at most ${MAX_QUANTITY}`, 'items');
-    }
 
     const order = {
       id: randomUUID(),

@@ -11,6 +11,23 @@ const addFormats = formats.default;
 export const ajv = new Ajv({ allErrors: false, coerceTypes: false, removeAdditional: false, useDefaults: false, strict: true });
 addFormats(ajv, ['email']);
 
+/** An order's lines, or the lines an availability request asks about. */
+const orderLines = {
+  type: 'array',
+  minItems: 1,
+  maxItems: 100,
+  items: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['sku', 'quantity'],
+    properties: {
+      sku: { type: 'string', minLength: 1, maxLength: 64 },
+      // Whole numbers only; the value itself (> 0) is a business rule answered with 422.
+      quantity: { type: 'integer' },
+    },
+  },
+} as const;
+
 export const createOrderBody = {
   type: 'object',
   additionalProperties: false,
@@ -19,23 +36,20 @@ export const createOrderBody = {
     customerId: { type: 'string', minLength: 1, maxLength: 100 },
     email: { type: 'string', format: 'email', maxLength: 254 },
     currency: { type: 'string', pattern: '^[A-Z]{3}$' },
-    items: {
-      type: 'array',
-      minItems: 1,
-      maxItems: 100,
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['sku', 'quantity'],
-        properties: {
-          sku: { type: 'string', minLength: 1, maxLength: 64 },
-          // Whole numbers only; the value itself (> 0) is a business rule answered with 422.
-          quantity: { type: 'integer' },
-        },
-      },
-    },
+    items: orderLines,
   },
 } as const;
+
+export const availabilityBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['items'],
+  properties: { items: orderLines },
+} as const;
+
+export interface AvailabilityBody {
+  items: Array<{ sku: string; quantity: number }>;
+}
 
 export interface CreateOrderRequest {
   customerId: string;

@@ -42,6 +42,10 @@ export class DecodedEvent implements InboundEvent<unknown> {
     return this.cachedHeaders;
   }
 
+  get rawHeaders(): SourceMessage['headers'] {
+    return this.message.headers;
+  }
+
   get key(): string | null {
     return this.message.key?.toString() ?? null;
   }

@@ -1,3 +1,4 @@
+import type { MessageHeaders } from '../kafka/port.js';
 import type { Logger } from '../logger.js';
 
 /** A decoded message as a handler sees it. */
@@ -6,6 +7,8 @@ export interface InboundEvent<T> {
   readonly key: string | null;
   /** Header values as strings (Kafka headers are bytes). */
   readonly headers: Readonly<Record<string, string>>;
+  /** Header values as they came, bytes included (request-reply's binary correlation ids and partitions). */
+  readonly rawHeaders?: MessageHeaders | undefined;
   /** The `event-id` header, else the value's `eventId`, else topic/partition/offset. */
   readonly eventId: string;
   readonly correlationId: string | undefined;

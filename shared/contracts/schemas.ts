@@ -3,6 +3,8 @@ import type {
   AnalyticsEvent,
   ExportCompleted,
   ExportRequested,
+  AvailabilityReply,
+  AvailabilityRequest,
   InventoryRejected,
   InventoryReleased,
   InventoryReserved,
@@ -31,4 +33,6 @@ export const schemas = {
   OrderFollowUp: declareSchema<OrderFollowUp>(schemasDir, 'order-follow-up.avsc'),
   ExportRequested: declareSchema<ExportRequested>(schemasDir, 'export-requested.avsc'),
   ExportCompleted: declareSchema<ExportCompleted>(schemasDir, 'export-completed.avsc'),
+  AvailabilityRequest: declareSchema<AvailabilityRequest>(schemasDir, 'availability-request.avsc'),
+  AvailabilityReply: declareSchema<AvailabilityReply>(schemasDir, 'availability-reply.avsc'),
 };

@@ -22,6 +22,16 @@ export const topics = {
   // ends (SUCCEEDED, FAILED or CANCELLED), for analytics and webhooks; keyed by export id.
   exportRequested: declareTopic('export.requested', schemas.ExportRequested),
   exportCompleted: declareTopic('export.completed', schemas.ExportCompleted),
+  // Request-reply (shared/request-reply): the order API asks the inventory group, which answers on
+  // the reply topic the request names. An answer is worth seconds, so both are kept an hour.
+  availabilityRequests: declareTopic('inventory.availability.requests', schemas.AvailabilityRequest, {
+    key: 'correlation id',
+    config: { 'retention.ms': String(3600_000) },
+  }),
+  availabilityReplies: declareTopic('inventory.availability.replies', schemas.AvailabilityReply, {
+    key: 'correlation id',
+    config: { 'retention.ms': String(3600_000) },
+  }),
 };
 
 /** The scheduler's job keys: one job per order and purpose, so cancelling by key needs no lookup. */
@@ -44,6 +54,19 @@ export const consumerGroups = {
   // Only rows rejected for their data reach its retry tiers (an outage pauses consumption instead),
   // so a short ladder: 1, 2, 4 s, then the DLQ.
   batchIngestion: { groupId: 'batch-ingestion', topics: [topics.analyticsEvents], retry: { attempts: 4 } },
+  // The inventory's replier, a group of its own beside the saga's. A request is worth a retry or
+  // two within its deadline (past it the replier drops it), not the saga's minute-long ladder.
+  inventoryAvailability: {
+    groupId: 'inventory-availability',
+    topics: [topics.availabilityRequests],
+    retry: { attempts: 3, baseDelayMs: 200, maxDelayMs: 1000 },
+  },
 } as const satisfies Record<string, ConsumerGroupDeclaration>;
+
+/**
+ * Reply consumers of request-reply: each order API instance reads the reply topic in a group of its
+ * own, `<prefix>-<instance>-<start>` (shared/request-reply/requester.ts says why).
+ */
+export const replyGroupPrefixes = { orderApi: 'order-api-replies' } as const;
 
 export const topology: Topology = { topics, groups: consumerGroups };

@@ -16,6 +16,33 @@ export interface AnalyticsEvent {
 
 export type AnalyticsEventType = 'ORDER_PLACED' | 'LINE_ITEM' | 'REVENUE';
 
+/** The inventory's answer to an AvailabilityRequest, on the reply topic the request named, with its kafka_correlationId echoed. An error reply has no value (request-reply error headers instead). Key: the correlation id. */
+export interface AvailabilityReply {
+  items: Array<AvailabilityReplyItem>;
+  /** The inventory instance that answered. */
+  repliedBy: string;
+  repliedAt: number;
+}
+
+export interface AvailabilityReplyItem {
+  sku: string;
+  requested: number;
+  available: number;
+  /** available >= requested */
+  ok: boolean;
+}
+
+/** A question to the inventory group: is this much of each SKU available? A request of request-reply: the kafka_correlationId, kafka_replyTopic, kafka_replyPartition and request-deadline headers say where and until when to answer. Key: the correlation id. */
+export interface AvailabilityRequest {
+  items: Array<AvailabilityRequestItem>;
+  requestedAt: number;
+}
+
+export interface AvailabilityRequestItem {
+  sku: string;
+  quantity: number;
+}
+
 /** Published by the exports service when an export ends, in the transaction that ends it. Key: the export id. */
 export interface ExportCompleted {
   /** Unique per event; consumers deduplicate on it. */

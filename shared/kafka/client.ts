@@ -10,6 +10,7 @@ import { errorMessage } from '../errors.js';
 import { instanceId, type Logger } from '../logger.js';
 import type { BatchSource, BatchSourceOptions, KafkaClient, Publisher } from './port.js';
 import { RenewingPublisher } from './renewing-publisher.js';
+import { kafkaTail } from './tail.js';
 
 export type {
   Admin,
@@ -85,6 +86,7 @@ export function kafkaClient(kafka: Kafka): KafkaClient {
   return {
     batchSource: (options) => kafkaBatchSource(kafka, options),
     publisher: () => kafkaPublisher(kafka),
+    tail: (options) => kafkaTail(kafka, options),
     // By name: kafkajs' error classes are not named exports of its CommonJS module under ESM.
     isClientError: (error) => error instanceof Error && error.name.startsWith('KafkaJS'),
     async partitionCounts(topics) {

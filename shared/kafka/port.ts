@@ -100,6 +100,8 @@ export interface OutboundMessage {
   key: Buffer | string | null;
   value: Buffer | null;
   headers?: MessageHeaders;
+  /** @defaultValue the key's partition */
+  partition?: number;
 }
 
 export interface TopicMessages {
@@ -122,9 +124,34 @@ export interface Publisher {
   disconnect(): Promise<void>;
 }
 
+export interface TailOptions {
+  /** A group of its own: the tail is its only member, so it is assigned every partition. */
+  groupId: string;
+  topic: string;
+  /** The one partition read; the others stay paused. */
+  partition: number;
+  /** @defaultValue 100 */
+  maxWaitTimeInMs?: number;
+  /** Called for each message, in offset order; nothing waits for it. */
+  onMessage(message: SourceMessage): void;
+}
+
+/**
+ * One partition of a topic read from its end onwards: what is appended after start() began is
+ * handed over, nothing older. Offsets are committed, so a rejoin (a broker restart) resumes where
+ * the tail was instead of skipping to the end again.
+ */
+export interface Tail {
+  /** Resolves once assigned and positioned: a message appended from now on reaches onMessage. */
+  start(): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
 /** The client behind the runtime. */
 export interface KafkaClient {
   batchSource(options: BatchSourceOptions): BatchSource;
+  /** A reader of new messages on one partition (request-reply's reply consumer). */
+  tail(options: TailOptions): Tail;
   publisher(): Publisher;
   /** Partition counts as the broker reports them, by topic. */
   partitionCounts(topics: readonly string[]): Promise<Map<string, number>>;

@@ -7,3 +7,4 @@ export { openDatabase, type Database, type DatabaseOptions } from './database.js
 export { DUPLICATE, handleOnceFor, type Duplicate, type HandleOnce } from './handle-once.js';
 export { serveHttp, type ServeHttpOptions } from './serve-http.js';
 export { consumerServiceVariables, outboxServiceVariables, outboxVariables, serviceVariables, type KitConfig } from './variables.js';
+export { startExtraConsumer, type ExtraConsumerOptions } from './extra-consumer.js';

@@ -115,4 +115,24 @@ describe.skipIf(!existsSync(jars.apicurioLib))('the local schema registry across
     expect(await after.getLatestSchemaId(subject)).toBe(v2Id);
     expect(await after.getRegistryId(subject, 1)).toBe(v1Id);
   }, 240_000);
+
+  it('keeps answering after PostgreSQL drops its connections (a database restart)', async () => {
+    const database = new URL(registryDatabaseUrl(env.DATABASE_URL));
+    const admin = new pg.Client({ connectionString: shared.DATABASE_URL });
+    await admin.connect();
+    try {
+      const { rows } = await admin.query<{ n: number }>(
+        'SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1',
+        [database.pathname.slice(1)],
+      );
+      expect(rows[0]!.n, 'registry connections dropped').toBeGreaterThan(0);
+    } finally {
+      await admin.end();
+    }
+    // Its pool held only dead connections: every call answered 500 until the registry was restarted.
+    await registry.prepare?.(env);
+    const client = new SchemaRegistry({ host: env.SCHEMA_REGISTRY_URL });
+    const { id } = await client.register({ type: SchemaType.AVRO, schema: JSON.stringify({ ...other, name: 'Sticker' }) }, { subject: `${topic}-sticker-value` });
+    expect(await client.getLatestSchemaId(`${topic}-sticker-value`)).toBe(id);
+  }, 60_000);
 });

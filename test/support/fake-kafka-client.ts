@@ -11,6 +11,7 @@ import type {
   SourceBatch,
   SourceCrash,
   SourceMessage,
+  Tail,
 } from '../../shared/kafka/port.js';
 import { AvroSerde } from '../../shared/registry/serde.js';
 
@@ -105,6 +106,10 @@ export class FakeKafkaClient implements KafkaClient {
       onDisconnect: () => {},
       disconnect: async () => {},
     };
+  }
+
+  tail(): Tail {
+    throw new Error('the fake client has no tail');
   }
 
   isClientError(error: unknown): boolean {

@@ -57,7 +57,7 @@ function fakeMailer() {
 }
 
 async function unrecorded(): Promise<number | undefined> {
-  return (await metrics.getSingleMetric('email_unrecorded_confirmations')?.get())?.values[0]?.value;
+  return (await metrics.getSingleMetric('email_unrecorded_mails')?.get())?.values.find((v) => v.labels.mail === 'confirmation')?.value;
 }
 
 const quiet = { info: () => undefined, warn: () => undefined } as unknown as Logger;
