@@ -16,16 +16,18 @@ import { completionEvent, EXPORTS_QUEUE } from './exports.js';
 import { chunkDuration, fencingRefusals, registerStateGauge, resumes, rowsExported } from './metrics.js';
 import { registerExportRoutes } from './routes.js';
 
-let changes: TaskChanges | undefined;
+// Made by work(), which the kit runs before it adds the routes.
+let parts: { store: TaskStore; changes: TaskChanges } | undefined;
 
 await runWorkerService('exports', {
   config: loadServiceConfig,
   database: { sql: [tasksSql, new URL('./schema.sql', import.meta.url)], outbox: { table: 'exports_outbox', topology } },
   work: ({ config, pool, outbox, logger, shutdown }) => {
     const store = new TaskStore(pool);
-    changes = new TaskChanges(config.databaseUrl!, logger);
+    const changes = new TaskChanges(config.databaseUrl!, logger);
     changes.start();
-    shutdown.add('task changes listener', () => changes!.stop());
+    shutdown.add('task changes listener', () => changes.stop());
+    parts = { store, changes };
     const workers = new TaskWorkerPool({
       store,
       changes,
@@ -55,6 +57,5 @@ await runWorkerService('exports', {
     shutdown.add('task workers', () => workers.stop(), 5000);
     registerStateGauge(store, EXPORTS_QUEUE);
   },
-  routes: (app, { pool, outbox, logger }) =>
-    registerExportRoutes(app, { pool, outbox, store: new TaskStore(pool), changes: changes!, onSettled: completionEvent(outbox), logger }),
+  routes: (app, { pool, outbox, logger }) => registerExportRoutes(app, { pool, outbox, ...parts!, onSettled: completionEvent(outbox), logger }),
 });

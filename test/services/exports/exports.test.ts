@@ -248,8 +248,11 @@ describe('exports service', () => {
     const all = await claims(id);
     expect(all.length).toBeGreaterThanOrEqual(6);
     expect(all.slice(1).every((c) => c.resumedFrom > 0 && c.resumedFrom % CHUNK === 0)).toBe(true);
-    const metrics = await (await fetch(`${running.url}/metrics`)).text();
-    expect(metrics).toMatch(/^exports_tasks\{state="SUCCEEDED"\} [1-9]/m);
+    const metrics = await Promise.all(alive().map(async (s) => (await fetch(`${s.url}/metrics`)).text()));
+    expect(metrics[0]).toMatch(/^exports_tasks\{state="SUCCEEDED"\} [1-9]/m);
+    // The survivors resumed at least the claims made after their start.
+    const resumed = metrics.map((text) => Number(/^exports_resumes_total (\d+)/m.exec(text)?.[1] ?? 0)).reduce((a, b) => a + b, 0);
+    expect(resumed).toBeGreaterThanOrEqual(1);
   }, 120_000);
 
   it('fencing: a worker frozen (SIGSTOP) past its lease and thawed writes nothing; the result is exact', async () => {
