@@ -21,4 +21,6 @@ export const services: readonly ServiceDefinition[] = [
   { name: 'batch-ingestion', entry: 'services/batch-ingestion/main.ts', port: 3040, portVariable: 'HTTP_PORT' },
   // Any number of dispatchers share the jobs table: `--scale scheduler=3`.
   { name: 'scheduler', entry: 'services/scheduler/main.ts', port: 3050, portVariable: 'HTTP_PORT' },
+  // The exports API and its task workers: `--scale exports=3` runs three, any of which serves any export.
+  { name: 'exports', entry: 'services/exports/main.ts', port: 3060, portVariable: 'HTTP_PORT' },
 ];
