@@ -9,8 +9,10 @@ import type {
   OrderCancelled,
   OrderCreated,
   OrderFollowUp,
+  OrderStatusChanged,
   OrderStep,
   OrderTimeout,
+  WebhookDeliveryDue,
 } from './types.generated.js';
 
 export type * from './types.generated.js';
@@ -31,4 +33,6 @@ export const schemas = {
   OrderFollowUp: declareSchema<OrderFollowUp>(schemasDir, 'order-follow-up.avsc'),
   AvailabilityRequest: declareSchema<AvailabilityRequest>(schemasDir, 'availability-request.avsc'),
   AvailabilityReply: declareSchema<AvailabilityReply>(schemasDir, 'availability-reply.avsc'),
+  OrderStatusChanged: declareSchema<OrderStatusChanged>(schemasDir, 'order-status-changed.avsc'),
+  WebhookDeliveryDue: declareSchema<WebhookDeliveryDue>(schemasDir, 'webhook-delivery-due.avsc'),
 };
