@@ -183,6 +183,8 @@ export interface WebhookDeliveryDue {
   /** Unique per event; consumers deduplicate on it. */
   eventId: string;
   deliveryId: string;
+  /** The endpoint's queue the attempt waits in. */
+  endpointId: string;
   /** The delivery's attempts when this one was scheduled: a job for an older state finds it moved and does nothing. */
   attemptsDone: number;
   scheduledAt: number;
