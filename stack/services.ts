@@ -10,6 +10,8 @@ export interface ServiceDefinition {
   port: number;
   /** The environment variable the service reads its port from. */
   portVariable: string;
+  /** Variables of its own for local runs. */
+  env?: Readonly<Record<string, string>>;
 }
 
 export const services: readonly ServiceDefinition[] = [
@@ -21,4 +23,6 @@ export const services: readonly ServiceDefinition[] = [
   { name: 'batch-ingestion', entry: 'services/batch-ingestion/main.ts', port: 3040, portVariable: 'HTTP_PORT' },
   // Any number of dispatchers share the jobs table: `--scale scheduler=3`.
   { name: 'scheduler', entry: 'services/scheduler/main.ts', port: 3050, portVariable: 'HTTP_PORT' },
+  // Locally, webhook receivers run on this machine: loopback is allowed (the SSRF guard refuses it otherwise).
+  { name: 'webhooks', entry: 'services/webhooks/main.ts', port: 3070, portVariable: 'HTTP_PORT', env: { WEBHOOK_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128' } },
 ];
