@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { loadServiceConfig } from '../../../services/webhooks/config.js';
 import { nextDelayMs, parseRetryAfter, parseSchedule, svixSchedule } from '../../../services/webhooks/retry-schedule.js';
 
 describe('webhook retry schedule', () => {
@@ -31,5 +32,19 @@ describe('webhook retry schedule', () => {
     expect(parseRetryAfter('Thu, 01 Jan 2026 00:01:00 GMT', now)).toBe(60_000);
     expect(parseRetryAfter('soon', now)).toBeUndefined();
     expect(parseRetryAfter(undefined, now)).toBeUndefined();
+  });
+});
+
+describe('webhooks configuration', () => {
+  const base = { KAFKA_BROKERS: '127.0.0.1:9092', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8081', DATABASE_URL: 'postgres://u:p@127.0.0.1/db' };
+
+  it('defaults to the Svix schedule, 15 s and no private network; names a bad variable', () => {
+    const config = loadServiceConfig(base);
+    expect(config.retrySchedule).toEqual(parseSchedule(svixSchedule));
+    expect(config.timeoutMs).toBe(15_000);
+    expect(config.allowedNetworks).toEqual([]);
+    expect(loadServiceConfig({ ...base, WEBHOOK_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128' }).allowedNetworks).toHaveLength(2);
+    expect(() => loadServiceConfig({ ...base, WEBHOOK_ALLOWED_NETWORKS: 'loopback' })).toThrow(/WEBHOOK_ALLOWED_NETWORKS/);
+    expect(() => loadServiceConfig({ ...base, WEBHOOK_RETRY_SCHEDULE: '0,soon' })).toThrow(/WEBHOOK_RETRY_SCHEDULE/);
   });
 });
