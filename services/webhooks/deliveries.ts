@@ -50,6 +50,8 @@ export interface DeliveryOptions {
   policy: RetryPolicy;
   /** How long an attempt holds its delivery; past it, the attempt is taken for lost and the next one may start. */
   leaseMs: number;
+  /** An endpoint whose attempts have all failed for this long is disabled at its next failure. */
+  disableAfterMs: number;
 }
 
 const jobs = new ScheduledJobs();
@@ -70,11 +72,13 @@ export class Deliveries {
   /** The event's message and one delivery per enabled endpoint subscribed to its type; only new ones are returned. */
   async createForEvent(event: WebhookEvent): Promise<DeliveryRef[]> {
     return withTransaction(this.pool, async (tx) => {
-      await tx.query('INSERT INTO webhook_messages (id, event_type, body) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING', [
-        event.messageId,
-        event.type,
-        bodyOf(event),
-      ]);
+      // Kept only when an endpoint subscribes: most events have no audience.
+      await tx.query(
+        `INSERT INTO webhook_messages (id, event_type, body) SELECT $1, $2, $3
+          WHERE EXISTS (SELECT 1 FROM webhook_endpoints WHERE disabled_at IS NULL AND $2 = ANY (event_types))
+         ON CONFLICT (id) DO NOTHING`,
+        [event.messageId, event.type, bodyOf(event)],
+      );
       const { rows } = await tx.query<{ id: string; endpoint_id: string }>(
         `INSERT INTO webhook_deliveries (id, endpoint_id, message_id)
          SELECT 'dlv_' || gen_random_uuid(), e.id, $1 FROM webhook_endpoints e
@@ -179,19 +183,21 @@ export class Deliveries {
         result.error ?? null,
       ]);
       const { rows } = await tx.query<{ replayed_from: number }>(
-        "SELECT replayed_from FROM webhook_deliveries WHERE id = $1 AND attempts = $2 AND state = 'pending' FOR UPDATE",
+        "SELECT replayed_from FROM webhook_deliveries WHERE id = $1 AND attempts = $2 AND state = 'pending' AND leased_until IS NOT NULL FOR UPDATE",
         [claimed.deliveryId, claimed.attempt],
       );
-      // Past its lease another attempt took over (or the endpoint was deleted): that one decides.
+      // Past its lease another attempt took over, the result was recorded already, or the endpoint was deleted.
       if (rows.length === 0) return 'superseded';
       const status = result.status;
       if (status !== undefined && status >= 200 && status < 300) {
+        await tx.query('UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL', [claimed.endpointId]);
         await this.settle(tx, claimed.deliveryId, 'succeeded', status, null);
         return 'succeeded';
       }
-      if (status === 410) {
-        await tx.query("UPDATE webhook_endpoints SET disabled_at = now(), disabled_reason = 'the endpoint answered 410 Gone' WHERE id = $1", [claimed.endpointId]);
-        await this.settle(tx, claimed.deliveryId, 'dead', status, 'endpoint gone (410); endpoint disabled');
+      const disabledFor = status === 410 ? 'the endpoint answered 410 Gone' : await this.failingTooLong(tx, claimed.endpointId);
+      if (disabledFor) {
+        await tx.query('UPDATE webhook_endpoints SET disabled_at = now(), disabled_reason = $2 WHERE id = $1', [claimed.endpointId, disabledFor]);
+        await this.settle(tx, claimed.deliveryId, 'dead', status ?? null, `endpoint disabled: ${disabledFor}`);
         return 'endpoint-disabled';
       }
       const retryAfter = status === 429 || status === 503 ? result.retryAfterMs : undefined;
@@ -244,6 +250,16 @@ export class Deliveries {
       [endpointId, limit],
     );
     return rows;
+  }
+
+  /** Marks the endpoint failing (since now, unless it already was); the reason to disable it once that has lasted too long. */
+  private async failingTooLong(tx: PoolClient, endpointId: string): Promise<string | undefined> {
+    const { rows } = await tx.query<{ too_long: boolean; since: string }>(
+      `UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, now()) WHERE id = $1
+       RETURNING failing_since <= now() - make_interval(secs => $2::float8 / 1000) AS too_long, to_json(failing_since) #>> '{}' AS since`,
+      [endpointId, this.options.disableAfterMs],
+    );
+    return rows[0]?.too_long ? `every attempt has failed since ${rows[0].since}` : undefined;
   }
 
   private async settle(tx: PoolClient, deliveryId: string, state: 'succeeded' | 'dead' | 'dropped', status: number | null, error: string | null): Promise<void> {

@@ -12,10 +12,13 @@ export interface EndpointView {
   createdAt: string;
   disabledAt: string | null;
   disabledReason: string | null;
+  /** Since when every attempt has failed; null after a success. */
+  failingSince: string | null;
 }
 
 const columns = `id, url, event_types AS events, to_json(created_at) #>> '{}' AS "createdAt",
-  to_json(disabled_at) #>> '{}' AS "disabledAt", disabled_reason AS "disabledReason"`;
+  to_json(disabled_at) #>> '{}' AS "disabledAt", disabled_reason AS "disabledReason",
+  to_json(failing_since) #>> '{}' AS "failingSince"`;
 
 /** Webhook endpoints and their secrets. (Endpoints belong to no client yet: ownership comes with API clients.) */
 export class Endpoints {

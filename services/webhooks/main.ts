@@ -27,6 +27,7 @@ await runConsumerService('webhooks', consumerGroups.webhooks, {
     const deliveries = new Deliveries(pool, {
       policy: { scheduleMs: config.retrySchedule, retryAfterCapMs: config.retryAfterCapMs },
       leaseMs: config.timeoutMs + LEASE_MARGIN_MS,
+      disableAfterMs: config.disableAfterMs,
     });
     const sender = new Sender({ timeoutMs: config.timeoutMs, allowedNetworks: config.allowedNetworks });
     const deliverer = new Deliverer({ deliveries, sender, logger, perEndpoint: config.perEndpointConcurrency, total: config.concurrency });

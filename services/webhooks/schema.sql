@@ -7,7 +7,9 @@ CREATE TABLE IF NOT EXISTS webhook_endpoints (
   event_types text[] NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now(),
   disabled_at timestamptz,
-  disabled_reason text
+  disabled_reason text,
+  -- Since when every attempt failed (NULL after a success): failing for too long disables the endpoint.
+  failing_since timestamptz
 );
 
 -- Signing secrets, kept in clear because they sign (a hash could only verify). A rotated-out secret
