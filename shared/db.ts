@@ -6,6 +6,8 @@ import type { Logger } from './logger.js';
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
 export type PoolConfig = pg.PoolConfig;
+/** A pool (each call commits on its own) or the caller's transaction (what it writes exists iff that commits). */
+export type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
 
 type ConnectCallback = (error: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void;
 

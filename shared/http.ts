@@ -1,4 +1,5 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from './logger.js';
 import { metrics } from './metrics.js';
 
@@ -40,4 +41,19 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     reply.header('Content-Type', metrics.contentType).send(await metrics.metrics()),
   );
   return app;
+}
+
+/** Every error answer of the services' APIs has this shape; `field` names what to fix. */
+export function sendProblem(reply: FastifyReply, statusCode: number, message: string, field?: string): FastifyReply {
+  return reply.code(statusCode).send({ statusCode, error: STATUS_CODES[statusCode], message, ...(field ? { field } : {}) });
+}
+
+/** A request header's first value. */
+export function headerOf(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export function isJsonRequest(request: FastifyRequest): boolean {
+  return headerOf(request, 'content-type')?.split(';')[0]?.trim().toLowerCase() === 'application/json';
 }

@@ -23,6 +23,8 @@ export const services: readonly ServiceDefinition[] = [
   { name: 'batch-ingestion', entry: 'services/batch-ingestion/main.ts', port: 3040, portVariable: 'HTTP_PORT' },
   // Any number of dispatchers share the jobs table: `--scale scheduler=3`.
   { name: 'scheduler', entry: 'services/scheduler/main.ts', port: 3050, portVariable: 'HTTP_PORT' },
+  // The exports API and its task workers: `--scale exports=3` runs three, any of which serves any export.
+  { name: 'exports', entry: 'services/exports/main.ts', port: 3060, portVariable: 'HTTP_PORT' },
   // Locally, webhook receivers run on this machine: loopback is allowed (the SSRF guard refuses it otherwise).
   { name: 'webhooks', entry: 'services/webhooks/main.ts', port: 3070, portVariable: 'HTTP_PORT', env: { WEBHOOK_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128' } },
 ];

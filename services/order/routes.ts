@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Pool } from '../../shared/db.js';
+import { headerOf, isJsonRequest, sendProblem } from '../../shared/http.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Outbox } from '../../shared/outbox/outbox.js';
 import type { Catalogue } from './catalogue.js';
@@ -30,34 +30,25 @@ export interface OrderRoutesOptions {
 export const MAX_QUANTITY = 1000;
 export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** Every error answer has this shape; `field` names what to fix. */
+/** Every error answer has this shape (sendProblem), counted; `field` names what to fix. */
 export function problem(reply: FastifyReply, statusCode: number, message: string, field?: string): FastifyReply {
   requestsRefused.inc({ status: String(statusCode) });
-  return reply.code(statusCode).send({ statusCode, error: STATUS_CODES[statusCode], message, ...(field ? { field } : {}) });
-}
-
-function header(request: FastifyRequest, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function isJson(contentType: string | undefined): boolean {
-  return contentType?.split(';')[0]?.trim().toLowerCase() === 'application/json';
+  return sendProblem(reply, statusCode, message, field);
 }
 
 /** 415 before the body is read: fastify would otherwise parse text/plain and answer 400. */
 export async function requireJson(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  if (!isJson(header(request, 'content-type'))) {
+  if (!isJsonRequest(request)) {
     await problem(reply, 415, 'Content-Type must be application/json', 'Content-Type');
   }
 }
 
 function hasBody(request: FastifyRequest): boolean {
-  return Number(header(request, 'content-length') ?? 0) > 0 || header(request, 'transfer-encoding') !== undefined;
+  return Number(headerOf(request, 'content-length') ?? 0) > 0 || headerOf(request, 'transfer-encoding') !== undefined;
 }
 
 export function correlationIdOf(request: FastifyRequest): string {
-  const given = header(request, 'x-correlation-id');
+  const given = headerOf(request, 'x-correlation-id');
   return given && given.length <= 200 ? given : randomUUID();
 }
 
@@ -116,7 +107,7 @@ export function registerOrderRoutes(app: FastifyInstance, options: OrderRoutesOp
 
   app.post('/orders', { schema: { body: createOrderBody }, onRequest: requireJson }, async (request, reply) => {
     const body = request.body as CreateOrderRequest;
-    const key = header(request, 'idempotency-key');
+    const key = headerOf(request, 'idempotency-key');
     if (key !== undefined && (key.length === 0 || key.length > 255)) {
       return problem(reply, 400, 'Idempotency-Key must be 1 to 255 characters', 'Idempotency-Key');
     }

@@ -22,7 +22,7 @@ interface Tally {
  * The hot loop avoids work per message: decoding is synchronous once the writer schema is known,
  * the offset is resolved and the commit checked only every few milliseconds and staleness once a
  * millisecond (each is costly in kafkajs), outcomes are reported once per batch, and handler timing
- * is measured only while the feed has a listener.
+ * is kept only while the feed has a listener (the handler deadline measures it).
  */
 export class EventPath implements ConsumePath {
   private readonly deliver: (route: Route, event: DecodedEvent, tally: Tally) => Promise<unknown>;
@@ -81,15 +81,13 @@ export class EventPath implements ConsumePath {
 
   private async handle(route: Route, event: DecodedEvent, tally: Tally): Promise<boolean> {
     const handle = (route.registration as Extract<Route['registration'], { kind: 'event' }>).handle;
-    const started = tally.seconds ? performance.now() : 0;
     try {
-      await this.deadline.event(handle, event);
+      // The deadline times the call (it reads the clock at both ends anyway).
+      await this.deadline.event(handle, event, tally.seconds);
     } catch (error) {
-      tally.seconds?.push((performance.now() - started) / 1000);
       await this.failures.fail(route, { event, error }, event.delivery);
       return false;
     }
-    tally.seconds?.push((performance.now() - started) / 1000);
     tally.processed++;
     return true;
   }

@@ -1,6 +1,7 @@
 import type { SourceMessage } from '../kafka/port.js';
 import type { Logger } from '../logger.js';
 import type { Delivery } from './failure-router.js';
+import type { CallSignal } from './handler-deadline.js';
 import { HEADERS, failedAttempts, headersToStrings } from './headers.js';
 import type { InboundEvent } from './types.js';
 
@@ -21,8 +22,8 @@ export class DecodedEvent implements InboundEvent<unknown> {
   private cachedHeaders: Readonly<Record<string, string>> | undefined;
   private cachedEventId: string | undefined;
   private childLogger: Logger | undefined;
-  /** Set for each handler call by its deadline (handler-deadline.ts). */
-  signal: AbortSignal = neverAborted;
+  /** Set for each handler call by its deadline (handler-deadline.ts), which makes the signal when it is read. */
+  deadlineCall: CallSignal | undefined;
 
   constructor(
     readonly value: unknown,
@@ -44,6 +45,10 @@ export class DecodedEvent implements InboundEvent<unknown> {
 
   get rawHeaders(): SourceMessage['headers'] {
     return this.message.headers;
+  }
+
+  get signal(): AbortSignal {
+    return this.deadlineCall?.signal ?? neverAborted;
   }
 
   get key(): string | null {

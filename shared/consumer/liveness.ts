@@ -12,7 +12,8 @@ export class Liveness {
 
   constructor(
     private readonly stallAfterMs: number,
-    private readonly now: () => number = Date.now,
+    /** Milliseconds on a monotonic clock: the handler deadline passes performance.now() readings to progress(). */
+    private readonly now: () => number = () => performance.now(),
   ) {
     this.lastProgressAt = now();
   }
@@ -28,8 +29,9 @@ export class Liveness {
     this.progress();
   }
 
-  progress(): void {
-    this.lastProgressAt = this.now();
+  /** `at`: the time on this clock, when the caller has just read it. */
+  progress(at = this.now()): void {
+    this.lastProgressAt = at;
   }
 
   isLive(): boolean {

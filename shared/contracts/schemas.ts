@@ -1,6 +1,8 @@
 import { declareSchema } from '../registry/schema.js';
 import type {
   AnalyticsEvent,
+  ExportCompleted,
+  ExportRequested,
   AvailabilityReply,
   AvailabilityRequest,
   InventoryRejected,
@@ -31,6 +33,8 @@ export const schemas = {
   OrderStep: declareSchema<OrderStep>(schemasDir, 'order-step.avsc'),
   OrderTimeout: declareSchema<OrderTimeout>(schemasDir, 'order-timeout.avsc'),
   OrderFollowUp: declareSchema<OrderFollowUp>(schemasDir, 'order-follow-up.avsc'),
+  ExportRequested: declareSchema<ExportRequested>(schemasDir, 'export-requested.avsc'),
+  ExportCompleted: declareSchema<ExportCompleted>(schemasDir, 'export-completed.avsc'),
   AvailabilityRequest: declareSchema<AvailabilityRequest>(schemasDir, 'availability-request.avsc'),
   AvailabilityReply: declareSchema<AvailabilityReply>(schemasDir, 'availability-reply.avsc'),
   OrderStatusChanged: declareSchema<OrderStatusChanged>(schemasDir, 'order-status-changed.avsc'),

@@ -18,6 +18,10 @@ export const topics = {
   // an order's follow-up mail.
   orderTimeouts: declareTopic('order.timeouts', schemas.OrderTimeout),
   orderFollowUps: declareTopic('order.follow-ups', schemas.OrderFollowUp),
+  // Published by the exports service (services/exports) when an export is accepted and when it
+  // ends (SUCCEEDED, FAILED or CANCELLED), for analytics and webhooks; keyed by export id.
+  exportRequested: declareTopic('export.requested', schemas.ExportRequested),
+  exportCompleted: declareTopic('export.completed', schemas.ExportCompleted),
   // Request-reply (shared/request-reply): the order API asks the inventory group, which answers on
   // the reply topic the request names. An answer is worth seconds, so both are kept an hour.
   availabilityRequests: declareTopic('inventory.availability.requests', schemas.AvailabilityRequest, {

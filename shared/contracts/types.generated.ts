@@ -43,6 +43,43 @@ export interface AvailabilityRequestItem {
   quantity: number;
 }
 
+/** Published by the exports service when an export ends, in the transaction that ends it. Key: the export id. */
+export interface ExportCompleted {
+  /** Unique per event; consumers deduplicate on it. */
+  eventId: string;
+  exportId: string;
+  kind: string;
+  status: ExportStatus;
+  /** Rows written (so far, for FAILED and CANCELLED). */
+  rows: number;
+  /** Path of the CSV on the exports API, when SUCCEEDED. */
+  resultUrl: null | string;
+  callbackUrl: null | string;
+  /** Why it FAILED. */
+  error: null | string;
+  completedAt: number;
+}
+
+export type ExportStatus = 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+
+/** Published by the exports service when an export is accepted (POST /exports). Key: the export id. */
+export interface ExportRequested {
+  /** Unique per event; consumers deduplicate on it. */
+  eventId: string;
+  exportId: string;
+  /** orders or revenue. */
+  kind: string;
+  /** csv. */
+  format: string;
+  /** Start of the range, inclusive. */
+  from: number;
+  /** End of the range, exclusive. */
+  to: number;
+  /** Where the requester wants to hear of completion (webhooks). */
+  callbackUrl: null | string;
+  requestedAt: number;
+}
+
 /** An order could not be reserved in full, so nothing of it was reserved. Key: the order id. */
 export interface InventoryRejected {
   /** Unique per event; consumers deduplicate on it. */

@@ -4,8 +4,9 @@ import { errorMessage } from '../errors.js';
 import type { TopicLookup } from '../kafka/topology.js';
 import type { Logger } from '../logger.js';
 import type { Outbox, OutboxMessage } from '../outbox/outbox.js';
+import { NotifyListener } from '../notify-listener.js';
 import { Backoff } from '../retry/backoff.js';
-import { WakeListener } from './wake-listener.js';
+import { SCHEDULER_CHANNEL } from './jobs.js';
 
 export interface DispatcherOptions {
   pool: Pool;
@@ -68,7 +69,7 @@ const heldElsewhereMs = 50;
  */
 export class Dispatcher {
   private readonly logger: Logger;
-  private readonly listener: WakeListener;
+  private readonly listener: NotifyListener;
   private stopped = false;
   private loop: Promise<void> | undefined;
   /** The planned wake-up (epoch ms, database clock) while sleeping; a notification before it wakes. */
@@ -79,7 +80,11 @@ export class Dispatcher {
 
   constructor(private readonly options: DispatcherOptions) {
     this.logger = options.logger.child({ component: 'scheduler-dispatcher' });
-    this.listener = new WakeListener(options.databaseUrl, this.logger, (dueMs) => this.onNotified(dueMs));
+    // Each notification carries the due time (epoch ms, database clock) of a new or moved job.
+    this.listener = new NotifyListener(options.databaseUrl, [SCHEDULER_CHANNEL], this.logger, (payload) => {
+      const dueMs = Number(payload);
+      this.onNotified(payload !== undefined && Number.isFinite(dueMs) ? dueMs : undefined);
+    });
   }
 
   start(): void {

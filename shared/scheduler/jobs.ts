@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from '../db.js';
+import type { Queryable } from '../db.js';
 import type { TopicDeclaration } from '../kafka/topology.js';
 
 /** The platform's jobs table (applied with applySchema by whoever schedules or dispatches). */
@@ -43,8 +43,7 @@ export type ScheduleOutcome = 'scheduled' | 'replaced' | 'kept';
 export type CancelOutcome = 'cancelled' | 'already_dispatched' | 'not_found';
 export type RescheduleOutcome = 'rescheduled' | 'already_dispatched' | 'cancelled' | 'not_found';
 
-/** A pool (each call commits on its own) or the caller's transaction (the job exists iff it commits). */
-export type Queryable = Pick<Pool | PoolClient, 'query'>;
+export type { Queryable } from '../db.js';
 
 export interface JobView {
   type: string;

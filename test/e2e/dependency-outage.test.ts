@@ -18,9 +18,12 @@ import { PrivateMailSink } from '../support/mail-sink.js';
 import { ServiceFleet, type RunningService } from '../support/services.js';
 import { eventually, testConfig } from '../support/stack.js';
 
-/** Longer than the retry ladder (63 s less jitter): on the unfixed runtime every event dies in the DLQ. */
-const DATABASE_OUTAGE_MS = 120_000;
-/** The SMTP outage is shorter to keep the suite's time down, yet still beyond the ladder. */
+/**
+ * Longer than the retry ladder (63 s less jitter): on the unfixed runtime every event died in the
+ * DLQ. 75 s rather than the 120 s first asked for, to keep CI within its budget; beyond the ladder
+ * is what the test needs.
+ */
+const DATABASE_OUTAGE_MS = 75_000;
 const SMTP_OUTAGE_MS = 75_000;
 /** Once the dependency is back, every order is mailed within this. */
 const DRAIN_MS = 60_000;

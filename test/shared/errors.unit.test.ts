@@ -12,6 +12,7 @@ import {
 } from '../../shared/errors.js';
 import { ServiceDefinitionError } from '../../shared/kit/service-parts.js';
 import { PollTimeoutError } from '../../shared/retry/poll-until.js';
+import { LeaseLostError } from '../../shared/tasks/errors.js';
 
 /** One instance of every platform error class; a new class belongs here (and its code in errorCodes). */
 const instances: PipelineError[] = [
@@ -22,6 +23,7 @@ const instances: PipelineError[] = [
   new PoisonPillError('not-framed', 'not Avro'),
   new PollTimeoutError('the broker', 1000),
   new ServiceDefinitionError('no outbox declared'),
+  new LeaseLostError('t-1', 3),
 ];
 
 describe('error codes', () => {
@@ -36,6 +38,7 @@ describe('error codes', () => {
       ['PoisonPillError', 'POISON_PILL'],
       ['PollTimeoutError', 'POLL_TIMEOUT'],
       ['ServiceDefinitionError', 'SERVICE_DEFINITION'],
+      ['LeaseLostError', 'LEASE_LOST'],
     ]);
   });
 

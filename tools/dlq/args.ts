@@ -18,6 +18,7 @@ const errorCodeMeanings: Record<ErrorCode | BatchIngestionErrorCode, string> = {
   POLL_TIMEOUT: 'a condition waited for did not hold in time (a dependency not ready)',
   HANDLER_TIMEOUT: "the handler did not settle within its deadline (a call to another system hung); it was abandoned",
   SERVICE_DEFINITION: 'a service asked for a part it did not declare (a bug in its wiring)',
+  LEASE_LOST: 'a task worker no longer held its lease (taken over or cancelled); its writes were refused',
   REQUEST_REPLY_OVERLOADED: 'request-reply: too many requests waiting for replies (the caller gets 503)',
   REPLY_CONSUMER_NOT_READY: 'request-reply: the reply consumer was not assigned yet (the caller gets 503)',
   UNCLASSIFIED: 'not a pipeline error (a bug, a driver error)',

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConsumerRuntime, type ConsumerRuntimeOptions } from '../../../shared/consumer/consumer-runtime.js';
 import { HandlerTimeoutError } from '../../../shared/consumer/handler-deadline.js';
 import { Liveness } from '../../../shared/consumer/liveness.js';
@@ -77,6 +77,52 @@ describe('handler deadline', () => {
     expect(String(retried[0]!.headers?.['failure-error-code'])).toBe('HANDLER_TIMEOUT');
     expect(String(retried[0]!.headers?.['failure-error-class'])).toBe('HandlerTimeoutError');
     expect(runtime!.isLive()).toBe(true);
+  });
+
+  it('abandons a handler that never reads its signal as well; one that reads it only after its deadline finds it aborted', async () => {
+    const client = new FakeKafkaClient();
+    const late: AbortSignal[] = [];
+    await create(client)
+      .on(topic, async (event) => {
+        if (event.value.orderId === 'ord-0') return never;
+        // Still running past its deadline, and only then looking at its signal.
+        await sleep(2 * handlerTimeoutMs);
+        late.push(event.signal);
+      })
+      .start();
+
+    await client.deliver({ topic: topic.name, partition: 0, messages: [message(0, order(0)), message(1, order(1))] });
+    await vi.waitFor(() => expect(late).toHaveLength(1));
+
+    const retried = client.sent.filter((send) => send.topic === retryTopicName(topic, group.groupId, 1)).flatMap((send) => send.messages);
+    expect(retried.map((sent) => String(sent.headers?.['failure-error-code']))).toEqual(['HANDLER_TIMEOUT', 'HANDLER_TIMEOUT']);
+    expect(late[0]!.aborted).toBe(true);
+    expect(late[0]!.reason).toBeInstanceOf(HandlerTimeoutError);
+  });
+
+  it('makes no AbortController for a call whose handler does not read its signal (one per message cost more than the message)', async () => {
+    const client = new FakeKafkaClient();
+    const made = { count: 0 };
+    class CountedAbortController extends AbortController {
+      constructor() {
+        super();
+        made.count++;
+      }
+    }
+    vi.stubGlobal('AbortController', CountedAbortController);
+    try {
+      let reads = 0;
+      await create(client)
+        .on(topic, async (event) => {
+          if (event.value.orderId === 'ord-1') expect((reads++, event.signal.aborted)).toBe(false);
+        })
+        .start();
+      await client.deliver({ topic: topic.name, partition: 0, messages: [0, 1, 2, 3].map((n) => message(n, order(n))) });
+      expect(reads).toBe(1);
+      expect(made.count).toBe(1);
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 
   it('fails a batch handler that passes its deadline, and lets one that heartbeats go on', async () => {

@@ -1,0 +1,122 @@
+import pg from 'pg';
+import type { Queryable } from '../../shared/db.js';
+
+export const exportKinds = ['orders', 'revenue'] as const;
+export type ExportKind = (typeof exportKinds)[number];
+
+/** What an export was asked for (stored as the task's params). */
+export interface ExportParams {
+  kind: ExportKind;
+  /** ISO instants: from inclusive, to exclusive. */
+  from: string;
+  to: string;
+  format: 'csv';
+  callbackUrl: string | null;
+}
+
+/** The keyset cursor: the last exported row's key, so the next page starts exactly after it. */
+export type Cursor = ReadonlyArray<string | number>;
+
+export interface KindQuery {
+  columns: readonly string[];
+  /** The key before every row. */
+  start: Cursor;
+  countSql: string;
+  /**
+   * A page: the key (k1, k2) and the row as a CSV line (line), at most $5 rows after the cursor
+   * ($3, $4), in key order; $1 from, $2 to.
+   */
+  pageSql: string;
+  /** The same rows as plain columns, unpaged, for a COPY to compare with ($1 from, $2 to). */
+  allSql: string;
+}
+
+interface Column {
+  name: string;
+  sql: string;
+  /** Text that may hold a comma, a quote or a line break (quoted as needed); the others never do. */
+  free?: boolean;
+}
+
+const utc = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/** The row as one CSV line, built by PostgreSQL (export_csv_field in schema.sql quotes as RFC 4180 has it). */
+function csvLine(columns: readonly Column[]): string {
+  const fields = columns.map((c) => (c.free ? `export_csv_field(${c.sql})` : `COALESCE((${c.sql})::text, '')`));
+  return `concat_ws(',', ${fields.join(', ')}) || E'\\r\\n'`;
+}
+
+const select = (columns: readonly Column[]) => columns.map((c) => `${c.sql} AS ${c.name}`).join(', ');
+
+const orderLines = `FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE o.created_at >= $1::timestamptz AND o.created_at < $2::timestamptz`;
+const orderColumns: Column[] = [
+  { name: 'order_id', sql: 'l.order_id' },
+  { name: 'line_no', sql: 'l.line_no' },
+  { name: 'created_at', sql: utc('o.created_at') },
+  { name: 'status', sql: 'o.status', free: true },
+  { name: 'customer_id', sql: 'o.customer_id', free: true },
+  { name: 'currency', sql: 'o.currency', free: true },
+  { name: 'sku', sql: 'l.sku', free: true },
+  { name: 'quantity', sql: 'l.quantity' },
+  { name: 'unit_price_cents', sql: 'l.unit_price_cents' },
+  { name: 'line_total_cents', sql: 'l.quantity * l.unit_price_cents' },
+];
+
+const revenueHours = `SELECT date_trunc('hour', occurred_at, 'UTC') AS hour, currency, sum(amount_cents) AS revenue_cents, count(*) AS events
+  FROM analytics_events WHERE event_type = 'REVENUE' AND occurred_at >= $1::timestamptz AND occurred_at < $2::timestamptz`;
+const revenueColumns: Column[] = [
+  { name: 'hour', sql: utc('hour') },
+  { name: 'currency', sql: 'currency', free: true },
+  { name: 'revenue_cents', sql: 'revenue_cents' },
+  { name: 'events', sql: 'events' },
+];
+
+/**
+ * The export kinds. Each pages by a unique key in key order (keyset pagination): a checkpoint is
+ * the last key written, so a resumed export continues exactly after it, whatever happened between.
+ */
+export const kinds: Record<ExportKind, KindQuery> = {
+  // One row per order line with its order's status; the key is the line's primary key.
+  orders: {
+    columns: orderColumns.map((c) => c.name),
+    start: ['00000000-0000-0000-0000-000000000000', -1],
+    countSql: `SELECT count(*)::float8 AS count ${orderLines}`,
+    // o.id >= $3 as well: the merge join's scan of orders then starts at the cursor, not at the table's start.
+    pageSql: `SELECT l.order_id AS k1, l.line_no AS k2, ${csvLine(orderColumns)} AS line
+      ${orderLines} AND o.id >= $3::uuid AND (l.order_id, l.line_no) > ($3::uuid, $4::int) ORDER BY 1, 2 LIMIT $5::int`,
+    allSql: `SELECT ${select(orderColumns)} ${orderLines} ORDER BY l.order_id, l.line_no`,
+  },
+  // Revenue per hour (UTC) and currency from the analytics store; the key is (hour, currency).
+  revenue: {
+    columns: revenueColumns.map((c) => c.name),
+    start: ['-infinity', ''],
+    countSql: `SELECT count(*)::float8 AS count FROM (${revenueHours} GROUP BY 1, 2) AS g`,
+    pageSql: `SELECT hour AS k1, currency AS k2, ${csvLine(revenueColumns)} AS line
+      FROM (${revenueHours} AND occurred_at >= $3::timestamptz GROUP BY 1, 2) AS g
+      WHERE (hour, currency) > ($3::timestamptz, $4::text) ORDER BY 1, 2 LIMIT $5::int`,
+    allSql: `SELECT ${select(revenueColumns)} FROM (${revenueHours} GROUP BY 1, 2) AS g ORDER BY hour, currency`,
+  },
+};
+
+/** The header line: column names are plain identifiers, never quoted. */
+export function csvHeader(kind: ExportKind): string {
+  return `${kinds[kind].columns.join(',')}\r\n`;
+}
+
+export async function countRows(db: Queryable, params: ExportParams): Promise<number> {
+  const { rows } = await db.query<{ count: number }>(kinds[params.kind].countSql, [params.from, params.to]);
+  return rows[0]!.count;
+}
+
+/** The whole export's query as COPY can run it (for the benchmark's and tests' reference). */
+export function allStatement(kind: ExportKind, from: string, to: string): string {
+  return inlined(kinds[kind].allSql, [from, to]);
+}
+
+function inlined(sql: string, values: ReadonlyArray<string | number>): string {
+  return sql.replace(/\$(\d+)/g, (_, n: string) => {
+    const value = values[Number(n) - 1];
+    if (value === undefined) throw new Error(`no value for $${n}`);
+    return pg.escapeLiteral(String(value));
+  });
+}
