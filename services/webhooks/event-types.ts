@@ -1,10 +1,10 @@
-import type { OrderStatusChanged } from '../../shared/contracts/schemas.js';
+import type { ExportCompleted, OrderStatusChanged } from '../../shared/contracts/schemas.js';
 
 /**
- * The event types clients subscribe to, by name. A new source (export.completed from the exports
- * service) adds its names here and its topic's handler in main.ts.
+ * The event types clients subscribe to, by name. A new source adds its names here, a function
+ * making its webhook below, and its topic's handler in handlers.ts and main.ts.
  */
-export const eventTypes = ['order.confirmed', 'order.rejected', 'order.cancelled'] as const;
+export const eventTypes = ['order.confirmed', 'order.rejected', 'order.cancelled', 'export.completed'] as const;
 export type EventType = (typeof eventTypes)[number];
 
 /** What a webhook carries: its type, when it happened, and the data (ids and outcomes, no personal data). */
@@ -27,6 +27,16 @@ export function orderStatusEvent(change: OrderStatusChanged): WebhookEvent | und
     type,
     occurredAt: change.changedAt,
     data: { orderId: change.orderId, status: change.status, previousStatus: change.previousStatus, reason: change.reason },
+  };
+}
+
+/** The webhook of an export that ended (SUCCEEDED, FAILED or CANCELLED): where to fetch it, or why it failed. */
+export function exportCompletedEvent(done: ExportCompleted): WebhookEvent {
+  return {
+    messageId: `msg_${done.eventId}`,
+    type: 'export.completed',
+    occurredAt: done.completedAt,
+    data: { exportId: done.exportId, kind: done.kind, status: done.status, rows: done.rows, resultUrl: done.resultUrl, error: done.error },
   };
 }
 

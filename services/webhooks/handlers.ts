@@ -1,8 +1,8 @@
 import type { InboundEvent } from '../../shared/consumer/types.js';
-import type { OrderStatusChanged, WebhookDeliveryDue } from '../../shared/contracts/schemas.js';
+import type { ExportCompleted, OrderStatusChanged, WebhookDeliveryDue } from '../../shared/contracts/schemas.js';
 import type { Deliverer } from './deliverer.js';
 import type { Deliveries } from './deliveries.js';
-import { orderStatusEvent, type WebhookEvent } from './event-types.js';
+import { exportCompletedEvent, orderStatusEvent, type WebhookEvent } from './event-types.js';
 
 /**
  * The webhooks group's handlers: each writes durable state in one short transaction, hands the
@@ -17,6 +17,8 @@ export class WebhookHandlers {
   ) {}
 
   onOrderStatusChanged = (event: InboundEvent<OrderStatusChanged>): Promise<void> => this.onEvent(event, orderStatusEvent(event.value));
+
+  onExportCompleted = (event: InboundEvent<ExportCompleted>): Promise<void> => this.onEvent(event, exportCompletedEvent(event.value));
 
   onDeliveryDue = async (event: InboundEvent<WebhookDeliveryDue>): Promise<void> => {
     const ref = await this.deliveries.requeue(event.value);

@@ -1,5 +1,5 @@
 /**
- * The webhooks service (group webhooks-service): turns order status changes into signed Standard
+ * The webhooks service (group webhooks-service): turns order status changes and finished exports into signed Standard
  * Webhooks deliveries to the endpoints clients registered, retried on the platform scheduler.
  *   node dist/services/webhooks/main.js (after npm run build; npm start runs the source)
  */
@@ -35,7 +35,10 @@ await runConsumerService('webhooks', consumerGroups.webhooks, {
     shutdown.add('deliverer', () => deliverer.stop(), 3000);
     parts = { deliveries, deliverer };
     const handlers = new WebhookHandlers(deliveries, deliverer);
-    runtime.on(topics.orderStatusChanged, handlers.onOrderStatusChanged).on(topics.webhookDeliveriesDue, handlers.onDeliveryDue);
+    runtime
+      .on(topics.orderStatusChanged, handlers.onOrderStatusChanged)
+      .on(topics.exportCompleted, handlers.onExportCompleted)
+      .on(topics.webhookDeliveriesDue, handlers.onDeliveryDue);
   },
   routes: (app, { config, pool }) => {
     if (!parts) return;

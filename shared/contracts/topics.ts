@@ -68,7 +68,7 @@ export const consumerGroups = {
   },
   // Turns events into webhook deliveries and runs their attempts. An attempt happens outside the
   // handler (services/webhooks/deliverer.ts), so the handler's own retry ladder covers the database only.
-  webhooks: { groupId: 'webhooks-service', topics: [topics.orderStatusChanged, topics.webhookDeliveriesDue] },
+  webhooks: { groupId: 'webhooks-service', topics: [topics.orderStatusChanged, topics.exportCompleted, topics.webhookDeliveriesDue] },
 } as const satisfies Record<string, ConsumerGroupDeclaration>;
 
 /**

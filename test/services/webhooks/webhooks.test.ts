@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '../../../shared/contracts/topics.js';
-import type { OrderStatusChanged } from '../../../shared/contracts/schemas.js';
+import type { ExportCompleted, OrderStatusChanged } from '../../../shared/contracts/schemas.js';
 import { WebhookReceiver } from '../../../shared/webhooks/receiver.js';
 import type { DeliveryView } from '../../../services/webhooks/deliveries.js';
 import { freshDatabase, type OwnDatabase } from '../../support/databases.js';
@@ -72,8 +72,10 @@ class Receivers {
   }
 }
 
+/** The order's id, or the export's: what each test's events are told apart by. */
 function orderIdOf(request: Received): string {
-  return (JSON.parse(request.body) as { data: { orderId: string } }).data.orderId;
+  const { data } = JSON.parse(request.body) as { data: { orderId?: string; exportId?: string } };
+  return data.orderId ?? data.exportId ?? '';
 }
 
 let db: OwnDatabase;
@@ -193,6 +195,26 @@ describe('webhooks service', () => {
     for (const secret of secrets.get(id)!) expect(new Webhook(secret).verify(after!.body, after!.headers)).toBeTruthy();
     expect(receivers.at('/basic', new Set([...first.ids, ...second.ids]))).toHaveLength(3);
     expect(receivers.at('/basic', unsubscribed.ids)).toHaveLength(0);
+  });
+
+  it('delivers export.completed to the endpoints subscribed to it', async () => {
+    await register('/exports', ok, ['export.completed']);
+    const done: ExportCompleted = {
+      eventId: randomUUID(),
+      exportId: randomUUID(),
+      kind: 'orders',
+      status: 'SUCCEEDED',
+      rows: 42,
+      resultUrl: '/exports/x/result',
+      callbackUrl: null,
+      error: null,
+      completedAt: Date.now(),
+    };
+    await publishEvents(topics.exportCompleted, [done], (value) => value.exportId);
+    const ids = new Set([done.exportId]);
+    const [got] = await eventually(async () => (receivers.at('/exports', ids).length === 1 ? receivers.at('/exports', ids) : undefined), 'export.completed');
+    expect(JSON.parse(got!.body)).toMatchObject({ type: 'export.completed', data: { exportId: done.exportId, status: 'SUCCEEDED', rows: 42 } });
+    expect(receivers.at('/basic', ids)).toHaveLength(0);
   });
 
   it('retries a failing receiver with the same webhook-id and fresh timestamps; dead-letters after the last attempt; 410 disables; a 302 is not followed', async () => {
