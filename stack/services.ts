@@ -10,6 +10,8 @@ export interface ServiceDefinition {
   port: number;
   /** The environment variable the service reads its port from. */
   portVariable: string;
+  /** Variables of its own for local runs. */
+  env?: Readonly<Record<string, string>>;
 }
 
 export const services: readonly ServiceDefinition[] = [
@@ -23,4 +25,6 @@ export const services: readonly ServiceDefinition[] = [
   { name: 'scheduler', entry: 'services/scheduler/main.ts', port: 3050, portVariable: 'HTTP_PORT' },
   // The exports API and its task workers: `--scale exports=3` runs three, any of which serves any export.
   { name: 'exports', entry: 'services/exports/main.ts', port: 3060, portVariable: 'HTTP_PORT' },
+  // Locally, webhook receivers run on this machine: loopback is allowed (the SSRF guard refuses it otherwise).
+  { name: 'webhooks', entry: 'services/webhooks/main.ts', port: 3070, portVariable: 'HTTP_PORT', env: { WEBHOOK_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128' } },
 ];

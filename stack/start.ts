@@ -72,7 +72,7 @@ services.forEach((service, index) => {
     // development loop, where an edit shows on the next start with no build and no stale dist/.
     // process.execPath is the Node that npm put first on PATH (the `node` devDependency).
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, service.entry)], {
-      env: { ...env, [service.portVariable]: String(service.port + i), INSTANCE_ID: label },
+      env: { ...env, ...service.env, [service.portVariable]: String(service.port + i), INSTANCE_ID: label },
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group: Ctrl-C reaches only this script, which then sends one SIGTERM. (A
       // terminal's SIGINT to the whole group plus that SIGTERM would count as a second signal and

@@ -5,9 +5,20 @@ import type { InboundEvent } from '../../shared/consumer/types.js';
 import { topics } from '../../shared/contracts/topics.js';
 import { DUPLICATE, type HandleOnce } from '../../shared/kit/handle-once.js';
 import type { Outbox } from '../../shared/outbox/outbox.js';
-import type { InventoryRejected, InventoryReleased, InventoryReserved, OrderCancelled, OrderStep, OrderTimeout } from '../../shared/contracts/schemas.js';
+import type {
+  InventoryRejected,
+  InventoryReleased,
+  InventoryReserved,
+  OrderCancelled,
+  OrderStatusChanged,
+  OrderStep,
+  OrderTimeout,
+} from '../../shared/contracts/schemas.js';
 import type { OrderStatus } from './orders.js';
 import { orderJobs, type OrderTimers } from './timers.js';
+
+/** The statuses a client hears about (order.status-changed, then webhooks); PENDING and CANCELLING are on the way. */
+export const announcedStatuses: ReadonlySet<OrderStatus> = new Set(['CONFIRMED', 'REJECTED', 'CANCELLED']);
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -119,6 +130,20 @@ export class OrderSaga {
     await this.outbox.append(client, [{ topic: topics.orderCancelled, key: orderId, value, eventId, correlationId: correlationId ?? undefined }]);
   }
 
+  /** order.status-changed, in the transaction of the change: published if and only if the order moved. */
+  private async announce(client: PoolClient, orderId: string, transition: Transition, order: OrderRow): Promise<void> {
+    const eventId = randomUUID();
+    const value: OrderStatusChanged = {
+      eventId,
+      orderId,
+      status: transition.to,
+      previousStatus: transition.from,
+      reason: transition.reason ?? order.status_reason,
+      changedAt: Date.now(),
+    };
+    await this.outbox.append(client, [{ topic: topics.orderStatusChanged, key: orderId, value, eventId, correlationId: order.correlation_id ?? undefined }]);
+  }
+
   private async apply(
     event: InboundEvent<unknown>,
     orderId: string,
@@ -143,6 +168,7 @@ export class OrderSaga {
           'UPDATE orders SET status = $2, status_reason = COALESCE($3, status_reason), updated_at = now() WHERE id = $1',
           [orderId, transition.to, transition.reason ?? null],
         );
+        if (announcedStatuses.has(transition.to)) await this.announce(client, orderId, transition, order);
       }
       await consequence?.(client, order, moves);
       if (!transition) return 'step recorded';

@@ -11,8 +11,10 @@ import type {
   OrderCancelled,
   OrderCreated,
   OrderFollowUp,
+  OrderStatusChanged,
   OrderStep,
   OrderTimeout,
+  WebhookDeliveryDue,
 } from './types.generated.js';
 
 export type * from './types.generated.js';
@@ -35,4 +37,6 @@ export const schemas = {
   ExportCompleted: declareSchema<ExportCompleted>(schemasDir, 'export-completed.avsc'),
   AvailabilityRequest: declareSchema<AvailabilityRequest>(schemasDir, 'availability-request.avsc'),
   AvailabilityReply: declareSchema<AvailabilityReply>(schemasDir, 'availability-reply.avsc'),
+  OrderStatusChanged: declareSchema<OrderStatusChanged>(schemasDir, 'order-status-changed.avsc'),
+  WebhookDeliveryDue: declareSchema<WebhookDeliveryDue>(schemasDir, 'webhook-delivery-due.avsc'),
 };

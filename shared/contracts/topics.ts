@@ -32,12 +32,17 @@ export const topics = {
     key: 'correlation id',
     config: { 'retention.ms': String(3600_000) },
   }),
+  // An order's status moved to one its client hears about (webhooks: order.confirmed, …).
+  orderStatusChanged: declareTopic('order.status-changed', schemas.OrderStatusChanged),
+  // Published by the scheduler when a webhook delivery's next attempt is due.
+  webhookDeliveriesDue: declareTopic('webhooks.deliveries-due', schemas.WebhookDeliveryDue, { key: 'delivery id' }),
 };
 
 /** The scheduler's job keys: one job per order and purpose, so cancelling by key needs no lookup. */
 export const jobKeys = {
   orderTimeout: (orderId: string) => `order-timeout:${orderId}`,
   orderFollowUp: (orderId: string) => `order-follow-up:${orderId}`,
+  webhookDelivery: (deliveryId: string) => `webhook-delivery:${deliveryId}`,
 };
 
 export const consumerGroups = {
@@ -61,6 +66,9 @@ export const consumerGroups = {
     topics: [topics.availabilityRequests],
     retry: { attempts: 3, baseDelayMs: 200, maxDelayMs: 1000 },
   },
+  // Turns events into webhook deliveries and runs their attempts. An attempt happens outside the
+  // handler (services/webhooks/deliverer.ts), so the handler's own retry ladder covers the database only.
+  webhooks: { groupId: 'webhooks-service', topics: [topics.orderStatusChanged, topics.exportCompleted, topics.webhookDeliveriesDue] },
 } as const satisfies Record<string, ConsumerGroupDeclaration>;
 
 /**

@@ -175,6 +175,19 @@ export interface OrderFollowUp {
   confirmedAt: number;
 }
 
+/** An order reached a status its client may want to hear about (CONFIRMED, REJECTED, CANCELLED), published by the order service in the transaction that moved it; the webhooks service delivers it as order.<status in lower case>. Key: the order id. */
+export interface OrderStatusChanged {
+  /** Unique per event; consumers deduplicate on it, and it is the webhook message id. */
+  eventId: string;
+  orderId: string;
+  /** The status the order moved to. */
+  status: string;
+  previousStatus: string;
+  /** Why (a rejection's reason), when there is one. */
+  reason: null | string;
+  changedAt: number;
+}
+
 /** A downstream service finished its part for an order; the order service shows it in GET /orders/:id. Key: the order id. */
 export interface OrderStep {
   /** Derived from the causing event and the service, so a redelivery repeats the same id. */
@@ -199,5 +212,17 @@ export interface OrderTimeout {
   eventId: string;
   orderId: string;
   /** When the timeout was scheduled (the order's creation). */
+  scheduledAt: number;
+}
+
+/** Published by the scheduler when a webhook delivery's next attempt is due; the webhooks service attempts it unless it moved on meanwhile. Key: the delivery id. */
+export interface WebhookDeliveryDue {
+  /** Unique per event; consumers deduplicate on it. */
+  eventId: string;
+  deliveryId: string;
+  /** The endpoint's queue the attempt waits in. */
+  endpointId: string;
+  /** The delivery's attempts when this one was scheduled: a job for an older state finds it moved and does nothing. */
+  attemptsDone: number;
   scheduledAt: number;
 }

@@ -262,6 +262,16 @@ describe('order pipeline end to end', () => {
     expect(view.steps.compensation?.outcome).toBe('released');
     expect((await stockLevels()).get('SKU-030')).toBe(reserved + 2);
     expect((await cancelOrder(order.url, body.orderId)).body.status).toBe('CANCELLED');
+    // Each status its client hears about was announced once, in the transaction that moved the order.
+    const announced = await pool.query<{ status: string; previous: string; sent: boolean }>(
+      `SELECT payload->>'status' AS status, payload->>'previousStatus' AS previous, sent_at IS NOT NULL AS sent
+         FROM order_outbox WHERE topic = $1 AND message_key = $2 ORDER BY id`,
+      [topics.orderStatusChanged.name, body.orderId],
+    );
+    expect(announced.rows.map((row) => [row.previous, row.status])).toEqual([
+      ['PENDING', 'CONFIRMED'],
+      ['CANCELLING', 'CANCELLED'],
+    ]);
   });
 
   it('an order committed while the broker is unreachable is published after a crash and restart, once', async () => {

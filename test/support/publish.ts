@@ -4,17 +4,21 @@ import type { TopicDeclaration } from '../../shared/kafka/topology.js';
 import { testKafka, testSerde } from './stack.js';
 
 /**
- * Publishes Avro values to `topic` in one send, keyed by their orderId and with their eventId as
- * the event-id header, as the services' relays do. Publishing a value twice is a redelivery.
+ * Publishes Avro values to `topic` in one send, keyed by their orderId (or `keyOf`) and with their
+ * eventId as the event-id header, as the services' relays do. Publishing a value twice is a redelivery.
  */
-export async function publishEvents<T extends { orderId: string; eventId: string }>(topic: TopicDeclaration<T>, values: readonly T[]): Promise<void> {
+export async function publishEvents<T extends { eventId: string; orderId?: string }>(
+  topic: TopicDeclaration<T>,
+  values: readonly T[],
+  keyOf: (value: T) => string = (value) => value.orderId ?? value.eventId,
+): Promise<void> {
   const serde = testSerde();
   const producer = createIdempotentProducer(testKafka());
   await producer.connect();
   try {
     const messages = await Promise.all(
       values.map(async (value) => ({
-        key: value.orderId,
+        key: keyOf(value),
         value: await serde.encode(topic, value),
         headers: { [HEADERS.eventId]: value.eventId },
       })),

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { repoRoot } from '../../stack/layout.js';
 import { freePort, killAll, startProcess, type ServiceProcess } from './processes.js';
 
-export type ServiceName = 'order' | 'inventory' | 'email' | 'analytics' | 'scheduler' | 'exports';
+export type ServiceName = 'order' | 'inventory' | 'email' | 'analytics' | 'scheduler' | 'exports' | 'webhooks';
 
 export interface RunningService extends ServiceProcess {
   name: ServiceName;
