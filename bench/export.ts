@@ -4,7 +4,8 @@
  * `COPY (SELECT …) TO STDOUT` of the same query in the same run; then the same export with five
  * SIGKILLs of the working process, and what they cost. Needs the stack (`npm run stack:up`).
  *
- *   EXPORT_BENCH_ORDERS (default 500000), EXPORT_BENCH_LEASE_MS (5000), EXPORT_BENCH_HEARTBEAT_MS (1000)
+ *   EXPORT_BENCH_ORDERS (default 500000), EXPORT_BENCH_LEASE_MS (5000), EXPORT_BENCH_HEARTBEAT_MS (1000),
+ *   EXPORT_BENCH_CHUNK_ROWS (10000)
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { databaseVariables, loadConfig } from '../shared/config.js';
@@ -17,7 +18,7 @@ const orders = Number(process.env.EXPORT_BENCH_ORDERS ?? 500_000);
 const rows = orders * 2;
 const leaseMs = Number(process.env.EXPORT_BENCH_LEASE_MS ?? 5000);
 const heartbeatMs = Number(process.env.EXPORT_BENCH_HEARTBEAT_MS ?? 1000);
-const chunkRows = 10_000;
+const chunkRows = Number(process.env.EXPORT_BENCH_CHUNK_ROWS ?? 10_000);
 const kills = 5;
 const from = new Date(seedStart).toISOString();
 const to = new Date(seedStart + (orders + 1) * 1000).toISOString();

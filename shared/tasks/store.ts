@@ -212,6 +212,11 @@ export class TaskStore {
   ): Promise<ChunkResult<C>> {
     return this.fenced(lease, leaseMs, async (tx, seq) => {
       const chunk = await work(tx, seq);
+      // A chunk's output and checkpoint commit together, so a database crash that loses the latest
+      // commits loses both and the task resumes from an earlier checkpoint: waiting for each chunk's
+      // WAL flush buys nothing. The last chunk waits: a task seen SUCCEEDED (and its completion
+      // event) must not come undone.
+      if (!chunk.last) await tx.query('SET LOCAL synchronous_commit = off');
       const { rows } = await tx.query<TaskRow>(
         `UPDATE tasks SET checkpoint = $3, done = done + $4, chunks = chunks + 1, rows_per_second = $5,
                 state = CASE WHEN $7 THEN 'SUCCEEDED' ELSE state END,
