@@ -226,7 +226,9 @@ describe('outbox relay', () => {
     const outbox = await testOutbox('frozen');
     const written = await writeRows(outbox, topic, 100, 50);
     const leaseMs = 3000;
-    const env = { RELAY_TABLE: outbox.table, RELAY_TOPIC: topic.name, RELAY_BATCH_SIZE: '20', RELAY_LEASE_MS: String(leaseMs), LOG_LEVEL: 'debug' };
+    // One row a round: 800 rounds keep it busy for seconds, so the freeze below lands inside a round.
+    // With 20 a round it could be done before the first freeze (a CI run failed so).
+    const env = { RELAY_TABLE: outbox.table, RELAY_TOPIC: topic.name, RELAY_BATCH_SIZE: '1', RELAY_LEASE_MS: String(leaseMs), LOG_LEVEL: 'debug' };
     const frozen = startProcess(relayWorker, env);
     processes.push(frozen);
     try {
