@@ -17,6 +17,7 @@ import { freshDatabase, type OwnDatabase } from '../../support/databases.js';
 import { publishEvents } from '../../support/publish.js';
 import { ServiceFleet, type RunningService } from '../../support/services.js';
 import { eventually, testConfig } from '../../support/stack.js';
+import { apiFetch } from '../../support/api-client.js';
 
 interface Received {
   path: string;
@@ -96,7 +97,7 @@ const webhooksEnv = () => ({
 });
 
 async function api<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const response = await fetch(`${webhooks.url}${path}`, {
+  const response = await apiFetch(`${webhooks.url}${path}`, {
     method,
     ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
   });
