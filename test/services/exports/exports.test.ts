@@ -9,7 +9,8 @@ import { freshDatabase, type OwnDatabase } from '../../support/databases.js';
 import { readSse, referenceCsv, seedOrders, seedRevenue, seedStart, sha256, type SseEvent } from '../../support/exports.js';
 import { ServiceFleet, type RunningService } from '../../support/services.js';
 import { eventually, testConfig } from '../../support/stack.js';
-import { apiFetch } from '../../support/api-client.js';
+import { ClientStore } from '../../../shared/clients/client-store.js';
+import { apiFetch, authorization } from '../../support/api-client.js';
 
 const ORDERS = 250_000;
 const CHUNK = 10_000;
@@ -387,7 +388,21 @@ describe('exports service', () => {
     const second = await post(service, { ...body, kind: 'revenue' }, { 'Idempotency-Key': 'exp-1' });
     expect(second.status).toBe(202);
     expect(second.headers.get('idempotent-replayed')).toBe('true');
-    expect(await second.json()).toEqual(await first.json());
+    const firstAnswer = (await first.json()) as { exportId: string };
+    expect(await second.json()).toEqual(firstAnswer);
     expect((await post(service, body, { 'Idempotency-Key': 'exp-1' })).status).toBe(422);
+
+    // Exports belong to their client: another one finds none of them, and its Idempotency-Keys are its own.
+    const { exportId } = firstAnswer;
+    const other = authorization((await new ClientStore(db.pool).create(`exports-other-${Date.now()}`)).key);
+    for (const path of ['', '/result', '/events']) {
+      expect((await apiFetch(`${service.url}/exports/${exportId}${path}`, { headers: other })).status, path).toBe(404);
+    }
+    expect((await apiFetch(`${service.url}/exports/${exportId}/cancel`, { method: 'POST', headers: other })).status).toBe(404);
+    const theirs = await post(service, { ...body, kind: 'revenue' }, { 'Idempotency-Key': 'exp-1', ...other });
+    expect(theirs.status).toBe(202);
+    expect(theirs.headers.get('idempotent-replayed')).toBeNull();
+    expect(((await theirs.json()) as { exportId: string }).exportId).not.toBe(exportId);
+    expect((await fetch(`${service.url}/exports/${exportId}`)).status).toBe(401);
   }, 30_000);
 });

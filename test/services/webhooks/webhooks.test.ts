@@ -17,7 +17,8 @@ import { freshDatabase, type OwnDatabase } from '../../support/databases.js';
 import { publishEvents } from '../../support/publish.js';
 import { ServiceFleet, type RunningService } from '../../support/services.js';
 import { eventually, testConfig } from '../../support/stack.js';
-import { apiFetch } from '../../support/api-client.js';
+import { ClientStore } from '../../../shared/clients/client-store.js';
+import { apiFetch, authorization } from '../../support/api-client.js';
 
 interface Received {
   path: string;
@@ -96,10 +97,11 @@ const webhooksEnv = () => ({
   KAFKA_SESSION_TIMEOUT_MS: '6000',
 });
 
-async function api<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+async function api<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
   const response = await apiFetch(`${webhooks.url}${path}`, {
     method,
-    ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await response.text();
   return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
@@ -178,6 +180,16 @@ describe('webhooks service', () => {
     }
     expect((await api('POST', '/webhooks/endpoints', { url: `${receivers.base}/x`, events: ['order.shipped'] })).status).toBe(400);
     expect((await api('GET', '/webhooks/endpoints/ep_nope')).status).toBe(404);
+
+    // Endpoints belong to their client: another one neither sees nor changes this one; no key, no answer.
+    const other = authorization((await new ClientStore(db.pool).create(`webhooks-other-${Date.now()}`)).key);
+    expect((await api('GET', `/webhooks/endpoints/${id}`, undefined, other)).status).toBe(404);
+    expect((await api('GET', `/webhooks/endpoints/${id}/deliveries`, undefined, other)).status).toBe(404);
+    expect((await api('POST', `/webhooks/endpoints/${id}/rotate-secret`, undefined, other)).status).toBe(404);
+    expect((await api('DELETE', `/webhooks/endpoints/${id}`, undefined, other)).status).toBe(404);
+    expect((await api<{ endpoints: unknown[] }>('GET', '/webhooks/endpoints', undefined, other)).body.endpoints).toEqual([]);
+    expect((await fetch(`${webhooks.url}/webhooks/endpoints/${id}`)).status).toBe(401);
+    expect((await api('GET', `/webhooks/endpoints/${id}`)).status).toBe(200);
   });
 
   it('delivers each subscribed event once per endpoint, signed; a rotated secret signs beside the new one', async () => {
