@@ -5,7 +5,7 @@ import { clientIdOf } from './keys.js';
 /** What a service whose API serves clients reads (order, exports, webhooks). */
 export const clientApiVariables = {
   /** Requests one client may make per window to one instance; generous, so benches are not throttled. */
-  rateLimitMax: variable('API_RATE_LIMIT_MAX', positiveInt.default(50_000)),
+  rateLimitMax: variable('API_RATE_LIMIT_MAX', positiveInt.default(1_000_000)),
   rateLimitWindowMs: variable('API_RATE_LIMIT_WINDOW_MS', positiveInt.default(60_000)),
   /**
    * Local stacks only (npm start, docker compose, tests): the key of a client named "demo" the
