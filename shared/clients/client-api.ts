@@ -21,11 +21,35 @@ export interface ClientApiOptions {
   /** Requests one client may make per window (per instance: each keeps its own counts). */
   rateLimitMax: number;
   rateLimitWindowMs: number;
+  /** How long a valid key is taken as valid without asking the database again: a revoked key fails within this. */
+  keyCacheMs: number;
   /** @defaultValue no demo client */
   demoApiKey?: string | undefined;
 }
 
 const bearer = /^Bearer\s+(\S+)\s*$/i;
+
+/** Keys found valid lately: most requests then cost no database round trip. Invalid keys are not kept. */
+class KeyCache {
+  private static readonly MAX_ENTRIES = 10_000;
+  private readonly entries = new Map<string, { clientId: string; until: number }>();
+
+  constructor(private readonly ttlMs: number) {}
+
+  get(key: string): string | undefined {
+    const entry = this.entries.get(key);
+    if (entry && entry.until > Date.now()) return entry.clientId;
+    if (entry) this.entries.delete(key);
+    return undefined;
+  }
+
+  set(key: string, clientId: string | undefined): string | undefined {
+    if (clientId === undefined || this.ttlMs === 0) return clientId;
+    if (this.entries.size >= KeyCache.MAX_ENTRIES) this.entries.clear();
+    this.entries.set(key, { clientId, until: Date.now() + this.ttlMs });
+    return clientId;
+  }
+}
 
 function unauthorized(reply: FastifyReply, message: string): FastifyReply {
   return sendProblem(reply.header('WWW-Authenticate', 'Bearer'), 401, message, 'Authorization');
@@ -38,6 +62,7 @@ function unauthorized(reply: FastifyReply, message: string): FastifyReply {
  */
 export function clientApi(app: FastifyInstance, options: ClientApiOptions, routes: (scope: FastifyInstance) => void): void {
   const clients = new ClientStore(options.pool);
+  const valid = new KeyCache(options.keyCacheMs);
   void app.register(async (scope) => {
     if (options.demoApiKey) {
       const demo = await clients.ensure(DEMO_CLIENT_NAME, options.demoApiKey);
@@ -48,7 +73,7 @@ export function clientApi(app: FastifyInstance, options: ClientApiOptions, route
       const header = headerOf(request, 'authorization');
       if (header === undefined) return unauthorized(reply, 'an API key is required: Authorization: Bearer <key>');
       const key = bearer.exec(header)?.[1];
-      const clientId = key === undefined ? undefined : await clients.authenticate(key);
+      const clientId = key === undefined ? undefined : (valid.get(key) ?? valid.set(key, await clients.authenticate(key)));
       if (!clientId) return unauthorized(reply, 'the API key is not valid (unknown or revoked)');
       request.clientId = clientId;
       return undefined;

@@ -15,6 +15,7 @@ import { repoRoot } from '../../../stack/layout.js';
 import { authorization } from '../../support/api-client.js';
 import { testPool, type OrderRequest } from '../../support/order-api.js';
 import { ServiceFleet, type RunningService } from '../../support/services.js';
+import { eventually } from '../../support/stack.js';
 
 const RATE_LIMIT = 6;
 const fleet = new ServiceFleet();
@@ -144,6 +145,10 @@ describe('API clients', () => {
 
     const revoked = await run('revoke', name);
     expect(revoked.stdout).toContain('revoked');
+    // Within API_KEY_CACHE_MS (1 s) of the revocation.
+    const refusedAt = Date.now();
+    await eventually(async () => ((await call('GET', `/orders/${randomUUID()}`, authorization(key!))).status === 401) || undefined, 'the revoked key refused', 3000);
+    expect(Date.now() - refusedAt).toBeLessThan(1500);
     expect((await place(key!)).status).toBe(401);
     await expect(run('create', '--name', name)).rejects.toMatchObject({ code: 2 });
   }, 60_000);
