@@ -92,6 +92,7 @@ export function completionEvent(outbox: Outbox): OnSettled {
           callbackUrl: params.callbackUrl,
           error: task.error,
           completedAt: Date.now(),
+          clientId: params.clientId ?? null,
         },
       },
     ]);

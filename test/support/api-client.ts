@@ -3,10 +3,13 @@
  * service with DEMO_API_KEY = testApiKey, so the client exists once a service is up; apiFetch is
  * fetch with its key, the one place tests add the Authorization header.
  */
-import { formatKey } from '../../shared/clients/keys.js';
+import { clientIdOf, formatKey } from '../../shared/clients/keys.js';
 
 /** Local tests only: a fixed key, as the local stack's demo key is. */
 export const testApiKey = formatKey('7e570000-0000-4000-8000-000000000001', 'test-only-key-never-used-outside-the-test-stack');
+
+/** The test client's id: the owner of what the tests create, and the client of the events they publish. */
+export const testClientId = clientIdOf(testApiKey)!;
 
 export const authorization = (key: string = testApiKey): Record<string, string> => ({ Authorization: `Bearer ${key}` });
 

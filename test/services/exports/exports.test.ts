@@ -10,7 +10,7 @@ import { readSse, referenceCsv, seedOrders, seedRevenue, seedStart, sha256, type
 import { ServiceFleet, type RunningService } from '../../support/services.js';
 import { eventually, testConfig } from '../../support/stack.js';
 import { ClientStore } from '../../../shared/clients/client-store.js';
-import { apiFetch, authorization } from '../../support/api-client.js';
+import { apiFetch, authorization, testClientId } from '../../support/api-client.js';
 
 const ORDERS = 250_000;
 const CHUNK = 10_000;
@@ -202,13 +202,14 @@ describe('exports service', () => {
     expect(response.headers.get('content-disposition')).toBe(`attachment; filename="export-orders-${id}.csv"`);
     await response.body?.cancel();
 
-    const { rows } = await db.pool.query<{ topic: string; status: string | null }>(
-      `SELECT topic, payload->>'status' AS status FROM exports_outbox WHERE message_key = $1 ORDER BY id`,
+    const { rows } = await db.pool.query<{ topic: string; status: string | null; client: string | null }>(
+      `SELECT topic, payload->>'status' AS status, payload->>'clientId' AS client FROM exports_outbox WHERE message_key = $1 ORDER BY id`,
       [id],
     );
+    // export.completed names the client that asked: only its webhook endpoints hear of it.
     expect(rows).toEqual([
-      { topic: 'export.requested', status: null },
-      { topic: 'export.completed', status: 'SUCCEEDED' },
+      { topic: 'export.requested', status: null, client: null },
+      { topic: 'export.completed', status: 'SUCCEEDED', client: testClientId },
     ]);
   }, 90_000);
 

@@ -21,7 +21,13 @@ let endpoints: Endpoints;
 /** The endpoints' owner: an API client (shared/clients). */
 const clientId = randomUUID();
 
-const event = (): WebhookEvent => ({ messageId: `msg_${randomUUID()}`, type: 'order.confirmed', occurredAt: Date.now(), data: { orderId: randomUUID() } });
+const event = (): WebhookEvent => ({
+  messageId: `msg_${randomUUID()}`,
+  type: 'order.confirmed',
+  occurredAt: Date.now(),
+  data: { orderId: randomUUID() },
+  clientId,
+});
 
 async function job(deliveryId: string): Promise<{ state: string; attemptsDone: number } | undefined> {
   const { rows } = await db.pool.query<{ state: string; attemptsDone: number }>(
