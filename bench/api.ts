@@ -22,6 +22,7 @@ import { createLogger } from '../shared/logger.js';
 import { groupLag } from '../test/support/kafka-groups.js';
 import { ServiceFleet } from '../test/support/services.js';
 import { printTable, provisionedStack, stopFleetOnSignal, writeResults } from './support.js';
+import { authorization } from '../test/support/api-client.js';
 
 const duration = Number(process.env.BENCH_DURATION ?? 15);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -67,7 +68,7 @@ function postRequest(prefix: string, next: () => number): autocannon.Request {
   return {
     method: 'POST',
     path: '/orders',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...authorization() },
     setupRequest: (request) => ({ ...request, body: orderBody(prefix, next()) }),
   };
 }
@@ -155,9 +156,9 @@ try {
   const url = order!.url;
 
   const healthz = await load('GET /healthz', { url: `${url}/healthz` });
-  const sample = await fetch(`${url}/orders`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: orderBody(`bench-${run}-sample`, 0) });
+  const sample = await fetch(`${url}/orders`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...authorization() }, body: orderBody(`bench-${run}-sample`, 0) });
   const { orderId } = (await sample.json()) as { orderId: string };
-  const read = await load('GET /orders/:id', { url: `${url}/orders/${orderId}` });
+  const read = await load('GET /orders/:id', { url: `${url}/orders/${orderId}`, headers: authorization() });
 
   let burstCount = 0;
   const burstPrefix = `bench-${run}-burst`;

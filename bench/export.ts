@@ -13,6 +13,7 @@ import { copyCsv, seedOrders, seedStart, sha256 } from '../test/support/exports.
 import { freshDatabase, type OwnDatabase } from '../test/support/databases.js';
 import { ServiceFleet, type RunningService } from '../test/support/services.js';
 import { printTable, writeResults } from './support.js';
+import { authorization } from '../test/support/api-client.js';
 
 const orders = Number(process.env.EXPORT_BENCH_ORDERS ?? 500_000);
 const rows = orders * 2;
@@ -64,7 +65,7 @@ async function task(id: string): Promise<TaskRow> {
 async function requestExport(service: RunningService): Promise<string> {
   const response = await fetch(`${service.url}/exports`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
+    headers: { 'Content-Type': 'application/json', ...authorization() },
     body: JSON.stringify({ kind: 'orders', from, to, format: 'csv' }),
   });
   if (response.status !== 202) throw new Error(`POST /exports: ${response.status} ${await response.text()}`);
@@ -110,7 +111,7 @@ async function runExport(killing: boolean): Promise<{ seconds: number; sha: stri
     return current.state === 'SUCCEEDED' ? current : undefined;
   });
   const started = performance.now();
-  const response = await fetch(`${alive()[0]!.url}/exports/${id}/result`);
+  const response = await fetch(`${alive()[0]!.url}/exports/${id}/result`, { headers: authorization() });
   const sha = sha256(Buffer.from(await response.arrayBuffer()));
   return { seconds: done.seconds!, sha, downloadSeconds: (performance.now() - started) / 1000, takeovers };
 }

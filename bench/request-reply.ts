@@ -17,6 +17,7 @@ import { provisionTopics } from '../shared/kafka/provision.js';
 import { createLogger } from '../shared/logger.js';
 import { ServiceFleet } from '../test/support/services.js';
 import { printTable, provisionedStack, stopFleetOnSignal, writeResults } from './support.js';
+import { authorization } from '../test/support/api-client.js';
 
 const durationMs = Number(process.env.BENCH_DURATION ?? 10) * 1000;
 const serviceLogLevel = process.env.BENCH_LOG_LEVEL ?? 'warn';
@@ -123,7 +124,7 @@ try {
   const ask = async (n: number): Promise<boolean> => {
     const response = await fetch(url, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
+      headers: { 'Content-Type': 'application/json', ...authorization() },
       body: JSON.stringify({ items: [{ sku: `SKU-${String((n % 30) + 1).padStart(3, '0')}`, quantity: 1 }] }),
     });
     await response.arrayBuffer();

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { repoRoot } from '../../stack/layout.js';
 import { services } from '../../stack/services.js';
+import { testApiKey } from '../../test/support/api-client.js';
 
 export type ServiceName = 'order' | 'inventory' | 'email' | 'analytics' | 'batch-ingestion';
 
@@ -61,7 +62,8 @@ export class Fleet {
     const port = this.nextPort++;
     const log = createWriteStream(path.join(this.options.logDir, `${instance.replace('#', '-')}.log`), { flags: 'a' });
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, definition.entry)], {
-      env: { ...process.env, ...this.options.env, [definition.portVariable]: String(port), INSTANCE_ID: instance },
+      // The order API makes sure the client placeOrders calls as exists.
+      env: { ...process.env, DEMO_API_KEY: testApiKey, ...this.options.env, [definition.portVariable]: String(port), INSTANCE_ID: instance },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout?.pipe(log, { end: false });

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { OrderRequest } from '../../test/support/order-api.js';
+import { authorization } from '../../test/support/api-client.js';
 
 export interface Accepted {
   orderId: string;
@@ -36,7 +37,7 @@ export function placeOrders(requests: readonly OrderRequest[], clients: number, 
       const response = url
         ? await fetch(`${url}/orders`, {
             method: 'POST',
-            headers: { 'Content-Type': 'application/json', 'Idempotency-Key': `${runId}-${index}` },
+            headers: { 'Content-Type': 'application/json', 'Idempotency-Key': `${runId}-${index}`, ...authorization() },
             body: JSON.stringify(request),
             signal: AbortSignal.timeout(10_000),
           }).catch(() => undefined)

@@ -1,9 +1,10 @@
+import { clientApiVariables } from '../../shared/clients/variables.js';
 import { databaseVariables, loadConfig } from '../../shared/config.js';
 import { ConfigError } from '../../shared/errors.js';
 import { outboxVariables, serviceVariables } from '../../shared/kit/variables.js';
 import { taskVariables } from '../../shared/tasks/variables.js';
 
-export const configSpec = { ...serviceVariables, ...databaseVariables, ...outboxVariables, ...taskVariables };
+export const configSpec = { ...serviceVariables, ...databaseVariables, ...outboxVariables, ...taskVariables, ...clientApiVariables };
 
 export type ExportsServiceConfig = ReturnType<typeof loadServiceConfig>;
 

@@ -11,6 +11,7 @@ export const EXPORTS_QUEUE = 'exports';
 export const resultPath = (id: string) => `/exports/${id}/result`;
 
 export interface IdempotencyClaim {
+  clientId: string;
   key: string;
   requestHash: string;
 }
@@ -33,10 +34,14 @@ export async function createExport(
   return withTransaction(pool, async (tx) => {
     if (idempotency) {
       const { rows } = await tx.query<{ export_id: string; request_hash: string; inserted: boolean }>(
-        `INSERT INTO export_idempotency_keys (idempotency_key, request_hash, export_id) VALUES ($1, $2, $3)
-         ON CONFLICT (idempotency_key) DO UPDATE SET idempotency_key = EXCLUDED.idempotency_key
-         RETURNING export_id, request_hash, (xmax = 0) AS inserted`,
-        [idempotency.key, idempotency.requestHash, exportId],
+        // A key older than 24 h is taken over by the new request, as if it had been pruned already.
+        `INSERT INTO export_idempotency_keys (client_id, idempotency_key, request_hash, export_id) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (client_id, idempotency_key) DO UPDATE SET
+           request_hash = CASE WHEN export_idempotency_keys.created_at <= now() - interval '24 hours' THEN EXCLUDED.request_hash ELSE export_idempotency_keys.request_hash END,
+           export_id = CASE WHEN export_idempotency_keys.created_at <= now() - interval '24 hours' THEN EXCLUDED.export_id ELSE export_idempotency_keys.export_id END,
+           created_at = CASE WHEN export_idempotency_keys.created_at <= now() - interval '24 hours' THEN now() ELSE export_idempotency_keys.created_at END
+         RETURNING export_id, request_hash, (xmax = 0 OR export_id = $4) AS inserted`,
+        [idempotency.clientId, idempotency.key, idempotency.requestHash, exportId],
       );
       const row = rows[0]!;
       if (!row.inserted) return { kind: 'replay', exportId: row.export_id, requestHash: row.request_hash };
@@ -87,6 +92,7 @@ export function completionEvent(outbox: Outbox): OnSettled {
           callbackUrl: params.callbackUrl,
           error: task.error,
           completedAt: Date.now(),
+          clientId: params.clientId ?? null,
         },
       },
     ]);

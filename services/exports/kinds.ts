@@ -12,6 +12,8 @@ export interface ExportParams {
   to: string;
   format: 'csv';
   callbackUrl: string | null;
+  /** The API client that asked for it: the only one that sees it. */
+  clientId: string;
 }
 
 /** The keyset cursor: the last exported row's key, so the next page starts exactly after it. */

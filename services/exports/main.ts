@@ -15,13 +15,15 @@ import { exportHandler } from './export-task.js';
 import { completionEvent, EXPORTS_QUEUE } from './exports.js';
 import { chunkDuration, fencingRefusals, registerStateGauge, resumes, rowsExported } from './metrics.js';
 import { registerExportRoutes } from './routes.js';
+import { clientApi } from '../../shared/clients/client-api.js';
+import { clientsSql } from '../../shared/clients/client-store.js';
 
 // Made by work(), which the kit runs before it adds the routes.
 let parts: { store: TaskStore; changes: TaskChanges } | undefined;
 
 await runWorkerService('exports', {
   config: loadServiceConfig,
-  database: { sql: [tasksSql, new URL('./schema.sql', import.meta.url)], outbox: { table: 'exports_outbox', topology } },
+  database: { sql: [clientsSql, tasksSql, new URL('./schema.sql', import.meta.url)], outbox: { table: 'exports_outbox', topology } },
   work: ({ config, pool, outbox, logger, shutdown }) => {
     const store = new TaskStore(pool);
     const changes = new TaskChanges(config.databaseUrl!, logger);
@@ -57,5 +59,8 @@ await runWorkerService('exports', {
     shutdown.add('task workers', () => workers.stop(), 5000);
     registerStateGauge(store, EXPORTS_QUEUE);
   },
-  routes: (app, { pool, outbox, logger }) => registerExportRoutes(app, { pool, outbox, ...parts!, onSettled: completionEvent(outbox), logger }),
+  routes: (app, { config, pool, outbox, logger }) =>
+    clientApi(app, { pool, logger, ...config }, (api) =>
+      registerExportRoutes(api, { pool, outbox, ...parts!, onSettled: completionEvent(outbox), logger }),
+    ),
 });

@@ -107,14 +107,16 @@ export function registerExportRoutes(app: FastifyInstance, options: ExportRoutes
   });
 
   /** The task of a valid id, or the error answer already sent. */
-  const findExport = async (id: string, reply: FastifyReply): Promise<Task | undefined> => {
+  const findExport = async (request: FastifyRequest, id: string, reply: FastifyReply): Promise<Task | undefined> => {
     if (!uuidPattern.test(id)) {
       await problem(reply, 400, 'id must be a UUID', 'id');
       return undefined;
     }
-    const task = await store.find(pool, id);
-    if (!task || task.queue !== EXPORTS_QUEUE) await problem(reply, 404, `export ${id} not found`, 'id');
-    return task?.queue === EXPORTS_QUEUE ? task : undefined;
+    const found = await store.find(pool, id);
+    // Another client's export is not found, as one that does not exist.
+    const task = found?.queue === EXPORTS_QUEUE && (found.params as ExportParams).clientId === request.clientId ? found : undefined;
+    if (!task) await problem(reply, 404, `export ${id} not found`, 'id');
+    return task;
   };
 
   // 415 before the body is read: fastify would otherwise take text/plain as a string and answer 400.
@@ -144,10 +146,11 @@ export function registerExportRoutes(app: FastifyInstance, options: ExportRoutes
       to: new Date(body.to).toISOString(),
       format: 'csv',
       callbackUrl: body.callbackUrl ?? null,
+      clientId: request.clientId,
     };
     const requestHash = createHash('sha256').update(JSON.stringify(params)).digest('hex');
     const correlationId = headerOf(request, 'x-correlation-id')?.slice(0, 200) ?? randomUUID();
-    const outcome = await createExport(pool, outbox, store, params, correlationId, key === undefined ? undefined : { key, requestHash });
+    const outcome = await createExport(pool, outbox, store, params, correlationId, key === undefined ? undefined : { clientId: request.clientId, key, requestHash });
     if (outcome.kind === 'replay') {
       if (outcome.requestHash !== requestHash) {
         return problem(reply, 422, 'Idempotency-Key was already used with a different request', 'Idempotency-Key');
@@ -164,7 +167,7 @@ export function registerExportRoutes(app: FastifyInstance, options: ExportRoutes
   });
 
   app.get<{ Params: { id: string } }>('/exports/:id', async (request, reply) => {
-    const task = await findExport(request.params.id, reply);
+    const task = await findExport(request, request.params.id, reply);
     if (!task) return reply;
     const etag = etagOf(task);
     reply.header('ETag', etag).header('Cache-Control', 'no-cache');
@@ -174,7 +177,7 @@ export function registerExportRoutes(app: FastifyInstance, options: ExportRoutes
   });
 
   app.get<{ Params: { id: string } }>('/exports/:id/events', async (request, reply) => {
-    const task = await findExport(request.params.id, reply);
+    const task = await findExport(request, request.params.id, reply);
     if (!task) return reply;
     const lastEventId = Number(headerOf(request, 'last-event-id') ?? '');
     let sent = Number.isSafeInteger(lastEventId) ? lastEventId : 0;
@@ -222,7 +225,7 @@ export function registerExportRoutes(app: FastifyInstance, options: ExportRoutes
   });
 
   app.get<{ Params: { id: string } }>('/exports/:id/result', async (request, reply) => {
-    const task = await findExport(request.params.id, reply);
+    const task = await findExport(request, request.params.id, reply);
     if (!task) return reply;
     if (task.state !== 'SUCCEEDED') {
       if (!finishedStates.includes(task.state)) reply.header('Retry-After', retryAfter);
@@ -236,7 +239,7 @@ export function registerExportRoutes(app: FastifyInstance, options: ExportRoutes
   });
 
   app.post<{ Params: { id: string } }>('/exports/:id/cancel', async (request, reply) => {
-    const task = await findExport(request.params.id, reply);
+    const task = await findExport(request, request.params.id, reply);
     if (!task) return reply;
     const outcome = await withTransaction(pool, (tx) => store.cancel(tx, task.id, options.onSettled));
     if (outcome.kind === 'cancelled') {
@@ -248,7 +251,7 @@ export function registerExportRoutes(app: FastifyInstance, options: ExportRoutes
   });
 
   app.post<{ Params: { id: string } }>('/exports/:id/retry', async (request, reply) => {
-    const task = await findExport(request.params.id, reply);
+    const task = await findExport(request, request.params.id, reply);
     if (!task) return reply;
     const outcome = await store.retry(pool, task.id);
     if (outcome.kind !== 'queued') {

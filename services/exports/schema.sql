@@ -34,10 +34,21 @@ CREATE OR REPLACE FUNCTION export_csv_field(value text) RETURNS text
     ELSE value
   END;
 
--- A retried POST /exports with the same Idempotency-Key gets the first answer back.
+-- A retried POST /exports with the same Idempotency-Key (of the same client, within 24 h) gets the
+-- first answer back. The table from before clients, whose keys no client owns, is replaced.
+DO $$
+BEGIN
+  IF to_regclass('export_idempotency_keys') IS NOT NULL
+     AND NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = 'export_idempotency_keys' AND column_name = 'client_id') THEN
+    DROP TABLE export_idempotency_keys;
+  END IF;
+END
+$$;
 CREATE TABLE IF NOT EXISTS export_idempotency_keys (
-  idempotency_key text PRIMARY KEY,
+  client_id       uuid NOT NULL,
+  idempotency_key text NOT NULL,
   request_hash    text NOT NULL,
   export_id       uuid NOT NULL,
-  created_at      timestamptz NOT NULL DEFAULT now()
+  created_at      timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (client_id, idempotency_key)
 );

@@ -7,10 +7,13 @@ import { consumerGroups, topics, topology } from '../../shared/contracts/topics.
 import { runConsumerService } from '../../shared/kit/consumer-service.js';
 import { schedulerSql } from '../../shared/scheduler/jobs.js';
 import { requestReplySql } from '../../shared/request-reply/index.js';
+import { clientApi } from '../../shared/clients/client-api.js';
+import { clientsSql } from '../../shared/clients/client-store.js';
 import { startAvailabilityRequester } from './availability-requester.js';
 import { registerAvailabilityRoutes } from './availability.js';
 import { Catalogue } from './catalogue.js';
 import { loadServiceConfig } from './config.js';
+import { pruneIdempotencyKeys } from './orders.js';
 import { registerOrderRoutes } from './routes.js';
 import { OrderSaga } from './saga.js';
 
@@ -21,7 +24,7 @@ await runConsumerService('order', consumerGroups.orderService, {
   config: loadServiceConfig,
   database: (config) => ({
     // The scheduler's jobs table: timeouts and follow-ups are scheduled in the order's own transactions.
-    sql: [new URL('./schema.sql', import.meta.url), schedulerSql, requestReplySql],
+    sql: [clientsSql, new URL('./schema.sql', import.meta.url), schedulerSql, requestReplySql],
     outbox: { table: 'order_outbox', topology },
     pool: { max: config.databasePoolSize },
   }),
@@ -41,15 +44,25 @@ await runConsumerService('order', consumerGroups.orderService, {
   bodyLimit: (config) => config.bodyLimitBytes,
   routes: (app, service) => {
     const { config, pool, outbox, logger } = service;
-    registerOrderRoutes(app, {
-      pool,
-      outbox,
-      logger,
-      catalogue: new Catalogue(pool, config.catalogueCacheMs),
-      bodyLimitBytes: config.bodyLimitBytes,
-      pendingTimeoutMs: config.orderPendingTimeoutMs,
+    // Expired Idempotency-Keys are already ignored; this only keeps the table small.
+    const prune = setInterval(() => {
+      pruneIdempotencyKeys(pool).then(
+        (pruned) => pruned > 0 && logger.info({ pruned }, 'expired idempotency keys pruned'),
+        (error: unknown) => logger.warn({ err: error }, 'idempotency keys not pruned'),
+      );
+    }, 3600_000).unref();
+    app.addHook('onClose', async () => clearInterval(prune));
+    clientApi(app, { pool, logger, ...config }, (api) => {
+      registerOrderRoutes(api, {
+        pool,
+        outbox,
+        logger,
+        catalogue: new Catalogue(pool, config.catalogueCacheMs),
+        bodyLimitBytes: config.bodyLimitBytes,
+        pendingTimeoutMs: config.orderPendingTimeoutMs,
+      });
+      if (availability) registerAvailabilityRoutes(api, { ...availability, logger, maxTimeoutMs: config.requestMaxTimeoutMs });
     });
-    if (availability) registerAvailabilityRoutes(app, { ...availability, logger, maxTimeoutMs: config.requestMaxTimeoutMs });
   },
   ready: ({ pool }) =>
     pool.query('SELECT 1').then(

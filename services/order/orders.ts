@@ -16,6 +16,8 @@ export interface PricedLine {
 
 export interface NewOrder {
   id: string;
+  /** The API client that placed it: the only one that sees it. */
+  clientId: string;
   eventId: string;
   correlationId: string;
   customerId: string;
@@ -37,10 +39,15 @@ export interface IdempotencyRecord {
   response: AcceptedOrder;
 }
 
-export async function findIdempotencyKey(pool: Pool, key: string): Promise<IdempotencyRecord | undefined> {
+/** An Idempotency-Key answers again for this long; older keys are ignored, then pruned. */
+export const IDEMPOTENCY_KEY_TTL = '24 hours';
+
+/** A client's key, while it has not expired; another client's same key is another key. */
+export async function findIdempotencyKey(pool: Pool, clientId: string, key: string): Promise<IdempotencyRecord | undefined> {
   const { rows } = await pool.query<{ request_hash: string; response: AcceptedOrder }>(
-    'SELECT request_hash, response FROM order_idempotency_keys WHERE idempotency_key = $1',
-    [key],
+    `SELECT request_hash, response FROM order_idempotency_keys
+      WHERE client_id = $1 AND idempotency_key = $2 AND created_at > now() - interval '${IDEMPOTENCY_KEY_TTL}'`,
+    [clientId, key],
   );
   const row = rows[0];
   return row && { requestHash: row.request_hash, response: row.response };
@@ -63,15 +70,19 @@ export async function insertOrder(
   const response: AcceptedOrder = { orderId: order.id, status: 'PENDING' };
   return withTransaction(pool, async (client): Promise<InsertResult> => {
     if (idempotency) {
+      // An expired key is taken over by the new request, as if it had been pruned already.
       const claimed = await client.query(
-        `INSERT INTO order_idempotency_keys (idempotency_key, request_hash, order_id, response)
-         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
-        [idempotency.key, idempotency.requestHash, order.id, JSON.stringify(response)],
+        `INSERT INTO order_idempotency_keys (client_id, idempotency_key, request_hash, order_id, response)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (client_id, idempotency_key) DO UPDATE
+           SET request_hash = EXCLUDED.request_hash, order_id = EXCLUDED.order_id, response = EXCLUDED.response, created_at = now()
+           WHERE order_idempotency_keys.created_at <= now() - interval '${IDEMPOTENCY_KEY_TTL}'`,
+        [order.clientId, idempotency.key, idempotency.requestHash, order.id, JSON.stringify(response)],
       );
       if (claimed.rowCount === 0) {
         const { rows } = await client.query<{ request_hash: string; response: AcceptedOrder }>(
-          'SELECT request_hash, response FROM order_idempotency_keys WHERE idempotency_key = $1',
-          [idempotency.key],
+          'SELECT request_hash, response FROM order_idempotency_keys WHERE client_id = $1 AND idempotency_key = $2',
+          [order.clientId, idempotency.key],
         );
         const row = rows[0]!;
         return { kind: 'replay', record: { requestHash: row.request_hash, response: row.response } };
@@ -80,8 +91,8 @@ export async function insertOrder(
     // The order and its lines in one statement: a round trip fewer per order.
     await client.query(
       `WITH new_order AS (
-         INSERT INTO orders (id, customer_id, email, currency, total_cents, status, correlation_id, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, 'PENDING', $6, $7, $7) RETURNING id)
+         INSERT INTO orders (id, customer_id, email, currency, total_cents, status, correlation_id, created_at, updated_at, client_id)
+         VALUES ($1, $2, $3, $4, $5, 'PENDING', $6, $7, $7, $11) RETURNING id)
        INSERT INTO order_lines (order_id, line_no, sku, quantity, unit_price_cents)
        SELECT new_order.id, l.line_no, l.sku, l.quantity, l.price
          FROM new_order, unnest($8::text[], $9::int[], $10::bigint[]) WITH ORDINALITY AS l (sku, quantity, price, line_no)`,
@@ -96,6 +107,7 @@ export async function insertOrder(
         order.lines.map((l) => l.sku),
         order.lines.map((l) => l.quantity),
         order.lines.map((l) => l.unitPriceCents),
+        order.clientId,
       ],
     );
     const event: OrderCreated = {
@@ -140,7 +152,14 @@ export interface OrderView {
   schedules: Record<string, { state: string; dueAt: string }>;
 }
 
-export async function findOrder(pool: Pool, id: string): Promise<OrderView | undefined> {
+/** Deletes expired Idempotency-Keys; how many. */
+export async function pruneIdempotencyKeys(pool: Pool): Promise<number> {
+  const { rowCount } = await pool.query(`DELETE FROM order_idempotency_keys WHERE created_at <= now() - interval '${IDEMPOTENCY_KEY_TTL}'`);
+  return rowCount ?? 0;
+}
+
+/** The order of this client; another client's is not found. */
+export async function findOrder(pool: Pool, clientId: string, id: string): Promise<OrderView | undefined> {
   const { rows } = await pool.query<{
     id: string;
     status: OrderStatus;
@@ -163,8 +182,8 @@ export async function findOrder(pool: Pool, id: string): Promise<OrderView | und
                FROM order_steps s WHERE s.order_id = o.id) AS steps,
             (SELECT json_object_agg(j.job_type, json_build_object('state', j.state, 'dueAt', j.due_at))
                FROM scheduled_jobs j WHERE j.job_key IN ($2, $3)) AS schedules
-       FROM orders o WHERE o.id = $1`,
-    [id, jobKeys.orderTimeout(id), jobKeys.orderFollowUp(id)],
+       FROM orders o WHERE o.id = $1 AND o.client_id = $4`,
+    [id, jobKeys.orderTimeout(id), jobKeys.orderFollowUp(id), clientId],
   );
   const row = rows[0];
   if (!row) return undefined;
@@ -193,9 +212,16 @@ export type CancelResult =
  * Starts the compensation of a confirmed order: status CANCELLING and an order.cancelled event in
  * one transaction; inventory releases the stock and its inventory.released moves it to CANCELLED.
  */
-export async function requestCancel(pool: Pool, outbox: Outbox, id: string, reason: string | null, correlationId: string): Promise<CancelResult> {
+export async function requestCancel(
+  pool: Pool,
+  outbox: Outbox,
+  clientId: string,
+  id: string,
+  reason: string | null,
+  correlationId: string,
+): Promise<CancelResult> {
   return withTransaction(pool, async (client): Promise<CancelResult> => {
-    const { rows } = await client.query<{ status: OrderStatus }>('SELECT status FROM orders WHERE id = $1 FOR UPDATE', [id]);
+    const { rows } = await client.query<{ status: OrderStatus }>('SELECT status FROM orders WHERE id = $1 AND client_id = $2 FOR UPDATE', [id, clientId]);
     const status = rows[0]?.status;
     if (status === undefined) return { kind: 'not-found' };
     if (status === 'CANCELLING' || status === 'CANCELLED') return { kind: 'already', status };

@@ -113,7 +113,7 @@ export function registerOrderRoutes(app: FastifyInstance, options: OrderRoutesOp
     }
     const requestHash = sameRequestHash(body);
     if (key !== undefined) {
-      const earlier = await findIdempotencyKey(pool, key);
+      const earlier = await findIdempotencyKey(pool, request.clientId, key);
       if (earlier) return replay(reply, earlier, requestHash);
     }
 
@@ -131,6 +131,7 @@ export function registerOrderRoutes(app: FastifyInstance, options: OrderRoutesOp
 
     const order = {
       id: randomUUID(),
+      clientId: request.clientId,
       eventId: randomUUID(),
       correlationId: correlationIdOf(request),
       customerId: body.customerId,
@@ -144,7 +145,7 @@ export function registerOrderRoutes(app: FastifyInstance, options: OrderRoutesOp
     if (result.kind === 'replay') return replay(reply, result.record, requestHash);
     ordersAccepted.inc();
     logger.info(
-      { orderId: order.id, eventId: order.eventId, correlationId: order.correlationId, lines: lines.length, totalCents },
+      { orderId: order.id, clientId: order.clientId, eventId: order.eventId, correlationId: order.correlationId, lines: lines.length, totalCents },
       'order accepted',
     );
     return reply.code(202).header('Location', `/orders/${order.id}`).header('X-Correlation-Id', order.correlationId).send(result.response);
@@ -153,7 +154,7 @@ export function registerOrderRoutes(app: FastifyInstance, options: OrderRoutesOp
   app.get<{ Params: { id: string } }>('/orders/:id', async (request, reply) => {
     const { id } = request.params;
     if (!uuidPattern.test(id)) return problem(reply, 400, 'id must be a UUID', 'id');
-    const order = await findOrder(pool, id);
+    const order = await findOrder(pool, request.clientId, id);
     if (!order) return problem(reply, 404, `order ${id} not found`, 'id');
     return order;
   });
@@ -170,7 +171,7 @@ export function registerOrderRoutes(app: FastifyInstance, options: OrderRoutesOp
       if (reason !== undefined && (typeof reason !== 'string' || reason.length > 500)) {
         return problem(reply, 400, 'reason must be a string of at most 500 characters', 'reason');
       }
-      const result = await requestCancel(pool, outbox, id, reason ?? null, correlationIdOf(request));
+      const result = await requestCancel(pool, outbox, request.clientId, id, reason ?? null, correlationIdOf(request));
       switch (result.kind) {
         case 'not-found':
           return problem(reply, 404, `order ${id} not found`, 'id');

@@ -38,6 +38,7 @@ interface OrderRow {
   status_reason: string | null;
   email: string;
   correlation_id: string | null;
+  client_id: string | null;
 }
 
 type Transition = { from: OrderStatus; to: OrderStatus; reason: string | null | undefined };
@@ -140,6 +141,7 @@ export class OrderSaga {
       previousStatus: transition.from,
       reason: transition.reason ?? order.status_reason,
       changedAt: Date.now(),
+      clientId: order.client_id,
     };
     await this.outbox.append(client, [{ topic: topics.orderStatusChanged, key: orderId, value, eventId, correlationId: order.correlation_id ?? undefined }]);
   }
@@ -156,7 +158,7 @@ export class OrderSaga {
     if (!uuidPattern.test(orderId)) throw new PermanentError(`order id ${orderId} is not a UUID`);
     const outcome = await this.handleOnce(event, async (client) => {
       const { rows } = await client.query<OrderRow>(
-        'SELECT status, status_reason, email, correlation_id FROM orders WHERE id = $1 FOR UPDATE',
+        'SELECT status, status_reason, email, correlation_id, client_id FROM orders WHERE id = $1 FOR UPDATE',
         [orderId],
       );
       const order = rows[0];

@@ -54,11 +54,34 @@ CREATE TABLE IF NOT EXISTS order_steps (
   recorded_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (order_id, step)
 );
--- A retried POST with the same Idempotency-Key gets the first answer back.
+-- The API client that placed an order (shared/clients); other clients do not see it. Checked first:
+-- ALTER TABLE locks the table even when it changes nothing. Orders from before clients have none.
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'client_id') THEN
+    ALTER TABLE orders ADD COLUMN client_id uuid;
+  END IF;
+END
+$$;
+
+-- A retried POST with the same Idempotency-Key (of the same client, within 24 h) gets the first
+-- answer back; expired keys are ignored, taken over, and pruned by the service. The table from
+-- before clients, whose keys no client owns, is replaced.
+DO $$
+BEGIN
+  IF to_regclass('order_idempotency_keys') IS NOT NULL
+     AND NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = 'order_idempotency_keys' AND column_name = 'client_id') THEN
+    DROP TABLE order_idempotency_keys;
+  END IF;
+END
+$$;
 CREATE TABLE IF NOT EXISTS order_idempotency_keys (
-  idempotency_key text PRIMARY KEY,
+  client_id uuid NOT NULL,
+  idempotency_key text NOT NULL,
   request_hash text NOT NULL,
   order_id uuid NOT NULL,
   response jsonb NOT NULL,
-  created_at timestamptz NOT NULL DEFAULT now()
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (client_id, idempotency_key)
 );
+CREATE INDEX IF NOT EXISTS order_idempotency_keys_created_at ON order_idempotency_keys (created_at);

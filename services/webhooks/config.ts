@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { clientApiVariables } from '../../shared/clients/variables.js';
 import { databaseVariables, loadConfig, positiveInt, variable } from '../../shared/config.js';
 import { consumerServiceVariables } from '../../shared/kit/variables.js';
 import { parseSchedule, svixSchedule } from './retry-schedule.js';
@@ -19,6 +20,7 @@ function parsedWith<T>(parse: (text: string) => T) {
 export const configSpec = {
   ...consumerServiceVariables,
   ...databaseVariables,
+  ...clientApiVariables,
   /** Networks private targets may be in (CIDRs, comma-separated); tests and local runs allow loopback. */
   allowedNetworks: variable('WEBHOOK_ALLOWED_NETWORKS', parsedWith(parseAllowedNetworks).default([])),
   /** The delay before each attempt (500ms, 5s, 5m, 2h; the first is the first attempt's). */

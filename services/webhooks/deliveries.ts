@@ -72,19 +72,20 @@ export class Deliveries {
   /** The event's message and one delivery per enabled endpoint subscribed to its type; only new ones are returned. */
   async createForEvent(event: WebhookEvent): Promise<DeliveryRef[]> {
     return withTransaction(this.pool, async (tx) => {
-      // Kept only when an endpoint subscribes: most events have no audience.
+      // Kept only when an endpoint subscribes: most events have no audience. Only the endpoints of
+      // the client whose order or export it is hear of it (an event of no client, none).
       await tx.query(
         `INSERT INTO webhook_messages (id, event_type, body) SELECT $1, $2, $3
-          WHERE EXISTS (SELECT 1 FROM webhook_endpoints WHERE disabled_at IS NULL AND $2 = ANY (event_types))
+          WHERE EXISTS (SELECT 1 FROM webhook_endpoints WHERE disabled_at IS NULL AND $2 = ANY (event_types) AND client_id = $4::uuid)
          ON CONFLICT (id) DO NOTHING`,
-        [event.messageId, event.type, bodyOf(event)],
+        [event.messageId, event.type, bodyOf(event), event.clientId],
       );
       const { rows } = await tx.query<{ id: string; endpoint_id: string }>(
         `INSERT INTO webhook_deliveries (id, endpoint_id, message_id)
          SELECT 'dlv_' || gen_random_uuid(), e.id, $1 FROM webhook_endpoints e
-          WHERE e.disabled_at IS NULL AND $2 = ANY (e.event_types)
+          WHERE e.disabled_at IS NULL AND $2 = ANY (e.event_types) AND e.client_id = $3::uuid
          ON CONFLICT (endpoint_id, message_id) DO NOTHING RETURNING id, endpoint_id`,
-        [event.messageId, event.type],
+        [event.messageId, event.type, event.clientId],
       );
       const refs = rows.map((row) => ({ deliveryId: row.id, endpointId: row.endpoint_id, attemptsDone: 0 }));
       await this.schedule(tx, refs, this.options.leaseMs);

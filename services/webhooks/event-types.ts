@@ -14,6 +14,8 @@ export interface WebhookEvent {
   type: EventType;
   occurredAt: number;
   data: Record<string, unknown>;
+  /** The API client whose order or export it is: only that client's endpoints get it (none when null). */
+  clientId: string | null;
 }
 
 const statusTypes: Record<string, EventType> = { CONFIRMED: 'order.confirmed', REJECTED: 'order.rejected', CANCELLED: 'order.cancelled' };
@@ -27,6 +29,7 @@ export function orderStatusEvent(change: OrderStatusChanged): WebhookEvent | und
     type,
     occurredAt: change.changedAt,
     data: { orderId: change.orderId, status: change.status, previousStatus: change.previousStatus, reason: change.reason },
+    clientId: change.clientId ?? null,
   };
 }
 
@@ -37,6 +40,7 @@ export function exportCompletedEvent(done: ExportCompleted): WebhookEvent {
     type: 'export.completed',
     occurredAt: done.completedAt,
     data: { exportId: done.exportId, kind: done.kind, status: done.status, rows: done.rows, resultUrl: done.resultUrl, error: done.error },
+    clientId: done.clientId ?? null,
   };
 }
 

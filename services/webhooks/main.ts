@@ -12,6 +12,8 @@ import { Deliveries } from './deliveries.js';
 import { Endpoints } from './endpoints.js';
 import { WebhookHandlers } from './handlers.js';
 import { registerWebhookRoutes } from './routes.js';
+import { clientApi } from '../../shared/clients/client-api.js';
+import { clientsSql } from '../../shared/clients/client-store.js';
 import { Sender } from './sender.js';
 
 /** What an attempt may take beyond its timeout (recording it) before its lease lets another start. */
@@ -22,7 +24,7 @@ let parts: { deliveries: Deliveries; deliverer: Deliverer } | undefined;
 await runConsumerService('webhooks', consumerGroups.webhooks, {
   config: loadServiceConfig,
   // The scheduler's jobs table: retries are jobs written in the deliveries' own transactions.
-  database: { sql: [new URL('./schema.sql', import.meta.url), schedulerSql] },
+  database: { sql: [clientsSql, new URL('./schema.sql', import.meta.url), schedulerSql] },
   consume: (runtime, { config, pool, logger, shutdown }) => {
     const deliveries = new Deliveries(pool, {
       policy: { scheduleMs: config.retrySchedule, retryAfterCapMs: config.retryAfterCapMs },
@@ -40,9 +42,12 @@ await runConsumerService('webhooks', consumerGroups.webhooks, {
       .on(topics.exportCompleted, handlers.onExportCompleted)
       .on(topics.webhookDeliveriesDue, handlers.onDeliveryDue);
   },
-  routes: (app, { config, pool }) => {
+  routes: (app, { config, pool, logger }) => {
     if (!parts) return;
-    registerWebhookRoutes(app, { endpoints: new Endpoints(pool), ...parts, allowedNetworks: config.allowedNetworks });
+    const deliveryParts = parts;
+    clientApi(app, { pool, logger, ...config }, (api) =>
+      registerWebhookRoutes(api, { endpoints: new Endpoints(pool), ...deliveryParts, allowedNetworks: config.allowedNetworks }),
+    );
   },
   ready: ({ pool }) =>
     pool.query('SELECT 1').then(

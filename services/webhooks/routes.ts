@@ -26,10 +26,7 @@ function badRequest(reply: FastifyReply, error: z.ZodError) {
 
 const notFound = (reply: FastifyReply) => reply.code(404).send({ message: 'no such webhook endpoint' });
 
-/**
- * The webhook endpoints API. Unauthenticated for now: endpoints belong to no client until API
- * clients land (issue 14's other half), then each client sees only its own.
- */
+/** The webhook endpoints API, behind API keys (shared/clients): each client sees only its own endpoints. */
 export function registerWebhookRoutes(app: FastifyInstance, options: WebhookRoutesOptions): void {
   const { endpoints, deliveries, deliverer } = options;
 
@@ -43,33 +40,34 @@ export function registerWebhookRoutes(app: FastifyInstance, options: WebhookRout
       throw error;
     }
     // The secret is in this answer and nowhere else the API shows.
-    const created = await endpoints.create(parsed.data.url, [...new Set(parsed.data.events)]);
+    const created = await endpoints.create(request.clientId, parsed.data.url, [...new Set(parsed.data.events)]);
     return reply.code(201).header('location', `/webhooks/endpoints/${created.id}`).send(created);
   });
 
-  app.get('/webhooks/endpoints', async () => ({ endpoints: await endpoints.list() }));
+  app.get('/webhooks/endpoints', async (request) => ({ endpoints: await endpoints.list(request.clientId) }));
 
   app.get<{ Params: { id: string } }>('/webhooks/endpoints/:id', async (request, reply) => {
-    return (await endpoints.get(request.params.id)) ?? notFound(reply);
+    return (await endpoints.get(request.clientId, request.params.id)) ?? notFound(reply);
   });
 
   app.delete<{ Params: { id: string } }>('/webhooks/endpoints/:id', async (request, reply) => {
-    return (await endpoints.delete(request.params.id)) ? reply.code(204).send() : notFound(reply);
+    return (await endpoints.delete(request.clientId, request.params.id)) ? reply.code(204).send() : notFound(reply);
   });
 
   app.post<{ Params: { id: string } }>('/webhooks/endpoints/:id/rotate-secret', async (request, reply) => {
-    const rotated = await endpoints.rotateSecret(request.params.id);
+    const rotated = await endpoints.rotateSecret(request.clientId, request.params.id);
     return rotated ?? notFound(reply);
   });
 
   app.get<{ Params: { id: string } }>('/webhooks/endpoints/:id/deliveries', async (request, reply) => {
     const parsed = deliveriesQuery.safeParse(request.query);
     if (!parsed.success) return badRequest(reply, parsed.error);
-    if (!(await endpoints.get(request.params.id))) return notFound(reply);
+    if (!(await endpoints.get(request.clientId, request.params.id))) return notFound(reply);
     return { deliveries: await deliveries.list(request.params.id, parsed.data.limit) };
   });
 
   app.post<{ Params: { id: string; deliveryId: string } }>('/webhooks/endpoints/:id/deliveries/:deliveryId/replay', async (request, reply) => {
+    if (!(await endpoints.get(request.clientId, request.params.id))) return notFound(reply);
     const ref = await deliveries.replay(request.params.id, request.params.deliveryId);
     if (!ref) return reply.code(404).send({ message: 'no such delivery, its endpoint is disabled, or an attempt is in flight' });
     deliverer.enqueue([ref]);

@@ -11,6 +11,15 @@ CREATE TABLE IF NOT EXISTS webhook_endpoints (
   -- Since when every attempt failed (NULL after a success): failing for too long disables the endpoint.
   failing_since timestamptz
 );
+-- The API client that registered the endpoint (shared/clients); other clients do not see it.
+-- Checked first: ALTER TABLE locks the table even when it changes nothing.
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = 'webhook_endpoints' AND column_name = 'client_id') THEN
+    ALTER TABLE webhook_endpoints ADD COLUMN client_id uuid;
+  END IF;
+END
+$$;
 
 -- Signing secrets, kept in clear because they sign (a hash could only verify). A rotated-out secret
 -- signs beside the new one until expires_at.

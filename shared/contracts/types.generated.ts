@@ -58,6 +58,8 @@ export interface ExportCompleted {
   /** Why it FAILED. */
   error: null | string;
   completedAt: number;
+  /** The API client that asked for the export: only its webhook endpoints hear of it. */
+  clientId: null | string;
 }
 
 export type ExportStatus = 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
@@ -186,6 +188,8 @@ export interface OrderStatusChanged {
   /** Why (a rejection's reason), when there is one. */
   reason: null | string;
   changedAt: number;
+  /** The API client that placed the order: only its webhook endpoints hear of it. Null for orders from before API clients. */
+  clientId: null | string;
 }
 
 /** A downstream service finished its part for an order; the order service shows it in GET /orders/:id. Key: the order id. */

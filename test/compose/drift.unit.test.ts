@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { kafkaVariables, registryVariables } from '../../shared/config.js';
+import { localDemoApiKey } from '../../stack/demo-client.js';
 import { services as codeServices, type ServiceDefinition } from '../../stack/services.js';
 import { configSpecOf, dataMounts, infrastructure, initService, isRequired, nodeCommand, processVariables } from './code-truth.js';
 import { namedVolumes, publishedPort, readCompose, type ComposeService } from './compose-file.js';
@@ -161,5 +162,18 @@ describe.each(allNames)('compose service %s', (name) => {
     } else {
       expect(service.ports, 'a fixed host port makes `--scale` fail').toEqual([]);
     }
+  });
+});
+
+describe('compose: API clients', () => {
+  it('gives every service with a client API the demo client npm start makes, with the same key', async () => {
+    const withClients: string[] = [];
+    for (const name of appServiceNames) {
+      const spec = await configSpecOf(name);
+      if (!spec || !Object.values(spec).some((v) => v.env === 'DEMO_API_KEY')) continue;
+      withClients.push(name);
+      expect(composeService(name).environment.DEMO_API_KEY, name).toBe(localDemoApiKey);
+    }
+    expect(withClients.sort()).toEqual(['exports', 'order', 'webhooks']);
   });
 });

@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Pool } from '../../shared/db.js';
 import { consumerGroups, topics } from '../../shared/contracts/topics.js';
 import type { AnalyticsEvent } from '../../shared/contracts/schemas.js';
+import { testClientId } from '../support/api-client.js';
 import { groupAssignment, groupLag } from '../support/kafka-groups.js';
 import { searchMail } from '../support/mail.js';
 import { cancelOrder, getOrder, inParallel, postOrder, testPool, type OrderRequest } from '../support/order-api.js';
@@ -263,8 +264,9 @@ describe('order pipeline end to end', () => {
     expect((await stockLevels()).get('SKU-030')).toBe(reserved + 2);
     expect((await cancelOrder(order.url, body.orderId)).body.status).toBe('CANCELLED');
     // Each status its client hears about was announced once, in the transaction that moved the order.
-    const announced = await pool.query<{ status: string; previous: string; sent: boolean }>(
-      `SELECT payload->>'status' AS status, payload->>'previousStatus' AS previous, sent_at IS NOT NULL AS sent
+    const announced = await pool.query<{ status: string; previous: string; sent: boolean; client: string }>(
+      `SELECT payload->>'status' AS status, payload->>'previousStatus' AS previous, sent_at IS NOT NULL AS sent,
+              payload->>'clientId' AS client
          FROM order_outbox WHERE topic = $1 AND message_key = $2 ORDER BY id`,
       [topics.orderStatusChanged.name, body.orderId],
     );
@@ -272,6 +274,8 @@ describe('order pipeline end to end', () => {
       ['PENDING', 'CONFIRMED'],
       ['CANCELLING', 'CANCELLED'],
     ]);
+    // Naming the client that placed it: only its webhook endpoints hear of it.
+    expect(announced.rows.map((row) => row.client)).toEqual([testClientId, testClientId]);
   });
 
   it('an order committed while the broker is unreachable is published after a crash and restart, once', async () => {

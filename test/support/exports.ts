@@ -9,6 +9,7 @@ import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { applySchema } from '../../shared/db.js';
 import { allStatement, kinds, type ExportKind } from '../../services/exports/kinds.js';
+import { apiFetch } from './api-client.js';
 
 export const orderSchemaSql = new URL('../../services/order/schema.sql', import.meta.url);
 export const analyticsSchemaSql = new URL('../../services/batch-ingestion/schema.sql', import.meta.url);
@@ -115,7 +116,7 @@ export interface SseEvent {
 /** Reads a text/event-stream until it ends or `until` says enough; answers its events. */
 export async function readSse(url: string, headers: Record<string, string> = {}, until: (events: SseEvent[]) => boolean = () => false): Promise<SseEvent[]> {
   const controller = new AbortController();
-  const response = await fetch(url, { headers, signal: controller.signal });
+  const response = await apiFetch(url, { headers, signal: controller.signal });
   if (!response.ok || !response.body) throw new Error(`SSE ${url}: ${response.status}`);
   const events: SseEvent[] = [];
   const decoder = new TextDecoder();

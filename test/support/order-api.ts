@@ -1,6 +1,7 @@
 import type { Pool } from '../../shared/db.js';
 import { createPool } from '../../shared/db.js';
 import { testConfig, testLogger } from './stack.js';
+import { apiFetch } from './api-client.js';
 
 export interface OrderRequest {
   customerId: string;
@@ -16,7 +17,7 @@ export interface ApiResponse<T = Record<string, unknown>> {
 }
 
 async function call<T>(url: string, init: RequestInit): Promise<ApiResponse<T>> {
-  const response = await fetch(url, init);
+  const response = await apiFetch(url, init);
   const text = await response.text();
   return { status: response.status, headers: response.headers, body: (text ? JSON.parse(text) : {}) as T };
 }

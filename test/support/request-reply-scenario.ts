@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServiceFleet, RunningService } from './services.js';
+import { apiFetch } from './api-client.js';
 
 /** The scaled run of request-reply: order API instances × inventory members, one member SIGKILLed and one API instance started mid-run. */
 export interface ScaleScenario {
@@ -74,7 +75,7 @@ export async function runScaleScenario(fleet: ServiceFleet, scenario: ScaleScena
     for (let attempt = 0; attempt < 20; attempt++) {
       const api = orders[(i + attempt) % orders.length]!;
       const t0 = performance.now();
-      const response = await fetch(`${api.url}/availability`, {
+      const response = await apiFetch(`${api.url}/availability`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ items: [askedBy(i)] }),
@@ -121,7 +122,7 @@ export async function runScaleScenario(fleet: ServiceFleet, scenario: ScaleScena
     const api = orders[(n + 1) % orders.length]!;
     let final: { status: number; body: AvailabilityAnswer } | undefined;
     for (let polls = 0; polls < 600 && !final; polls++) {
-      const response = await fetch(`${api.url}${location}`);
+      const response = await apiFetch(`${api.url}${location}`);
       if (response.status === 202) {
         await sleep(100);
         continue;
@@ -139,7 +140,7 @@ export async function runScaleScenario(fleet: ServiceFleet, scenario: ScaleScena
     if (body.items?.length !== 1 || item?.sku !== asked.sku || item.requested !== asked.quantity) misdelivered++;
     // An inline answer leaves nothing in the result store; a stored one is there once (its key).
     if (how === 'inline') {
-      const stored = await fetch(`${orders[0]!.url}/requests/${correlationId}`);
+      const stored = await apiFetch(`${orders[0]!.url}/requests/${correlationId}`);
       if (stored.status !== 404) answeredTwice++;
     }
   }

@@ -9,6 +9,8 @@ import { freshDatabase, type OwnDatabase } from '../../support/databases.js';
 import { readSse, referenceCsv, seedOrders, seedRevenue, seedStart, sha256, type SseEvent } from '../../support/exports.js';
 import { ServiceFleet, type RunningService } from '../../support/services.js';
 import { eventually, testConfig } from '../../support/stack.js';
+import { ClientStore } from '../../../shared/clients/client-store.js';
+import { apiFetch, authorization, testClientId } from '../../support/api-client.js';
 
 const ORDERS = 250_000;
 const CHUNK = 10_000;
@@ -52,7 +54,7 @@ interface ExportView {
 const alive = () => fleet.started.filter((s) => s.child.exitCode === null && s.child.signalCode === null);
 
 async function post(service: RunningService, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(`${service.url}/exports`, {
+  return apiFetch(`${service.url}/exports`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
@@ -66,7 +68,7 @@ async function requestExport(service: RunningService, range: { from: string; to:
 }
 
 async function view(service: RunningService, id: string): Promise<ExportView> {
-  return (await (await fetch(`${service.url}/exports/${id}`)).json()) as ExportView;
+  return (await (await apiFetch(`${service.url}/exports/${id}`)).json()) as ExportView;
 }
 
 async function finished(service: RunningService, id: string, timeoutMs = 60_000): Promise<ExportView> {
@@ -81,7 +83,7 @@ async function finished(service: RunningService, id: string, timeoutMs = 60_000)
 }
 
 async function result(service: RunningService, id: string): Promise<string> {
-  const response = await fetch(`${service.url}/exports/${id}/result`);
+  const response = await apiFetch(`${service.url}/exports/${id}/result`);
   expect(response.status).toBe(200);
   return response.text();
 }
@@ -152,7 +154,7 @@ describe('exports service', () => {
     let etag: string | undefined;
     const polling = (async () => {
       for (;;) {
-        const response = await fetch(`${service!.url}/exports/${id}`, { headers: etag ? { 'If-None-Match': etag } : {} });
+        const response = await apiFetch(`${service!.url}/exports/${id}`, { headers: etag ? { 'If-None-Match': etag } : {} });
         if (response.status === 304) notModified++;
         else {
           expect(response.status).toBe(200);
@@ -179,7 +181,7 @@ describe('exports service', () => {
     // The stream's last event is what GET answers, with the same version.
     expect(streamed.at(-1)).toEqual(polled.at(-1));
     expect(notModified + polled.length).toBeGreaterThan(0);
-    const unchanged = await fetch(`${service!.url}/exports/${id}`, { headers: { 'If-None-Match': etag! } });
+    const unchanged = await apiFetch(`${service!.url}/exports/${id}`, { headers: { 'If-None-Match': etag! } });
     expect(unchanged.status).toBe(304);
     expect(events.at(-1)!.id).toBe(etag!.match(/-(\d+)"$/)![1]);
 
@@ -195,18 +197,19 @@ describe('exports service', () => {
     expect(keys.length).toBe(500_000);
     expect(new Set(keys).size).toBe(500_000);
 
-    const response = await fetch(`${service!.url}/exports/${id}/result`);
+    const response = await apiFetch(`${service!.url}/exports/${id}/result`);
     expect(response.headers.get('content-type')).toBe('text/csv; charset=utf-8');
     expect(response.headers.get('content-disposition')).toBe(`attachment; filename="export-orders-${id}.csv"`);
     await response.body?.cancel();
 
-    const { rows } = await db.pool.query<{ topic: string; status: string | null }>(
-      `SELECT topic, payload->>'status' AS status FROM exports_outbox WHERE message_key = $1 ORDER BY id`,
+    const { rows } = await db.pool.query<{ topic: string; status: string | null; client: string | null }>(
+      `SELECT topic, payload->>'status' AS status, payload->>'clientId' AS client FROM exports_outbox WHERE message_key = $1 ORDER BY id`,
       [id],
     );
+    // export.completed names the client that asked: only its webhook endpoints hear of it.
     expect(rows).toEqual([
-      { topic: 'export.requested', status: null },
-      { topic: 'export.completed', status: 'SUCCEEDED' },
+      { topic: 'export.requested', status: null, client: null },
+      { topic: 'export.completed', status: 'SUCCEEDED', client: testClientId },
     ]);
   }, 90_000);
 
@@ -303,7 +306,7 @@ describe('exports service', () => {
     const { service: worker } = await holder(id, 1);
     const other = alive().find((s) => s !== worker)!;
     const cancelledAt = Date.now();
-    const response = await fetch(`${other.url}/exports/${id}/cancel`, { method: 'POST' });
+    const response = await apiFetch(`${other.url}/exports/${id}/cancel`, { method: 'POST' });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ exportId: id, status: 'CANCELLED' });
     await eventually(
@@ -316,8 +319,8 @@ describe('exports service', () => {
     await sleep(1000);
     expect((await lease(id)).chunks, 'no chunk after the cancel').toBe(chunks);
     expect((await view(other, id)).status).toBe('CANCELLED');
-    expect((await fetch(`${other.url}/exports/${id}/result`)).status).toBe(409);
-    expect((await fetch(`${other.url}/exports/${id}/cancel`, { method: 'POST' })).status).toBe(200);
+    expect((await apiFetch(`${other.url}/exports/${id}/result`)).status).toBe(409);
+    expect((await apiFetch(`${other.url}/exports/${id}/cancel`, { method: 'POST' })).status).toBe(200);
     const { rows } = await db.pool.query<{ status: string }>(
       `SELECT payload->>'status' AS status FROM exports_outbox WHERE message_key = $1 AND topic = 'export.completed'`,
       [id],
@@ -341,12 +344,12 @@ describe('exports service', () => {
     expect(failed.progress.done).toBeGreaterThanOrEqual(3 * CHUNK);
 
     const service = alive().at(-1)!;
-    const retried = await fetch(`${service.url}/exports/${id}/retry`, { method: 'POST' });
+    const retried = await apiFetch(`${service.url}/exports/${id}/retry`, { method: 'POST' });
     expect(retried.status).toBe(202);
     expect((await finished(service, id)).status).toBe('SUCCEEDED');
     expect(sha256(await result(service, id))).toBe(reference.smaller);
     expect((await claims(id)).at(-1)!.resumedFrom).toBe(failed.progress.done);
-    expect((await fetch(`${service.url}/exports/${id}/retry`, { method: 'POST' })).status).toBe(409);
+    expect((await apiFetch(`${service.url}/exports/${id}/retry`, { method: 'POST' })).status).toBe(409);
   }, 90_000);
 
   it('exports revenue per hour and currency from analytics_events', async () => {
@@ -377,16 +380,30 @@ describe('exports service', () => {
       expect(response.status, JSON.stringify(request)).toBe(status);
       expect(((await response.json()) as { field: string }).field).toBe(field);
     }
-    const notJson = await fetch(`${service.url}/exports`, { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: 'x' });
+    const notJson = await apiFetch(`${service.url}/exports`, { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: 'x' });
     expect(notJson.status).toBe(415);
-    expect((await fetch(`${service.url}/exports/not-a-uuid`)).status).toBe(400);
-    expect((await fetch(`${service.url}/exports/00000000-0000-4000-8000-000000000000`)).status).toBe(404);
+    expect((await apiFetch(`${service.url}/exports/not-a-uuid`)).status).toBe(400);
+    expect((await apiFetch(`${service.url}/exports/00000000-0000-4000-8000-000000000000`)).status).toBe(404);
 
     const first = await post(service, { ...body, kind: 'revenue' }, { 'Idempotency-Key': 'exp-1' });
     const second = await post(service, { ...body, kind: 'revenue' }, { 'Idempotency-Key': 'exp-1' });
     expect(second.status).toBe(202);
     expect(second.headers.get('idempotent-replayed')).toBe('true');
-    expect(await second.json()).toEqual(await first.json());
+    const firstAnswer = (await first.json()) as { exportId: string };
+    expect(await second.json()).toEqual(firstAnswer);
     expect((await post(service, body, { 'Idempotency-Key': 'exp-1' })).status).toBe(422);
+
+    // Exports belong to their client: another one finds none of them, and its Idempotency-Keys are its own.
+    const { exportId } = firstAnswer;
+    const other = authorization((await new ClientStore(db.pool).create(`exports-other-${Date.now()}`)).key);
+    for (const path of ['', '/result', '/events']) {
+      expect((await apiFetch(`${service.url}/exports/${exportId}${path}`, { headers: other })).status, path).toBe(404);
+    }
+    expect((await apiFetch(`${service.url}/exports/${exportId}/cancel`, { method: 'POST', headers: other })).status).toBe(404);
+    const theirs = await post(service, { ...body, kind: 'revenue' }, { 'Idempotency-Key': 'exp-1', ...other });
+    expect(theirs.status).toBe(202);
+    expect(theirs.headers.get('idempotent-replayed')).toBeNull();
+    expect(((await theirs.json()) as { exportId: string }).exportId).not.toBe(exportId);
+    expect((await fetch(`${service.url}/exports/${exportId}`)).status).toBe(401);
   }, 30_000);
 });

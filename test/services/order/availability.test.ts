@@ -4,6 +4,7 @@ import { topics } from '../../../shared/contracts/topics.js';
 import { topicEnd } from '../../support/kafka-groups.js';
 import { ServiceFleet, type RunningService } from '../../support/services.js';
 import { eventually } from '../../support/stack.js';
+import { apiFetch } from '../../support/api-client.js';
 
 // POST /availability and GET /requests/:id with the order API and an inventory member as real processes.
 const fleet = new ServiceFleet();
@@ -20,7 +21,7 @@ interface Answer {
 }
 
 async function ask(body: string | object, options: { query?: string; contentType?: string; url?: string } = {}) {
-  const response = await fetch(`${options.url ?? order.url}/availability${options.query ?? ''}`, {
+  const response = await apiFetch(`${options.url ?? order.url}/availability${options.query ?? ''}`, {
     method: 'POST',
     headers: { 'Content-Type': options.contentType ?? 'application/json' },
     body: typeof body === 'string' ? body : JSON.stringify(body),
@@ -97,7 +98,7 @@ describe('a timeout is not a loss', () => {
     const location = response.headers.get('location');
     expect(location).toBe(`/requests/${response.body.correlationId}`);
     const served = await eventually(async () => {
-      const polled = await fetch(`${order.url}${location}`);
+      const polled = await apiFetch(`${order.url}${location}`);
       return polled.status === 200 ? ((await polled.json()) as Answer) : (expect(polled.status).toBe(202), undefined);
     }, 'the late reply at its Location', 10_000);
     expect(served).toMatchObject({ items: [{ sku: 'SKU-005', requested: 1 }], repliedBy: inventory.instance });
@@ -106,8 +107,8 @@ describe('a timeout is not a loss', () => {
   });
 
   it('answers 404 for an unknown request and 400 for an id that is no UUID', async () => {
-    expect((await fetch(`${order.url}/requests/${randomUUID()}`)).status).toBe(404);
-    expect((await fetch(`${order.url}/requests/nope`)).status).toBe(400);
+    expect((await apiFetch(`${order.url}/requests/${randomUUID()}`)).status).toBe(404);
+    expect((await apiFetch(`${order.url}/requests/nope`)).status).toBe(400);
   });
 });
 

@@ -18,8 +18,16 @@ import { testConfig } from '../../support/stack.js';
 let db: OwnDatabase;
 let deliveries: Deliveries;
 let endpoints: Endpoints;
+/** The endpoints' owner: an API client (shared/clients). */
+const clientId = randomUUID();
 
-const event = (): WebhookEvent => ({ messageId: `msg_${randomUUID()}`, type: 'order.confirmed', occurredAt: Date.now(), data: { orderId: randomUUID() } });
+const event = (): WebhookEvent => ({
+  messageId: `msg_${randomUUID()}`,
+  type: 'order.confirmed',
+  occurredAt: Date.now(),
+  data: { orderId: randomUUID() },
+  clientId,
+});
 
 async function job(deliveryId: string): Promise<{ state: string; attemptsDone: number } | undefined> {
   const { rows } = await db.pool.query<{ state: string; attemptsDone: number }>(
@@ -45,7 +53,7 @@ describe('webhook deliveries', () => {
   it('keeps no message nobody subscribes to; one delivery per subscribed endpoint, once', async () => {
     const unheard = event();
     expect(await deliveries.createForEvent({ ...unheard, type: 'order.rejected' })).toEqual([]);
-    const endpoint = await endpoints.create('http://127.0.0.1:1/x', ['order.confirmed']);
+    const endpoint = await endpoints.create(clientId, 'http://127.0.0.1:1/x', ['order.confirmed']);
     const heard = event();
     const refs = await deliveries.createForEvent(heard);
     expect(refs).toEqual([{ deliveryId: expect.stringMatching(/^dlv_/), endpointId: endpoint.id, attemptsDone: 0 }]);
@@ -54,11 +62,11 @@ describe('webhook deliveries', () => {
     expect(rows).toEqual([{ id: heard.messageId }]);
     // Its safety net: attempted again at the lease's end if no attempt starts meanwhile.
     expect(await job(refs[0]!.deliveryId)).toEqual({ state: 'pending', attemptsDone: 0 });
-    await endpoints.delete(endpoint.id);
+    await endpoints.delete(clientId, endpoint.id);
   });
 
   it('an attempt holds its lease: the same delivery is not claimed twice, and its job moves with each attempt', async () => {
-    const endpoint = await endpoints.create('http://127.0.0.1:1/x', ['order.confirmed']);
+    const endpoint = await endpoints.create(clientId, 'http://127.0.0.1:1/x', ['order.confirmed']);
     const [ref] = await deliveries.createForEvent(event());
     const claimed = await deliveries.claim(ref!);
     expect(claimed).toMatchObject({ attempt: 1, secrets: [endpoint.secret] });
@@ -67,23 +75,23 @@ describe('webhook deliveries', () => {
     expect(await job(ref!.deliveryId)).toEqual({ state: 'pending', attemptsDone: 1 });
     expect(await deliveries.finish(claimed!, { status: 500 })).toBe('retrying');
     expect(await deliveries.finish(claimed!, { status: 200 })).toBe('superseded');
-    await endpoints.delete(endpoint.id);
+    await endpoints.delete(clientId, endpoint.id);
   });
 
   it('disables an endpoint whose attempts have all failed for too long, and drops its other deliveries', async () => {
-    const endpoint = await endpoints.create('http://127.0.0.1:1/x', ['order.confirmed']);
+    const endpoint = await endpoints.create(clientId, 'http://127.0.0.1:1/x', ['order.confirmed']);
     const [first] = await deliveries.createForEvent(event());
     const [second] = await deliveries.createForEvent(event());
     expect(await deliveries.finish((await deliveries.claim(first!))!, { status: 500 })).toBe('retrying');
-    expect((await endpoints.get(endpoint.id))!.failingSince).not.toBeNull();
+    expect((await endpoints.get(clientId, endpoint.id))!.failingSince).not.toBeNull();
     // A success in between starts the count again.
     expect(await deliveries.finish((await deliveries.claim(second!))!, { status: 204 })).toBe('succeeded');
-    expect((await endpoints.get(endpoint.id))!.failingSince).toBeNull();
+    expect((await endpoints.get(clientId, endpoint.id))!.failingSince).toBeNull();
     expect(await deliveries.finish((await deliveries.claim({ ...first!, attemptsDone: 1 }))!, { error: 'ECONNREFUSED' })).toBe('retrying');
     await sleep(600);
     const [third] = await deliveries.createForEvent(event());
     expect(await deliveries.finish((await deliveries.claim({ ...first!, attemptsDone: 2 }))!, { status: 502 })).toBe('endpoint-disabled');
-    const disabled = await endpoints.get(endpoint.id);
+    const disabled = await endpoints.get(clientId, endpoint.id);
     expect(disabled!.disabledReason).toMatch(/every attempt has failed since/);
     expect(await deliveries.claim(third!)).toBeUndefined();
     const states = (await deliveries.list(endpoint.id, 10)).map((d) => [d.id, d.state]);

@@ -17,6 +17,8 @@ import { freshDatabase, type OwnDatabase } from '../../support/databases.js';
 import { publishEvents } from '../../support/publish.js';
 import { ServiceFleet, type RunningService } from '../../support/services.js';
 import { eventually, testConfig } from '../../support/stack.js';
+import { ClientStore } from '../../../shared/clients/client-store.js';
+import { apiFetch, authorization, testClientId } from '../../support/api-client.js';
 
 interface Received {
   path: string;
@@ -95,10 +97,11 @@ const webhooksEnv = () => ({
   KAFKA_SESSION_TIMEOUT_MS: '6000',
 });
 
-async function api<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const response = await fetch(`${webhooks.url}${path}`, {
+async function api<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
+  const response = await apiFetch(`${webhooks.url}${path}`, {
     method,
-    ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await response.text();
   return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
@@ -113,7 +116,7 @@ async function register(path: string, behaviour: Behaviour, events = ['order.con
   return created.body.id;
 }
 
-async function announce(count: number, status = 'CONFIRMED'): Promise<{ ids: Set<string>; at: number }> {
+async function announce(count: number, status = 'CONFIRMED', clientId: string | null = testClientId): Promise<{ ids: Set<string>; at: number }> {
   const changes: OrderStatusChanged[] = Array.from({ length: count }, () => ({
     eventId: randomUUID(),
     orderId: randomUUID(),
@@ -121,6 +124,7 @@ async function announce(count: number, status = 'CONFIRMED'): Promise<{ ids: Set
     previousStatus: 'PENDING',
     reason: null,
     changedAt: Date.now(),
+    clientId,
   }));
   const at = Date.now();
   await publishEvents(topics.orderStatusChanged, changes);
@@ -177,12 +181,29 @@ describe('webhooks service', () => {
     }
     expect((await api('POST', '/webhooks/endpoints', { url: `${receivers.base}/x`, events: ['order.shipped'] })).status).toBe(400);
     expect((await api('GET', '/webhooks/endpoints/ep_nope')).status).toBe(404);
+
+    // Endpoints belong to their client: another one neither sees nor changes this one; no key, no answer.
+    const other = authorization((await new ClientStore(db.pool).create(`webhooks-other-${Date.now()}`)).key);
+    expect((await api('GET', `/webhooks/endpoints/${id}`, undefined, other)).status).toBe(404);
+    expect((await api('GET', `/webhooks/endpoints/${id}/deliveries`, undefined, other)).status).toBe(404);
+    expect((await api('POST', `/webhooks/endpoints/${id}/rotate-secret`, undefined, other)).status).toBe(404);
+    expect((await api('DELETE', `/webhooks/endpoints/${id}`, undefined, other)).status).toBe(404);
+    expect((await api<{ endpoints: unknown[] }>('GET', '/webhooks/endpoints', undefined, other)).body.endpoints).toEqual([]);
+    expect((await fetch(`${webhooks.url}/webhooks/endpoints/${id}`)).status).toBe(401);
+    expect((await api('GET', `/webhooks/endpoints/${id}`)).status).toBe(200);
   });
 
   it('delivers each subscribed event once per endpoint, signed; a rotated secret signs beside the new one', async () => {
     const id = endpointOfPath.get('/basic')!;
     const first = await announce(2);
     const unsubscribed = await announce(1, 'CANCELLED');
+    // Another client's order reaches that client's endpoint only; an order of no client, no endpoint.
+    const other = await new ClientStore(db.pool).create(`webhooks-events-${Date.now()}`);
+    const otherUrl = receivers.on('/other-client', ok);
+    expect((await api('POST', '/webhooks/endpoints', { url: otherUrl, events: ['order.confirmed'] }, authorization(other.key))).status).toBe(201);
+    const nobodysOrder = await announce(1, 'CONFIRMED', null);
+    const othersOrder = await announce(1, 'CONFIRMED', other.id);
+    await eventually(async () => (receivers.at('/other-client', othersOrder.ids).length === 1 ? true : undefined), "the other client's delivery");
     const got = await eventually(async () => (receivers.at('/basic', first.ids).length === 2 ? receivers.at('/basic', first.ids) : undefined), 'two deliveries');
     expect(got.map((r) => (JSON.parse(r.body) as { type: string }).type)).toEqual(['order.confirmed', 'order.confirmed']);
 
@@ -195,6 +216,12 @@ describe('webhooks service', () => {
     for (const secret of secrets.get(id)!) expect(new Webhook(secret).verify(after!.body, after!.headers)).toBeTruthy();
     expect(receivers.at('/basic', new Set([...first.ids, ...second.ids]))).toHaveLength(3);
     expect(receivers.at('/basic', unsubscribed.ids)).toHaveLength(0);
+    expect(receivers.at('/basic', new Set([...othersOrder.ids, ...nobodysOrder.ids]))).toHaveLength(0);
+    expect(receivers.at('/other-client', new Set([...first.ids, ...second.ids, ...nobodysOrder.ids]))).toHaveLength(0);
+    // Kept for no endpoint: the order of no client left no message behind (the other client's did).
+    const kept = async (orderId: string) =>
+      (await db.pool.query("SELECT 1 FROM webhook_messages WHERE body::text LIKE '%' || $1 || '%'", [orderId])).rowCount;
+    expect([await kept([...nobodysOrder.ids][0]!), await kept([...othersOrder.ids][0]!)]).toEqual([0, 1]);
   });
 
   it('delivers export.completed to the endpoints subscribed to it', async () => {
@@ -209,6 +236,7 @@ describe('webhooks service', () => {
       callbackUrl: null,
       error: null,
       completedAt: Date.now(),
+      clientId: testClientId,
     };
     await publishEvents(topics.exportCompleted, [done], (value) => value.exportId);
     const ids = new Set([done.exportId]);
