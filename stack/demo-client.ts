@@ -10,3 +10,10 @@ export const localDemoApiKey = formatKey('de300000-0000-4000-8000-000000000001',
 export function demoApiKey(environment: Record<string, string | undefined> = process.env): string {
   return environment.DEMO_API_KEY || localDemoApiKey;
 }
+
+/** The local stack's admin token (operator endpoints): as public as the demo key. ADMIN_TOKEN replaces it. */
+export const localAdminToken = 'local-admin-token-not-a-secret-do-not-deploy';
+
+export function adminToken(environment: Record<string, string | undefined> = process.env): string {
+  return environment.ADMIN_TOKEN || localAdminToken;
+}

@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { mailSinkUrl, repoRoot } from './layout.js';
 import { down, formatStatus, localStack, serviceEnv, status, up, type StackStatus } from './local-stack.js';
-import { demoApiKey } from './demo-client.js';
+import { adminToken, demoApiKey } from './demo-client.js';
 import { services } from './services.js';
 
 // With `npm start | tee log`, Ctrl-C kills tee too: a closed stdout must not abort the shutdown below.
@@ -51,8 +51,8 @@ try {
 }
 console.log(formatStatus(rows));
 const startedHere = rows.filter((row) => row.state === 'started').map((row) => row.component);
-// The services with a client API make sure the demo client exists with this key.
-const env = { ...process.env, ...serviceEnv(stack), DEMO_API_KEY: demoApiKey() };
+// The services with a client API make sure the demo client exists with this key; operator endpoints take the admin token.
+const env = { ...process.env, ...serviceEnv(stack), DEMO_API_KEY: demoApiKey(), ADMIN_TOKEN: adminToken() };
 
 const provision = interrupted
   ? undefined
@@ -94,6 +94,7 @@ services.forEach((service, index) => {
 const orderApi = services.find((service) => service.name === 'order');
 if (orderApi) console.log(`Order API: http://127.0.0.1:${orderApi.port}/orders (README: "Try it")`);
 console.log(`API key (local demo client): ${env.DEMO_API_KEY}\n  export KEY=${env.DEMO_API_KEY}`);
+console.log(`Admin token (operator endpoints): export ADMIN_TOKEN=${env.ADMIN_TOKEN}`);
 console.log(`Mail: ${mailSinkUrl()}/api/v1/messages`);
 console.log('Running. Ctrl-C stops everything.');
 let stopping = false;

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { loadConfig, port, positiveInt, variable } from '../../shared/config.js';
-import { clientApiVariables } from '../../shared/clients/variables.js';
+import { adminApiVariables, clientApiVariables } from '../../shared/clients/variables.js';
 import { outboxServiceVariables } from '../../shared/kit/variables.js';
 
 export const configSpec = {
   ...outboxServiceVariables,
   ...clientApiVariables,
+  ...adminApiVariables,
   /** The API's port; PORT, its older name, still works. */
   httpPort: variable('HTTP_PORT', port.default(3000), { aliases: ['PORT'] }),
   /** Larger request bodies get 413; 16 KiB holds an order of 100 lines with room to spare. */

@@ -8,7 +8,9 @@ import { runConsumerService } from '../../shared/kit/consumer-service.js';
 import { schedulerSql } from '../../shared/scheduler/jobs.js';
 import { requestReplySql } from '../../shared/request-reply/index.js';
 import { clientApi } from '../../shared/clients/client-api.js';
-import { clientsSql } from '../../shared/clients/client-store.js';
+import { adminApi } from '../../shared/clients/admin-api.js';
+import { registerClientAdminRoutes } from '../../shared/clients/client-admin-routes.js';
+import { ClientStore, clientsSql } from '../../shared/clients/client-store.js';
 import { startAvailabilityRequester } from './availability-requester.js';
 import { registerAvailabilityRoutes } from './availability.js';
 import { Catalogue } from './catalogue.js';
@@ -63,6 +65,7 @@ await runConsumerService('order', consumerGroups.orderService, {
       });
       if (availability) registerAvailabilityRoutes(api, { ...availability, logger, maxTimeoutMs: config.requestMaxTimeoutMs });
     });
+    adminApi(app, config, (admin) => registerClientAdminRoutes(admin, new ClientStore(pool), logger));
   },
   ready: ({ pool }) =>
     pool.query('SELECT 1').then(

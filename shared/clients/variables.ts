@@ -24,3 +24,12 @@ export const clientApiVariables = {
     { secret: true },
   ),
 };
+
+/** What a service with operator endpoints reads (adminApi). */
+export const adminApiVariables = {
+  /**
+   * The bearer token of the operator endpoints (client management, DLQ replay). Unset: those
+   * endpoints refuse everyone. Local stacks set a fixed one, as they do the demo key.
+   */
+  adminToken: variable('ADMIN_TOKEN', z.string().min(32, { message: 'expected at least 32 characters' }).optional(), { secret: true }),
+};

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { kafkaVariables, registryVariables } from '../../shared/config.js';
-import { localDemoApiKey } from '../../stack/demo-client.js';
+import { localAdminToken, localDemoApiKey } from '../../stack/demo-client.js';
 import { services as codeServices, type ServiceDefinition } from '../../stack/services.js';
 import { configSpecOf, dataMounts, infrastructure, initService, isRequired, nodeCommand, processVariables } from './code-truth.js';
 import { namedVolumes, publishedPort, readCompose, type ComposeService } from './compose-file.js';
@@ -175,5 +175,16 @@ describe('compose: API clients', () => {
       expect(composeService(name).environment.DEMO_API_KEY, name).toBe(localDemoApiKey);
     }
     expect(withClients.sort()).toEqual(['exports', 'order', 'webhooks']);
+  });
+
+  it('gives every service with operator endpoints the admin token npm start sets', async () => {
+    const withAdmin: string[] = [];
+    for (const name of appServiceNames) {
+      const spec = await configSpecOf(name);
+      if (!spec || !Object.values(spec).some((v) => v.env === 'ADMIN_TOKEN')) continue;
+      withAdmin.push(name);
+      expect(composeService(name).environment.ADMIN_TOKEN, name).toBe(localAdminToken);
+    }
+    expect(withAdmin).toContain('order');
   });
 });

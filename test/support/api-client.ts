@@ -19,3 +19,6 @@ export function apiFetch(url: string | URL, init: RequestInit = {}): Promise<Res
   if (!headers.has('authorization')) headers.set('authorization', `Bearer ${testApiKey}`);
   return fetch(url, { ...init, headers });
 }
+
+/** The operator endpoints' token in the tests' services (ADMIN_TOKEN). */
+export const testAdminToken = 'test-only-admin-token-never-used-outside-the-test-stack';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { repoRoot } from '../../stack/layout.js';
-import { testApiKey } from './api-client.js';
+import { testAdminToken, testApiKey } from './api-client.js';
 import { freePort, killAll, startProcess, type ServiceProcess } from './processes.js';
 
 export type ServiceName = 'order' | 'inventory' | 'email' | 'analytics' | 'scheduler' | 'exports' | 'webhooks';
@@ -35,6 +35,7 @@ export class ServiceFleet {
       HTTP_PORT: String(port),
       // The services with a client API make sure the tests' client exists (ignored by the others).
       DEMO_API_KEY: testApiKey,
+      ADMIN_TOKEN: testAdminToken,
       ...env,
     });
     const service: RunningService = { ...process, name, instance, port, url: `http://127.0.0.1:${port}` };

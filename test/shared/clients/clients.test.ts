@@ -12,7 +12,7 @@ import { ClientStore } from '../../../shared/clients/client-store.js';
 import type { Pool } from '../../../shared/db.js';
 import { pruneIdempotencyKeys } from '../../../services/order/orders.js';
 import { repoRoot } from '../../../stack/layout.js';
-import { authorization } from '../../support/api-client.js';
+import { authorization, testAdminToken } from '../../support/api-client.js';
 import { testPool, type OrderRequest } from '../../support/order-api.js';
 import { ServiceFleet, type RunningService } from '../../support/services.js';
 import { eventually } from '../../support/stack.js';
@@ -152,4 +152,45 @@ describe('API clients', () => {
     expect((await place(key!)).status).toBe(401);
     await expect(run('create', '--name', name)).rejects.toMatchObject({ code: 2 });
   }, 60_000);
+});
+
+describe('operator endpoints (ADMIN_TOKEN)', () => {
+  const admin = (token?: string): Record<string, string> => (token === undefined ? {} : { Authorization: `Bearer ${token}` });
+
+  it('refuse without the admin token, with a wrong one and with a client API key, all 401', async () => {
+    for (const headers of [admin(), admin('wrong-token-of-the-right-shape-but-not-ours'), authorization()]) {
+      const refused = await call('GET', '/admin/clients', headers);
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get('www-authenticate')).toBe('Bearer');
+      expect(refused.body.field).toBe('Authorization');
+    }
+  });
+
+  it('create a client whose key then places orders, list it without a secret, revoke it so its key gets 401', async () => {
+    const name = `admin-${randomUUID().slice(0, 13)}`;
+    const created = await call('POST', '/admin/clients', admin(testAdminToken), { name });
+    expect(created.status).toBe(201);
+    const key = created.body.key as string;
+    expect(key).toMatch(/^opk_/);
+    expect((await call('POST', '/admin/clients', admin(testAdminToken), { name })).status).toBe(409);
+    expect((await call('POST', '/admin/clients', admin(testAdminToken), { name: '../x' })).body.field).toBe('name');
+
+    expect((await place(key)).status).toBe(202);
+    const listed = await call('GET', '/admin/clients', admin(testAdminToken));
+    const entry = (listed.body.clients as Record<string, unknown>[]).find((client) => client.name === name);
+    expect(entry).toMatchObject({ id: created.body.id, revokedAt: null });
+    expect(JSON.stringify(listed.body)).not.toContain(key.slice(-20));
+
+    expect((await call('POST', `/admin/clients/${name}/revoke`, admin(testAdminToken))).status).toBe(200);
+    expect((await call('POST', `/admin/clients/${name}/revoke`, admin(testAdminToken))).status).toBe(404);
+    // The key cache keeps a valid key for API_KEY_CACHE_MS (1 s by default).
+    await eventually(async () => ((await place(key)).status === 401 ? true : undefined), 'the revoked key refused', 5000);
+  });
+
+  it('refuse everyone on a service without ADMIN_TOKEN', async () => {
+    const bare = await fleet.start('order', { ADMIN_TOKEN: '' });
+    const refused = await fetch(`${bare.url}/admin/clients`, { headers: admin(testAdminToken) });
+    expect(refused.status).toBe(401);
+    expect(((await refused.json()) as { message: string }).message).toContain('no ADMIN_TOKEN');
+  });
 });
