@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { topics } from '../../shared/contracts/topics.js';
 import { withTransaction, type Pool, type PoolClient } from '../../shared/db.js';
+import { IdempotencyKeys, type IdempotencyKeyClaim } from '../../shared/idempotency/idempotency-keys.js';
 import type { Outbox } from '../../shared/outbox/outbox.js';
 import type { OnSettled, Task, TaskStore } from '../../shared/tasks/store.js';
 import type { ExportParams } from './kinds.js';
@@ -10,11 +11,8 @@ export const EXPORTS_QUEUE = 'exports';
 
 export const resultPath = (id: string) => `/exports/${id}/result`;
 
-export interface IdempotencyClaim {
-  clientId: string;
-  key: string;
-  requestHash: string;
-}
+/** The exports API's Idempotency-Keys (per client, 24 h). */
+export const exportIdempotencyKeys = new IdempotencyKeys({ table: 'export_idempotency_keys', resourceColumn: 'export_id' });
 
 export type CreateOutcome = { kind: 'created'; exportId: string } | { kind: 'replay'; exportId: string; requestHash: string };
 
@@ -28,23 +26,13 @@ export async function createExport(
   store: TaskStore,
   params: ExportParams,
   correlationId: string,
-  idempotency: IdempotencyClaim | undefined,
+  idempotency: IdempotencyKeyClaim | undefined,
 ): Promise<CreateOutcome> {
   const exportId = randomUUID();
   return withTransaction(pool, async (tx) => {
     if (idempotency) {
-      const { rows } = await tx.query<{ export_id: string; request_hash: string; inserted: boolean }>(
-        // A key older than 24 h is taken over by the new request, as if it had been pruned already.
-        `INSERT INTO export_idempotency_keys (client_id, idempotency_key, request_hash, export_id) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (client_id, idempotency_key) DO UPDATE SET
-           request_hash = CASE WHEN export_idempotency_keys.created_at <= now() - interval '24 hours' THEN EXCLUDED.request_hash ELSE export_idempotency_keys.request_hash END,
-           export_id = CASE WHEN export_idempotency_keys.created_at <= now() - interval '24 hours' THEN EXCLUDED.export_id ELSE export_idempotency_keys.export_id END,
-           created_at = CASE WHEN export_idempotency_keys.created_at <= now() - interval '24 hours' THEN now() ELSE export_idempotency_keys.created_at END
-         RETURNING export_id, request_hash, (xmax = 0 OR export_id = $4) AS inserted`,
-        [idempotency.clientId, idempotency.key, idempotency.requestHash, exportId],
-      );
-      const row = rows[0]!;
-      if (!row.inserted) return { kind: 'replay', exportId: row.export_id, requestHash: row.request_hash };
+      const claim = await exportIdempotencyKeys.claim(tx, idempotency, exportId);
+      if (claim.kind === 'taken') return { kind: 'replay', exportId: claim.resourceId, requestHash: claim.requestHash };
     }
     await store.create(tx, { id: exportId, queue: EXPORTS_QUEUE, params });
     const eventId = randomUUID();

@@ -12,7 +12,7 @@ import { TaskStore, tasksSql } from '../../shared/tasks/store.js';
 import { TaskWorkerPool } from '../../shared/tasks/worker-pool.js';
 import { loadServiceConfig } from './config.js';
 import { exportHandler } from './export-task.js';
-import { completionEvent, EXPORTS_QUEUE } from './exports.js';
+import { completionEvent, exportIdempotencyKeys, EXPORTS_QUEUE } from './exports.js';
 import { chunkDuration, fencingRefusals, registerStateGauge, resumes, rowsExported } from './metrics.js';
 import { registerExportRoutes } from './routes.js';
 import { clientApi } from '../../shared/clients/client-api.js';
@@ -59,8 +59,11 @@ await runWorkerService('exports', {
     shutdown.add('task workers', () => workers.stop(), 5000);
     registerStateGauge(store, EXPORTS_QUEUE);
   },
-  routes: (app, { config, pool, outbox, logger }) =>
+  routes: (app, { config, pool, outbox, logger }) => {
+    const stopPruning = exportIdempotencyKeys.prunePeriodically(pool, logger);
+    app.addHook('onClose', async () => stopPruning());
     clientApi(app, { pool, logger, ...config }, (api) =>
       registerExportRoutes(api, { pool, outbox, ...parts!, onSettled: completionEvent(outbox), logger }),
-    ),
+    );
+  },
 });

@@ -4,6 +4,12 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { z } from 'zod';
 import { withTransaction, type Pool } from '../../shared/db.js';
 import { headerOf, isJsonRequest, sendProblem } from '../../shared/http.js';
+import {
+  IDEMPOTENCY_KEY_HEADER,
+  invalidKeyMessage,
+  isValidIdempotencyKey,
+  reusedKeyMessage,
+} from '../../shared/idempotency/idempotency-keys.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Outbox } from '../../shared/outbox/outbox.js';
 import { finishedStates, viewOf, type OnSettled, type Task, type TaskStore } from '../../shared/tasks/store.js';
@@ -137,9 +143,7 @@ export function registerExportRoutes(app: FastifyInstance, options: ExportRoutes
     if (body.format !== 'csv') return problem(reply, 422, `format "${body.format}" is not supported (csv)`, 'format');
     if (Date.parse(body.to) <= Date.parse(body.from)) return problem(reply, 422, 'to must be after from', 'to');
     const key = headerOf(request, 'idempotency-key');
-    if (key !== undefined && (key.length === 0 || key.length > 255)) {
-      return problem(reply, 400, 'Idempotency-Key must be 1 to 255 characters', 'Idempotency-Key');
-    }
+    if (key !== undefined && !isValidIdempotencyKey(key)) return problem(reply, 400, invalidKeyMessage, IDEMPOTENCY_KEY_HEADER);
     const params: ExportParams = {
       kind: body.kind,
       from: new Date(body.from).toISOString(),
@@ -152,9 +156,7 @@ export function registerExportRoutes(app: FastifyInstance, options: ExportRoutes
     const correlationId = headerOf(request, 'x-correlation-id')?.slice(0, 200) ?? randomUUID();
     const outcome = await createExport(pool, outbox, store, params, correlationId, key === undefined ? undefined : { clientId: request.clientId, key, requestHash });
     if (outcome.kind === 'replay') {
-      if (outcome.requestHash !== requestHash) {
-        return problem(reply, 422, 'Idempotency-Key was already used with a different request', 'Idempotency-Key');
-      }
+      if (outcome.requestHash !== requestHash) return problem(reply, 422, reusedKeyMessage, IDEMPOTENCY_KEY_HEADER);
       reply.header('Idempotent-Replayed', 'true');
     } else {
       logger.info({ exportId: outcome.exportId, kind: params.kind, correlationId }, 'export accepted');

@@ -52,3 +52,4 @@ CREATE TABLE IF NOT EXISTS export_idempotency_keys (
   created_at      timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (client_id, idempotency_key)
 );
+CREATE INDEX IF NOT EXISTS export_idempotency_keys_created_at ON export_idempotency_keys (created_at);

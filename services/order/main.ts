@@ -15,7 +15,7 @@ import { startAvailabilityRequester } from './availability-requester.js';
 import { registerAvailabilityRoutes } from './availability.js';
 import { Catalogue } from './catalogue.js';
 import { loadServiceConfig } from './config.js';
-import { pruneIdempotencyKeys } from './orders.js';
+import { orderIdempotencyKeys } from './orders.js';
 import { registerOrderRoutes } from './routes.js';
 import { OrderSaga } from './saga.js';
 
@@ -46,14 +46,8 @@ await runConsumerService('order', consumerGroups.orderService, {
   bodyLimit: (config) => config.bodyLimitBytes,
   routes: (app, service) => {
     const { config, pool, outbox, logger } = service;
-    // Expired Idempotency-Keys are already ignored; this only keeps the table small.
-    const prune = setInterval(() => {
-      pruneIdempotencyKeys(pool).then(
-        (pruned) => pruned > 0 && logger.info({ pruned }, 'expired idempotency keys pruned'),
-        (error: unknown) => logger.warn({ err: error }, 'idempotency keys not pruned'),
-      );
-    }, 3600_000).unref();
-    app.addHook('onClose', async () => clearInterval(prune));
+    const stopPruning = orderIdempotencyKeys.prunePeriodically(pool, logger);
+    app.addHook('onClose', async () => stopPruning());
     clientApi(app, { pool, logger, ...config }, (api) => {
       registerOrderRoutes(api, {
         pool,

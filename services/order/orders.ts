@@ -4,6 +4,7 @@ import { topics } from '../../shared/contracts/topics.js';
 import type { Outbox } from '../../shared/outbox/outbox.js';
 import type { OrderCancelled, OrderCreated } from '../../shared/contracts/schemas.js';
 import { jobKeys } from '../../shared/contracts/topics.js';
+import { IdempotencyKeys, type EarlierRequest, type IdempotencyKeyClaim } from '../../shared/idempotency/idempotency-keys.js';
 import { orderJobs } from './timers.js';
 
 export type OrderStatus = 'PENDING' | 'CONFIRMED' | 'REJECTED' | 'CANCELLING' | 'CANCELLED';
@@ -34,26 +35,10 @@ export interface AcceptedOrder {
   status: 'PENDING';
 }
 
-export interface IdempotencyRecord {
-  requestHash: string;
-  response: AcceptedOrder;
-}
+/** The order API's Idempotency-Keys (per client, 24 h). */
+export const orderIdempotencyKeys = new IdempotencyKeys({ table: 'order_idempotency_keys', resourceColumn: 'order_id' });
 
-/** An Idempotency-Key answers again for this long; older keys are ignored, then pruned. */
-export const IDEMPOTENCY_KEY_TTL = '24 hours';
-
-/** A client's key, while it has not expired; another client's same key is another key. */
-export async function findIdempotencyKey(pool: Pool, clientId: string, key: string): Promise<IdempotencyRecord | undefined> {
-  const { rows } = await pool.query<{ request_hash: string; response: AcceptedOrder }>(
-    `SELECT request_hash, response FROM order_idempotency_keys
-      WHERE client_id = $1 AND idempotency_key = $2 AND created_at > now() - interval '${IDEMPOTENCY_KEY_TTL}'`,
-    [clientId, key],
-  );
-  const row = rows[0];
-  return row && { requestHash: row.request_hash, response: row.response };
-}
-
-export type InsertResult = { kind: 'created'; response: AcceptedOrder } | { kind: 'replay'; record: IdempotencyRecord };
+export type InsertResult = { kind: 'created'; response: AcceptedOrder } | { kind: 'replay'; earlier: EarlierRequest };
 
 /**
  * Writes the order, its lines, its Idempotency-Key and its order.created event in one transaction
@@ -65,28 +50,13 @@ export async function insertOrder(
   outbox: Outbox,
   order: NewOrder,
   pendingTimeoutMs: number,
-  idempotency?: { key: string; requestHash: string },
+  idempotency?: IdempotencyKeyClaim,
 ): Promise<InsertResult> {
   const response: AcceptedOrder = { orderId: order.id, status: 'PENDING' };
   return withTransaction(pool, async (client): Promise<InsertResult> => {
     if (idempotency) {
-      // An expired key is taken over by the new request, as if it had been pruned already.
-      const claimed = await client.query(
-        `INSERT INTO order_idempotency_keys (client_id, idempotency_key, request_hash, order_id, response)
-         VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (client_id, idempotency_key) DO UPDATE
-           SET request_hash = EXCLUDED.request_hash, order_id = EXCLUDED.order_id, response = EXCLUDED.response, created_at = now()
-           WHERE order_idempotency_keys.created_at <= now() - interval '${IDEMPOTENCY_KEY_TTL}'`,
-        [order.clientId, idempotency.key, idempotency.requestHash, order.id, JSON.stringify(response)],
-      );
-      if (claimed.rowCount === 0) {
-        const { rows } = await client.query<{ request_hash: string; response: AcceptedOrder }>(
-          'SELECT request_hash, response FROM order_idempotency_keys WHERE client_id = $1 AND idempotency_key = $2',
-          [order.clientId, idempotency.key],
-        );
-        const row = rows[0]!;
-        return { kind: 'replay', record: { requestHash: row.request_hash, response: row.response } };
-      }
+      const claim = await orderIdempotencyKeys.claim(client, idempotency, order.id);
+      if (claim.kind === 'taken') return { kind: 'replay', earlier: claim };
     }
     // The order and its lines in one statement: a round trip fewer per order.
     await client.query(
@@ -152,11 +122,6 @@ export interface OrderView {
   schedules: Record<string, { state: string; dueAt: string }>;
 }
 
-/** Deletes expired Idempotency-Keys; how many. */
-export async function pruneIdempotencyKeys(pool: Pool): Promise<number> {
-  const { rowCount } = await pool.query(`DELETE FROM order_idempotency_keys WHERE created_at <= now() - interval '${IDEMPOTENCY_KEY_TTL}'`);
-  return rowCount ?? 0;
-}
 
 /** The order of this client; another client's is not found. */
 export async function findOrder(pool: Pool, clientId: string, id: string): Promise<OrderView | undefined> {

@@ -2,15 +2,22 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Pool } from '../../shared/db.js';
 import { headerOf, isJsonRequest, sendProblem } from '../../shared/http.js';
+import {
+  IDEMPOTENCY_KEY_HEADER,
+  invalidKeyMessage,
+  isValidIdempotencyKey,
+  reusedKeyMessage,
+  type EarlierRequest,
+} from '../../shared/idempotency/idempotency-keys.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Outbox } from '../../shared/outbox/outbox.js';
 import type { Catalogue } from './catalogue.js';
 import {
-  findIdempotencyKey,
   findOrder,
   insertOrder,
+  orderIdempotencyKeys,
   requestCancel,
-  type IdempotencyRecord,
+  type AcceptedOrder,
   type PricedLine,
 } from './orders.js';
 import { ordersAccepted, requestsRefused } from './metrics.js';
@@ -94,26 +101,19 @@ export function registerOrderRoutes(app: FastifyInstance, options: OrderRoutesOp
     return problem(reply, 500, 'internal error');
   });
 
-  const replay = (reply: FastifyReply, record: IdempotencyRecord, requestHash: string) => {
-    if (record.requestHash !== requestHash) {
-      return problem(reply, 422, 'Idempotency-Key was already used with a different request', 'Idempotency-Key');
-    }
-    return reply
-      .code(202)
-      .header('Location', `/orders/${record.response.orderId}`)
-      .header('Idempotent-Replayed', 'true')
-      .send(record.response);
+  const replay = (reply: FastifyReply, earlier: EarlierRequest, requestHash: string) => {
+    if (earlier.requestHash !== requestHash) return problem(reply, 422, reusedKeyMessage, IDEMPOTENCY_KEY_HEADER);
+    const accepted: AcceptedOrder = { orderId: earlier.resourceId, status: 'PENDING' };
+    return reply.code(202).header('Location', `/orders/${accepted.orderId}`).header('Idempotent-Replayed', 'true').send(accepted);
   };
 
   app.post('/orders', { schema: { body: createOrderBody }, onRequest: requireJson }, async (request, reply) => {
     const body = request.body as CreateOrderRequest;
     const key = headerOf(request, 'idempotency-key');
-    if (key !== undefined && (key.length === 0 || key.length > 255)) {
-      return problem(reply, 400, 'Idempotency-Key must be 1 to 255 characters', 'Idempotency-Key');
-    }
+    if (key !== undefined && !isValidIdempotencyKey(key)) return problem(reply, 400, invalidKeyMessage, IDEMPOTENCY_KEY_HEADER);
     const requestHash = sameRequestHash(body);
     if (key !== undefined) {
-      const earlier = await findIdempotencyKey(pool, request.clientId, key);
+      const earlier = await orderIdempotencyKeys.find(pool, request.clientId, key);
       if (earlier) return replay(reply, earlier, requestHash);
     }
 
@@ -141,8 +141,9 @@ export function registerOrderRoutes(app: FastifyInstance, options: OrderRoutesOp
       totalCents,
       createdAt: Date.now(),
     };
-    const result = await insertOrder(pool, outbox, order, options.pendingTimeoutMs, key === undefined ? undefined : { key, requestHash });
-    if (result.kind === 'replay') return replay(reply, result.record, requestHash);
+    const claim = key === undefined ? undefined : { clientId: request.clientId, key, requestHash };
+    const result = await insertOrder(pool, outbox, order, options.pendingTimeoutMs, claim);
+    if (result.kind === 'replay') return replay(reply, result.earlier, requestHash);
     ordersAccepted.inc();
     logger.info(
       { orderId: order.id, clientId: order.clientId, eventId: order.eventId, correlationId: order.correlationId, lines: lines.length, totalCents },

@@ -80,8 +80,9 @@ CREATE TABLE IF NOT EXISTS order_idempotency_keys (
   idempotency_key text NOT NULL,
   request_hash text NOT NULL,
   order_id uuid NOT NULL,
-  response jsonb NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (client_id, idempotency_key)
 );
 CREATE INDEX IF NOT EXISTS order_idempotency_keys_created_at ON order_idempotency_keys (created_at);
+-- The answer is made from order_id (shared/idempotency), no longer stored.
+ALTER TABLE order_idempotency_keys DROP COLUMN IF EXISTS response;

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClientStore } from '../../../shared/clients/client-store.js';
 import type { Pool } from '../../../shared/db.js';
-import { pruneIdempotencyKeys } from '../../../services/order/orders.js';
+import { orderIdempotencyKeys } from '../../../services/order/orders.js';
 import { repoRoot } from '../../../stack/layout.js';
 import { authorization, testAdminToken } from '../../support/api-client.js';
 import { testPool, type OrderRequest } from '../../support/order-api.js';
@@ -104,7 +104,7 @@ describe('API clients', () => {
     expect(later.status).toBe(202);
     expect(later.headers.get('idempotent-replayed')).toBeNull();
     expect(later.body.orderId).not.toBe(a.body.orderId);
-    expect(await pruneIdempotencyKeys(pool)).toBeGreaterThanOrEqual(1);
+    expect(await orderIdempotencyKeys.prune(pool)).toBeGreaterThanOrEqual(1);
     const { rows } = await pool.query('SELECT client_id FROM order_idempotency_keys WHERE idempotency_key = $1', [idempotencyKey]);
     expect(rows).toHaveLength(1); // first's renewed key; second's expired one is gone
   });
