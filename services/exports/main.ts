@@ -4,6 +4,7 @@
  * by chunk. Any number of instances share the tasks table (`npm start -- --scale exports=3`).
  *   node dist/services/exports/main.js (after npm run build; npm start runs the source)
  */
+import { prunePeriodically } from '../../shared/prune-periodically.js';
 import { topology } from '../../shared/contracts/topics.js';
 import { runWorkerService } from '../../shared/kit/worker-service.js';
 import { instanceId } from '../../shared/logger.js';
@@ -60,7 +61,7 @@ await runWorkerService('exports', {
     registerStateGauge(store, EXPORTS_QUEUE);
   },
   routes: (app, { config, pool, outbox, logger }) => {
-    const stopPruning = exportIdempotencyKeys.prunePeriodically(pool, logger);
+    const stopPruning = prunePeriodically({ what: 'export_idempotency_keys', prune: () => exportIdempotencyKeys.prune(pool), logger });
     app.addHook('onClose', async () => stopPruning());
     clientApi(app, { pool, logger, ...config }, (api) =>
       registerExportRoutes(api, { pool, outbox, ...parts!, onSettled: completionEvent(outbox), logger }),

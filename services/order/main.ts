@@ -3,6 +3,7 @@
  * outbox relay, and the consumer (group order-service) that moves orders along the saga.
  *   node dist/services/order/main.js (after npm run build; npm start runs the source)
  */
+import { prunePeriodically } from '../../shared/prune-periodically.js';
 import { consumerGroups, topics, topology } from '../../shared/contracts/topics.js';
 import { runConsumerService } from '../../shared/kit/consumer-service.js';
 import { schedulerSql } from '../../shared/scheduler/jobs.js';
@@ -46,7 +47,7 @@ await runConsumerService('order', consumerGroups.orderService, {
   bodyLimit: (config) => config.bodyLimitBytes,
   routes: (app, service) => {
     const { config, pool, outbox, logger } = service;
-    const stopPruning = orderIdempotencyKeys.prunePeriodically(pool, logger);
+    const stopPruning = prunePeriodically({ what: 'order_idempotency_keys', prune: () => orderIdempotencyKeys.prune(pool), logger });
     app.addHook('onClose', async () => stopPruning());
     clientApi(app, { pool, logger, ...config }, (api) => {
       registerOrderRoutes(api, {

@@ -31,6 +31,8 @@ export const configSpec = {
   retryAfterCapMs: variable('WEBHOOK_RETRY_AFTER_CAP_MS', positiveInt.default(3_600_000)),
   /** An endpoint whose every attempt has failed for this long is disabled (5 days). */
   disableAfterMs: variable('WEBHOOK_DISABLE_AFTER_MS', positiveInt.default(5 * 24 * 3600_000)),
+  /** Settled deliveries (and their attempts and messages) are kept this long for GET …/deliveries and replays (30 days). */
+  retentionMs: variable('WEBHOOK_RETENTION_MS', positiveInt.default(30 * 24 * 3600_000)),
   /** Attempts in flight per endpoint: a slow endpoint holds only its own. */
   perEndpointConcurrency: variable('WEBHOOK_ENDPOINT_CONCURRENCY', positiveInt.default(4)),
   /** Attempts in flight in this process, all endpoints together. */

@@ -253,6 +253,21 @@ export class Deliveries {
     return rows;
   }
 
+  /**
+   * Forgets settled deliveries (succeeded, dead, dropped: with their attempts) last changed more than
+   * `retentionMs` ago, then the messages no delivery refers to any more; how many deliveries.
+   * Pending ones stay, however old: they are still owed.
+   */
+  async prune(retentionMs: number): Promise<number> {
+    const cutoff = `now() - make_interval(secs => $1::float8 / 1000)`;
+    const { rowCount } = await this.pool.query(`DELETE FROM webhook_deliveries WHERE state <> 'pending' AND updated_at < ${cutoff}`, [retentionMs]);
+    await this.pool.query(
+      `DELETE FROM webhook_messages m WHERE m.created_at < ${cutoff} AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.message_id = m.id)`,
+      [retentionMs],
+    );
+    return rowCount ?? 0;
+  }
+
   /** Marks the endpoint failing (since now, unless it already was); the reason to disable it once that has lasted too long. */
   private async failingTooLong(tx: PoolClient, endpointId: string): Promise<string | undefined> {
     const { rows } = await tx.query<{ too_long: boolean; since: string }>(

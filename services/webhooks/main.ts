@@ -15,6 +15,7 @@ import { registerWebhookRoutes } from './routes.js';
 import { clientApi } from '../../shared/clients/client-api.js';
 import { clientsSql } from '../../shared/clients/client-store.js';
 import { Sender } from './sender.js';
+import { prunePeriodically } from '../../shared/prune-periodically.js';
 
 /** What an attempt may take beyond its timeout (recording it) before its lease lets another start. */
 const LEASE_MARGIN_MS = 5000;
@@ -36,6 +37,8 @@ await runConsumerService('webhooks', consumerGroups.webhooks, {
     // Attempts in flight are abandoned and recorded (retried on schedule) before the pool closes.
     shutdown.add('deliverer', () => deliverer.stop(), 3000);
     parts = { deliveries, deliverer };
+    const stopPruning = prunePeriodically({ what: 'webhook_deliveries', prune: () => deliveries.prune(config.retentionMs), logger });
+    shutdown.add('pruning', async () => stopPruning(), 100);
     const handlers = new WebhookHandlers(deliveries, deliverer);
     runtime
       .on(topics.orderStatusChanged, handlers.onOrderStatusChanged)

@@ -59,6 +59,9 @@ CREATE TABLE IF NOT EXISTS webhook_deliveries (
   UNIQUE (endpoint_id, message_id)
 );
 CREATE INDEX IF NOT EXISTS webhook_deliveries_by_endpoint ON webhook_deliveries (endpoint_id, created_at DESC);
+-- For pruning: settled deliveries by age, and whether a message still has any delivery.
+CREATE INDEX IF NOT EXISTS webhook_deliveries_settled ON webhook_deliveries (updated_at) WHERE state <> 'pending';
+CREATE INDEX IF NOT EXISTS webhook_deliveries_by_message ON webhook_deliveries (message_id);
 
 -- Every attempt, written when it starts: one without a status or error is one whose worker stopped.
 CREATE TABLE IF NOT EXISTS webhook_attempts (

@@ -1,5 +1,4 @@
-import type { Pool, Queryable } from '../db.js';
-import type { Logger } from '../logger.js';
+import type { Queryable } from '../db.js';
 
 export interface IdempotencyKeysOptions {
   /**
@@ -86,16 +85,5 @@ export class IdempotencyKeys {
   async prune(db: Queryable): Promise<number> {
     const { rowCount } = await db.query(`DELETE FROM ${this.options.table} WHERE NOT (${this.alive})`);
     return rowCount ?? 0;
-  }
-
-  /** Prunes every `everyMs` (expired keys are already ignored: this only keeps the table small); returns the stop. */
-  prunePeriodically(pool: Pool, logger: Logger, everyMs = 3600_000): () => void {
-    const timer = setInterval(() => {
-      this.prune(pool).then(
-        (pruned) => pruned > 0 && logger.info({ pruned, table: this.options.table }, 'expired idempotency keys pruned'),
-        (error: unknown) => logger.warn({ err: error, table: this.options.table }, 'idempotency keys not pruned'),
-      );
-    }, everyMs).unref();
-    return () => clearInterval(timer);
   }
 }

@@ -99,4 +99,27 @@ describe('webhook deliveries', () => {
     expect(await job(third!.deliveryId)).toMatchObject({ state: 'cancelled' });
     expect(await deliveries.createForEvent(event())).toEqual([]);
   });
+
+  it('prunes settled deliveries past the retention with their attempts and messages; pending ones stay', async () => {
+    const endpoint = await endpoints.create(clientId, 'http://127.0.0.1:1/x', ['order.confirmed']);
+    const [settled] = await deliveries.createForEvent(event());
+    const [pending] = await deliveries.createForEvent(event());
+    expect(await deliveries.finish((await deliveries.claim(settled!))!, { status: 204 })).toBe('succeeded');
+    const retentionMs = 60_000;
+    expect(await deliveries.prune(retentionMs)).toBe(0);
+    await db.pool.query(`UPDATE webhook_deliveries SET updated_at = now() - interval '2 minutes' WHERE id = ANY($1)`, [[settled!.deliveryId, pending!.deliveryId]]);
+    await db.pool.query(`UPDATE webhook_messages SET created_at = now() - interval '2 minutes'`);
+    expect(await deliveries.prune(retentionMs)).toBe(1);
+    const left = await db.pool.query<{ id: string }>('SELECT id FROM webhook_deliveries WHERE id = ANY($1)', [[settled!.deliveryId, pending!.deliveryId]]);
+    expect(left.rows).toEqual([{ id: pending!.deliveryId }]);
+    const attempts = await db.pool.query('SELECT 1 FROM webhook_attempts WHERE delivery_id = $1', [settled!.deliveryId]);
+    expect(attempts.rows).toEqual([]);
+    const messages = await db.pool.query<{ id: string }>(
+      'SELECT m.id FROM webhook_messages m JOIN webhook_deliveries d ON d.message_id = m.id WHERE d.id = $1',
+      [pending!.deliveryId],
+    );
+    expect(messages.rows).toHaveLength(1);
+    expect((await db.pool.query('SELECT 1 FROM webhook_messages m WHERE NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.message_id = m.id)')).rows).toEqual([]);
+    await endpoints.delete(clientId, endpoint.id);
+  });
 });
