@@ -6,6 +6,7 @@ import type { Tail, TailOptions } from './port.js';
  * tail is the only member of its own group, which gives it every partition; it pauses all but its
  * own. It seeks to the partition's end as read before joining: "latest" resolved by kafkajs at its
  * first fetch would skip a reply appended between the join and that fetch (spring-kafka #2318).
+ * Its group is deleted when it disconnects.
  */
 export function kafkaTail(kafka: Kafka, options: TailOptions): Tail {
   const { topic, partition } = options;
@@ -40,6 +41,19 @@ export function kafkaTail(kafka: Kafka, options: TailOptions): Tail {
       if (others.length > 0) consumer.pause([{ topic, partitions: others }]);
       consumer.seek({ topic, partition, offset: end.offset });
     },
-    disconnect: () => consumer.disconnect(),
+    async disconnect() {
+      await consumer.disconnect();
+      // The group was the tail's alone and a restart makes a new one: leave none behind. (A crashed
+      // tail's empty group goes when its offsets expire, offsets.retention.minutes.)
+      const admin = kafka.admin({ retry: { retries: 1 } });
+      try {
+        await admin.connect();
+        await admin.deleteGroups([options.groupId]);
+      } catch {
+        // Best effort: the group is empty either way.
+      } finally {
+        await admin.disconnect().catch(() => undefined);
+      }
+    },
   };
 }

@@ -259,3 +259,32 @@ describe('cold start over a reply topic full of old replies', () => {
     expect(requester.inFlight).toBe(0);
   });
 });
+
+describe('request-reply: what a requester leaves behind', () => {
+  it('deletes its reply group when it stops', async () => {
+    const { requests, replies } = await topicPair('gone');
+    await startReplier(requests, replies);
+    const prefix = `test-rr-gone-${run}`;
+    const requester = new Requester({
+      client: kafkaClient(testKafka()),
+      serde,
+      logger: testLogger,
+      requestTopic: requests,
+      replyTopic: replies,
+      replyGroupPrefix: prefix,
+      timeoutMs: 5000,
+      deadlineMs: 10_000,
+    });
+    expect((await requester.request(null, request('SKU-GONE', 2))).kind).toBe('answer');
+    const admin = testKafka().admin();
+    await admin.connect();
+    try {
+      const ours = async () => (await admin.listGroups()).groups.filter((group) => group.groupId.startsWith(prefix));
+      expect(await ours()).toHaveLength(1);
+      await requester.stop();
+      expect(await ours()).toEqual([]);
+    } finally {
+      await admin.disconnect();
+    }
+  });
+});
