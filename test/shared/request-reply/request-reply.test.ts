@@ -67,14 +67,19 @@ async function startReplier(requests: TopicDeclaration<AvailabilityRequest>, rep
   return runtime;
 }
 
-function newRequester(requests: TopicDeclaration<AvailabilityRequest>, replies: TopicDeclaration<AvailabilityReply>, timeoutMs = 2000) {
+function newRequester(
+  requests: TopicDeclaration<AvailabilityRequest>,
+  replies: TopicDeclaration<AvailabilityReply>,
+  timeoutMs = 2000,
+  replyGroupPrefix = 'test-rr',
+) {
   const requester = new Requester({
     client: kafkaClient(testKafka()),
     serde,
     logger: testLogger,
     requestTopic: requests,
     replyTopic: replies,
-    replyGroupPrefix: 'test-rr',
+    replyGroupPrefix,
     results: new ResultStore<AvailabilityReply>(pool),
     timeoutMs,
     deadlineMs: 10_000,
@@ -265,16 +270,7 @@ describe('request-reply: what a requester leaves behind', () => {
     const { requests, replies } = await topicPair('gone');
     await startReplier(requests, replies);
     const prefix = `test-rr-gone-${run}`;
-    const requester = new Requester({
-      client: kafkaClient(testKafka()),
-      serde,
-      logger: testLogger,
-      requestTopic: requests,
-      replyTopic: replies,
-      replyGroupPrefix: prefix,
-      timeoutMs: 5000,
-      deadlineMs: 10_000,
-    });
+    const requester = newRequester(requests, replies, 5000, prefix);
     expect((await requester.request(null, request('SKU-GONE', 2))).kind).toBe('answer');
     const admin = testKafka().admin();
     await admin.connect();
