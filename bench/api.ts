@@ -149,6 +149,38 @@ async function completion(prefix: string, waitSeconds = drainSeconds): Promise<C
   };
 }
 
+/**
+ * Where the time of `prefix`'s orders goes (p50 / p99 ms), from the rows' own timestamps: the relay
+ * (commit → the order.created row marked sent after the broker's ack), each group (sent → its step's
+ * time, taken in its handler: the consumer's fetch, decoding, the handler's transaction so far), and the
+ * saga's answer (inventory's decision → status CONFIRMED: inventory's relay and the order service's consumer).
+ */
+async function breakdown(prefix: string): Promise<Array<{ part: string; p50: number; p99: number }>> {
+  const { rows } = await pool.query<{ part: string; p50: number; p99: number }>(
+    `WITH t AS (
+       SELECT o.created_at, o.updated_at, o.status, x.sent_at,
+              max(s.occurred_at) FILTER (WHERE s.step = 'inventory') AS inventory,
+              max(s.occurred_at) FILTER (WHERE s.step = 'email') AS email,
+              max(s.occurred_at) FILTER (WHERE s.step = 'analytics') AS analytics
+         FROM orders o
+         JOIN order_outbox x ON x.message_key = o.id::text AND x.topic = $2
+         JOIN order_steps s ON s.order_id = o.id
+        WHERE o.customer_id LIKE $1 GROUP BY o.id, x.sent_at),
+     d AS (
+       SELECT '1. relay: commit → order.created acked' AS part, sent_at - created_at AS latency FROM t
+       UNION ALL SELECT '2. order.created acked → inventory handler', inventory - sent_at FROM t
+       UNION ALL SELECT '2. order.created acked → email handler (before SMTP)', email - sent_at FROM t
+       UNION ALL SELECT '2. order.created acked → analytics handler', analytics - sent_at FROM t
+       UNION ALL SELECT '3. saga: inventory decided → CONFIRMED', updated_at - inventory FROM t WHERE status = 'CONFIRMED')
+     SELECT part,
+            (percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM latency)) * 1000)::float8 AS p50,
+            (percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM latency)) * 1000)::float8 AS p99
+       FROM d GROUP BY part ORDER BY part`,
+    [`${prefix}-%`, topics.orderCreated.name],
+  );
+  return rows.map((r) => ({ part: r.part, p50: Math.round(r.p50), p99: Math.round(r.p99) }));
+}
+
 /** A mail sink of this bench's own (stack/smtp-sink.ts) answering each message after `latencyMs`. */
 async function startSink(latencyMs: number): Promise<{ smtpUrl: string; process: ServiceProcess; dir: string }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-mail-'));
@@ -176,11 +208,29 @@ async function startSyncServer(smtpUrl: string): Promise<{ url: string; process:
   }
 }
 
-/** Peak resident set of a process so far (Linux VmHWM), MB. */
-function peakRssMb(pid: number | undefined): number {
+/** Peak (VmHWM) or current (VmRSS) resident set of a process, MB. */
+function rssMb(pid: number | undefined, which: 'VmHWM' | 'VmRSS' = 'VmHWM'): number {
   if (pid === undefined) return 0;
-  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  const match = new RegExp(`${which}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Math.round(Number(match[1]) / 1024) : 0;
+}
+
+/** What makes up a process's memory, sampled from its /metrics (prom-client's default metrics): the largest values seen, MB. */
+interface MemoryParts {
+  idleRss: number;
+  heapTotal: number;
+  external: number;
+}
+const memory: Record<string, MemoryParts> = {};
+const sampled = new Map<string, string>();
+async function sampleMemory(): Promise<void> {
+  for (const [name, url] of sampled) {
+    const text = await fetch(`${url}/metrics`).then((r) => r.text(), () => '');
+    const value = (metric: string) => Number(new RegExp(`^${metric} (\\S+)`, 'm').exec(text)?.[1] ?? 0) / 2 ** 20;
+    const parts = (memory[name] ??= { idleRss: 0, heapTotal: 0, external: 0 });
+    parts.heapTotal = Math.max(parts.heapTotal, Math.round(value('nodejs_heap_size_total_bytes')));
+    parts.external = Math.max(parts.external, Math.round(value('nodejs_external_memory_bytes')));
+  }
 }
 
 /** A bare kafkajs producer and consumer: `count` messages of `size` bytes paced at `rate`/s; the send → receive times (ms). */
@@ -269,7 +319,7 @@ async function postPhase(variant: 'async' | 'sync', url: string, mailMs: number,
 
 const sinkDirs: string[] = [];
 const peaks: Record<string, number> = {};
-const notePeak = (name: string, pid: number | undefined) => (peaks[name] = Math.max(peaks[name] ?? 0, peakRssMb(pid)));
+const notePeak = (name: string, pid: number | undefined) => (peaks[name] = Math.max(peaks[name] ?? 0, rssMb(pid)));
 
 try {
   console.log('starting the mail sink, order, inventory, email, analytics and the sync variant…');
@@ -283,12 +333,19 @@ try {
     fleet.start('analytics', env),
   ]);
   let email: RunningService = firstEmail!;
+  for (const service of [order!, inventory!, email, analytics!]) {
+    sampled.set(service.name, service.url);
+    memory[service.name] = { idleRss: rssMb(service.child.pid, 'VmRSS'), heapTotal: 0, external: 0 };
+  }
+  const sampler = setInterval(() => void sampleMemory(), 1000);
   for (const group of [consumerGroups.inventory, consumerGroups.email, consumerGroups.analytics]) {
     while ((await groupLag(group.groupId, topics.orderCreated.name)) > 0) await new Promise((resolve) => setTimeout(resolve, 500));
   }
   await pool.query('UPDATE stock SET available = 1000000 WHERE sku = ANY($1::text[])', [SKUS]);
   const url = order!.url;
   let sync = await startSyncServer(fast.smtpUrl);
+  sampled.set('sync variant', sync.url);
+  memory['sync variant'] = { idleRss: rssMb(sync.process.child.pid, 'VmRSS'), heapTotal: 0, external: 0 };
 
   const healthz = await load('GET /healthz', { url: `${url}/healthz` });
   const sample = await fetch(`${url}/orders`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...authorization() }, body: orderBody(`bench-${run}-sample`, 0) });
@@ -311,6 +368,7 @@ try {
     duration: pacedSeconds,
   });
   const pacedDone = await completion(pacedPrefix);
+  const pacedParts = await breakdown(pacedPrefix);
 
   // The raw round trip carries a message of an order.created's size (Avro, as the relay publishes it).
   const serde = AvroSerde.connect(stack.env.SCHEMA_REGISTRY_URL);
@@ -335,7 +393,9 @@ try {
   await sync.process.exited;
   await fleet.stop(email);
   email = await fleet.start('email', { ...env, SMTP_URL: slow.smtpUrl });
+  sampled.set('email', email.url);
   sync = await startSyncServer(slow.smtpUrl);
+  sampled.set('sync variant', sync.url);
 
   await postPhase('sync', sync.url, slowMailMs, 1);
   await postPhase('sync', sync.url, slowMailMs, connections);
@@ -345,6 +405,7 @@ try {
   const drainBegan = Date.now();
   const doneSlow = { one: await completion(phases.at(-2)!.prefix), many: await completion(phases.at(-1)!.prefix, Math.max(1, drainSeconds - (Date.now() - drainBegan) / 1000)) };
 
+  clearInterval(sampler);
   for (const [name, service] of [['order', order], ['inventory', inventory], ['email', email], ['analytics', analytics]] as const) notePeak(name, service?.child.pid);
   notePeak('sync variant', sync.process.child.pid);
   notePeak('mail sink', slow.process.child.pid);
@@ -403,10 +464,21 @@ try {
     ...['all three groups', 'inventory', 'email', 'analytics'].map((what) => ({ 'POST → …': what, orders: pacedDone.done, 'p50 ms': pacedDone.p50[what] ?? 0, 'p99 ms': pacedDone.p99[what] ?? 0 })),
     { 'POST → …': `bare kafkajs produce → consume (${messageSize} B)`, orders: raw.length, 'p50 ms': Math.round(rawP50), 'p99 ms': Math.round(rawP99) },
   ]);
+  console.log('where it goes (p50 / p99 ms; the email step is stamped before its SMTP exchange):');
+  printTable(pacedParts.map((p) => ({ part: p.part, 'p50 ms': p.p50, 'p99 ms': p.p99 })));
   console.log(`end to end p99 ${e2eP99} ms = ${(e2eP99 / Math.max(rawP99, 1)).toFixed(1)}× the bare round trip's (target ≤ 5×: ${e2eP99 <= 5 * rawP99 ? 'holds' : 'MISSED'})`);
 
   console.log('\nPeak RSS (VmHWM) of each process under this load, MB (target ≤ 150 per service)');
-  printTable(Object.entries(peaks).map(([process, mb]) => ({ process, 'peak RSS MB': mb, target: mb <= 150 ? 'holds' : 'MISSED' })));
+  printTable(
+    Object.entries(peaks).map(([process, mb]) => ({
+      process,
+      'RSS idle at start': memory[process]?.idleRss ?? '-',
+      'peak RSS MB': mb,
+      'max V8 heap total': memory[process]?.heapTotal ?? '-',
+      'max external (buffers)': memory[process]?.external ?? '-',
+      target: mb <= 150 ? 'holds' : 'MISSED',
+    })),
+  );
 
   const file = writeResults('api', {
     connections,
@@ -422,10 +494,12 @@ try {
     postPhases: phases,
     postToDone: { mail0: doneFast, [`mail${slowMailMs}`]: doneSlow, paced: pacedDone },
     paced: { rps: paced.requests.average, p50: paced.latency.p50, p99: paced.latency.p99 },
+    pacedBreakdown: pacedParts,
     rawRoundTrip: { messageSize, count: raw.length, p50: rawP50, p99: rawP99 },
     targets: { p99Ratio: targets, asyncThroughputChange: throughputChange, endToEndOverRaw: e2eP99 / Math.max(rawP99, 1) },
     headline,
     peakRssMb: peaks,
+    memoryParts: memory,
   });
   console.log(`\nresults: ${file}`);
 } finally {
