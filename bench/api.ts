@@ -150,8 +150,9 @@ async function completion(prefix: string, waitSeconds = drainSeconds): Promise<C
 }
 
 /**
- * Where the time of `prefix`'s orders goes (p50 / p99 ms), from the rows' own timestamps: the relay
- * (commit → the order.created row marked sent after the broker's ack), each group (sent → its step's
+ * Where the time of `prefix`'s orders goes (p50 / p99 ms), from the rows' own timestamps: the API's
+ * transaction and the relay (the order's created_at, taken before its transaction → the order.created
+ * row marked sent after the broker's ack), each group (sent → its step's
  * time, taken in its handler: the consumer's fetch, decoding, the handler's transaction so far), and the
  * saga's answer (inventory's decision → status CONFIRMED: inventory's relay and the order service's consumer).
  */
@@ -167,7 +168,7 @@ async function breakdown(prefix: string): Promise<Array<{ part: string; p50: num
          JOIN order_steps s ON s.order_id = o.id
         WHERE o.customer_id LIKE $1 GROUP BY o.id, x.sent_at),
      d AS (
-       SELECT '1. relay: commit → order.created acked' AS part, sent_at - created_at AS latency FROM t
+       SELECT '1. API transaction + relay: created → order.created acked' AS part, sent_at - created_at AS latency FROM t
        UNION ALL SELECT '2. order.created acked → inventory handler', inventory - sent_at FROM t
        UNION ALL SELECT '2. order.created acked → email handler (before SMTP)', email - sent_at FROM t
        UNION ALL SELECT '2. order.created acked → analytics handler', analytics - sent_at FROM t
