@@ -19,7 +19,8 @@
  * Each process's peak RSS (VmHWM) is read at the end. The bench sets the stock of SKU-001..SKU-030 high.
  *   BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 50), BENCH_RATE (default 20),
  *   BENCH_MAIL_LATENCY_MS (default 250), BENCH_DRAIN_S (default 120: the longest wait for a backlog
- *   of mails at the slow sink), BENCH_LOG_LEVEL (services' LOG_LEVEL, default warn)
+ *   of mails at the slow sink), BENCH_LOG_LEVEL (services' LOG_LEVEL, default warn),
+ *   BENCH_SERVICE_NODE_OPTIONS (NODE_OPTIONS of the four services, e.g. --max-old-space-size=64)
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -326,7 +327,8 @@ try {
   console.log('starting the mail sink, order, inventory, email, analytics and the sync variant…');
   const fast = await startSink(0);
   sinkDirs.push(fast.dir);
-  const env = { LOG_LEVEL: serviceLogLevel };
+  // BENCH_SERVICE_NODE_OPTIONS, e.g. --max-old-space-size=64: how the services' memory answers to a smaller heap.
+  const env = { LOG_LEVEL: serviceLogLevel, ...(process.env.BENCH_SERVICE_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVICE_NODE_OPTIONS } : {}) };
   const [order, inventory, firstEmail, analytics] = await Promise.all([
     fleet.start('order', env),
     fleet.start('inventory', env),
