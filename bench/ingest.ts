@@ -7,7 +7,9 @@
  * Each method starts from an empty analytics_events table (same DDL, same indexes) in a database
  * of its own, after a CHECKPOINT. Prints rows/s, b/a and b/c, and writes bench/results/ingest.json.
  *   BENCH_EVENTS (default 1,000,000: b runs 10+ s on a 2-core machine; a then runs for minutes)
- *   BENCH_METHODS (default abc; e.g. bc skips the slow baseline while tuning)
+ *   BENCH_METHODS (default abc; e.g. bc skips the slow baseline while tuning; u adds (u): (b) again, its
+ *   service on kafkajs 2.2.4 as published, without patches/kafkajs+2.2.4.patch)
+ *   BENCH_CPU_PROF (a directory: the service runs with --cpu-prof into it; bench/profile-summary.ts reads it)
  *   BENCH_MEMBERS (default 1): (b) with this many service processes in the group
  *   Service settings pass through the environment (BATCH_MAX_ROWS, KAFKA_FETCH_MAX_BYTES_PER_PARTITION, ...).
  */
@@ -132,6 +134,8 @@ await admin.disconnect();
   await consumer.disconnect();
 }
 
+/** Where this run's events start on each partition of the source topic. */
+const runStarts = ends.find((end) => end.topic === source.name)!.partitions.map(({ partition, offset }) => ({ partition, offset }));
 console.log(`producing ${total.toLocaleString('en-US')} events to ${source.name}…`);
 {
   const producer = createIdempotentProducer(kafka);
@@ -176,13 +180,22 @@ function cpuSecondsOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-// --- (b) the service, end to end from the topic.
+// --- (b) the service, end to end from the topic; (u) the same with kafkajs as published.
 const serviceMetrics: Record<string, number> = {};
 let serviceCpuSeconds = 0;
-if (methods.includes('b')) {
-  console.log('(b) batch-ingestion service, end to end from the topic…');
+const cpuSeconds: Record<string, number> = {};
+async function runService(letter: 'b' | 'u'): Promise<void> {
+  const label = letter === 'b' ? 'batch-ingestion' : 'batch-ingestion on kafkajs 2.2.4 unpatched';
+  console.log(`(${letter}) ${label}, end to end from the topic…`);
   await resetTable();
-  const children = Array.from({ length: members }, () => startMember());
+  if (letter === 'u') {
+    // The group is back at the start of this run's events: the same events are consumed again.
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.setOffsets({ groupId: group.groupId, topic: source.name, partitions: runStarts });
+    await admin.disconnect();
+  }
+  const children = Array.from({ length: members }, () => startMember(letter === 'u'));
   try {
     const bases = await Promise.all(children.map((member) => member.base));
     const metric = async (name: string): Promise<number> => {
@@ -200,27 +213,35 @@ if (methods.includes('b')) {
     // Polled every 100 ms, not faster: each scrape costs the service CPU time it would spend ingesting.
     while ((await metric('batch_ingestion_rows_written_total')) < total) await sleep(100);
     const ended = Date.now();
-    serviceCpuSeconds = cpu() - cpuAtJoin;
+    cpuSeconds[letter] = cpu() - cpuAtJoin;
     // From the first member's join (its log line's time): consumption starts there.
     const joins = children
       .flatMap((member) => member.output().split('\n'))
       .filter((line) => line.includes('"joined group"'))
       .map((line) => Date.parse((JSON.parse(line) as { time: string }).time));
     const seconds = (ended - Math.min(...joins)) / 1000;
-    for (const name of ['batch_ingestion_flush_rows_count', 'batch_ingestion_flush_rows_sum', 'batch_ingestion_flush_seconds_sum']) {
-      serviceMetrics[name] = await metric(name);
+    if (letter === 'b') {
+      serviceCpuSeconds = cpuSeconds.b!;
+      for (const name of ['batch_ingestion_flush_rows_count', 'batch_ingestion_flush_rows_sum', 'batch_ingestion_flush_seconds_sum']) {
+        serviceMetrics[name] = await metric(name);
+      }
     }
     if ((await count()) !== total) throw new Error('the service did not write exactly every row');
-    record(`b: batch-ingestion, end to end${members > 1 ? ` (${members} members)` : ''}`, seconds);
+    record(`${letter}: ${label}, end to end${members > 1 ? ` (${members} members)` : ''}`, seconds);
+    console.log(`  CPU time ${((cpuSeconds[letter]! / total) * 1e6).toFixed(1)} µs per event`);
   } finally {
     for (const { child } of children) child.kill('SIGTERM');
     await Promise.all(children.map(({ child }) => child.exitCode ?? new Promise((resolve) => child.once('exit', resolve))));
   }
 }
+if (methods.includes('b')) await runService('b');
+if (methods.includes('u')) await runService('u');
 
 /** One member of the group: a real service process with its HTTP port. */
-function startMember() {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'services', 'batch-ingestion', 'main.ts')], {
+function startMember(pristineKafkajs: boolean) {
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+  const pristine = pristineKafkajs ? ['--import', path.join(repoRoot, 'bench', 'use-pristine-kafkajs.ts')] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', ...pristine, path.join(repoRoot, 'services', 'batch-ingestion', 'main.ts')], {
     env: { ...env, DATABASE_URL: benchUrl.toString(), HTTP_PORT: '0', LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -272,10 +293,11 @@ await pool.end();
 }
 
 const rate = (letter: string) => results.find((r) => r.method.startsWith(`${letter}:`))?.rowsPerSecond;
-const [a, b, c] = [rate('a'), rate('b'), rate('c')];
+const [a, b, c, u] = [rate('a'), rate('b'), rate('c'), rate('u')];
 const ratios = {
   bOverA: a && b ? Number((b / a).toFixed(1)) : null,
   bOverC: c && b ? Number((b / c).toFixed(2)) : null,
+  uOverC: c && u ? Number((u / c).toFixed(2)) : null,
 };
 const flushes = serviceMetrics.batch_ingestion_flush_rows_count ?? 0;
 const flushSeconds = serviceMetrics.batch_ingestion_flush_seconds_sum ?? 0;
@@ -293,7 +315,7 @@ const ceilingOverA = a && c ? Number((c / a).toFixed(1)) : null;
 console.log('');
 printTable([...results].sort((x, y) => x.method.localeCompare(y.method)).map((r) => ({ method: r.method, rows: r.rows, seconds: r.seconds, 'rows/s': r.rowsPerSecond })));
 console.log('');
-console.log(`b/a = ${ratios.bOverA} (target >= 50)   b/c = ${ratios.bOverC} (target >= 0.7)`);
+console.log(`b/a = ${ratios.bOverA} (target >= 50)   b/c = ${ratios.bOverC} (target >= 0.7)${ratios.uOverC ? `   u/c = ${ratios.uOverC} (kafkajs unpatched)` : ''}`);
 if (ceilingOverA) console.log(`c/a = ${ceilingOverA}: the most any writer could reach as b/a on this machine`);
 if (flushes) console.log(`service: ${service.flushes} flushes of ${service.meanRowsPerFlush} rows, ${service.meanFlushMs} ms each on average`);
 if (service.cpuMicrosecondsPerEvent) console.log(`  CPU time ${service.cpuMicrosecondsPerEvent} µs per event (${serviceCpuSeconds.toFixed(1)} s over ${bSeconds} s)`);
@@ -302,6 +324,7 @@ const file = writeResults('ingest', {
   results,
   ratios: { ...ratios, cOverA: ceilingOverA },
   service,
+  cpuMicrosecondsPerEvent: Object.fromEntries(Object.entries(cpuSeconds).map(([letter, seconds]) => [letter, Number(((seconds / total) * 1e6).toFixed(1))])),
   machine: { cpus: cpus().length, loadAverage: loadavg().map((l) => Number(l.toFixed(2))) },
 });
 console.log(`results: ${file}`);

@@ -9,6 +9,8 @@
  *   DELETE /api/v1/messages                        all, or those of body { IDs: [...] }
  *   GET    /livez, /readyz
  * Started detached by the local stack: argv = [stack dir, SMTP URL, HTTP URL].
+ * MAIL_SINK_LATENCY_MS (default 0) delays each 250 reply to DATA by that long: a real provider is not
+ * instant (the benchmarks run with 250 ms).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
@@ -17,7 +19,11 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import path from 'node:path';
 import { simpleParser, type AddressObject } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
+import { z } from 'zod';
+import { loadConfig, variable } from '../shared/config.js';
 import { hostPort } from './layout.js';
+
+const { latencyMs } = loadConfig({ latencyMs: variable('MAIL_SINK_LATENCY_MS', z.coerce.number({ error: 'expected milliseconds' }).int().min(0).default(0)) });
 
 interface Address {
   Name: string;
@@ -129,7 +135,7 @@ const smtp = new SMTPServer({
     stream.on('end', () => {
       // 250 only once the message is on disk: an accepted message is a kept message.
       receive(Buffer.concat(chunks)).then(
-        () => callback(),
+        () => (latencyMs > 0 ? void setTimeout(callback, latencyMs) : callback()),
         (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
       );
     });
