@@ -13,7 +13,7 @@ import { copyCsv, seedOrders, seedStart, sha256 } from '../test/support/exports.
 import { freshDatabase, type OwnDatabase } from '../test/support/databases.js';
 import { ServiceFleet, type RunningService } from '../test/support/services.js';
 import { printTable, writeResults } from './support.js';
-import { authorization } from '../test/support/api-client.js';
+import { authorization, testClientId } from '../test/support/api-client.js';
 
 const orders = Number(process.env.EXPORT_BENCH_ORDERS ?? 500_000);
 const rows = orders * 2;
@@ -119,7 +119,7 @@ async function runExport(killing: boolean): Promise<{ seconds: number; sha: stri
 async function copyBaseline(): Promise<{ seconds: number; sha: string }> {
   const started = performance.now();
   const parts: Buffer[] = [];
-  await copyCsv(database().pool, 'orders', from, to, (chunk) => parts.push(chunk));
+  await copyCsv(database().pool, 'orders', from, to, testClientId, (chunk) => parts.push(chunk));
   return { seconds: (performance.now() - started) / 1000, sha: sha256(Buffer.concat(parts)) };
 }
 
@@ -127,7 +127,7 @@ try {
   const config = loadConfig(databaseVariables);
   own = await freshDatabase(config.databaseUrl, 'op_bench_export', 2);
   console.log(`seeding ${orders.toLocaleString('en-US')} orders (${rows.toLocaleString('en-US')} rows) …`);
-  await seedOrders(database().pool, orders, 2);
+  await seedOrders(database().pool, orders, 2, testClientId);
   await Promise.all([start(), start()]);
 
   // COPY twice (the first warms the cache as the export's count does), the export, COPY again.

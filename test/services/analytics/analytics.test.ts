@@ -25,7 +25,7 @@ function order(): OrderCreated {
     ],
     totalCents: 3 * 1435 + 1570,
     currency: 'EUR',
-    createdAt: Date.now(),
+    createdAt: Date.now(), clientId: null,
   };
 }
 

@@ -14,6 +14,7 @@ const order: OrderCreated = {
   totalCents: 3 * 1435 + 1570,
   currency: 'EUR',
   createdAt: Date.UTC(2026, 0, 2, 3, 4, 5),
+  clientId: null,
 };
 
 const uuidV5 = /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
