@@ -42,6 +42,12 @@ describe('analyticsEventsFor', () => {
     expect(events.map((event) => event.eventType)).toEqual(['ORDER_PLACED', 'LINE_ITEM', 'LINE_ITEM', 'REVENUE']);
   });
 
+  it("carries the order's API client into every event, and none when the order has none", () => {
+    const clientId = '7e570000-0000-4000-8000-00000000000c';
+    expect(analyticsEventsFor({ ...order, clientId }, order.eventId).map((event) => event.clientId)).toEqual([clientId, clientId, clientId, clientId]);
+    expect(analyticsEventsFor(order, order.eventId).map((event) => event.clientId)).toEqual([null, null, null, null]);
+  });
+
   it('copies the order facts into every event and computes line amounts', () => {
     const [placed, first, second, revenue] = analyticsEventsFor(order, order.eventId);
     for (const event of [placed, first, second, revenue]) {
