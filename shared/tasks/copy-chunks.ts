@@ -24,9 +24,10 @@ export interface CopyChunksOptions {
   after: readonly string[] | undefined;
   limit: number;
   /**
-   * How long one statement reads before it is ended after a chunk and a new one continues from the
-   * last key: a statement holds its snapshot (held back vacuum) and its tables' share locks (DDL
-   * waits behind it) for as long as it runs.
+   * How long one statement streams rows (counted from its first row, after any sort) before it is
+   * ended after a chunk and a new one continues from the last key: a statement holds its snapshot
+   * (vacuum held back) and its tables' share locks (DDL waits behind it) for as long as it runs,
+   * while each new one pays its start (a sort of the rest) again.
    */
   windowMs: number;
   signal: AbortSignal;
@@ -43,9 +44,8 @@ const signature = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 export async function* copyChunks(pool: Pool, options: CopyChunksOptions): AsyncGenerator<CopiedChunk> {
   let after = options.after;
   for (;;) {
-    const started = performance.now();
     let ended = false;
-    for await (const chunk of statementChunks(pool, options.statement(after), options, () => performance.now() - started >= options.windowMs)) {
+    for await (const chunk of statementChunks(pool, options.statement(after), options)) {
       if (chunk.key) after = chunk.key;
       ended = chunk.last;
       if (chunk.last || chunk.rows > 0) yield chunk;
@@ -54,9 +54,10 @@ export async function* copyChunks(pool: Pool, options: CopyChunksOptions): Async
   }
 }
 
-/** One statement's chunks; stops after a full chunk once `expired()` (the last chunk then says last: false). */
-async function* statementChunks(pool: Pool, sql: string, options: CopyChunksOptions, expired: () => boolean): AsyncGenerator<CopiedChunk> {
-  const { keyColumns, limit, signal } = options;
+/** One statement's chunks; stops after a full chunk once its window has passed (the last chunk then says last: false). */
+async function* statementChunks(pool: Pool, sql: string, options: CopyChunksOptions): AsyncGenerator<CopiedChunk> {
+  const { keyColumns, limit, signal, windowMs } = options;
+  let firstRowAt: number | undefined;
   signal.throwIfAborted();
   const client: PoolClient = await pool.connect();
   let finished = false;
@@ -129,8 +130,9 @@ async function* statementChunks(pool: Pool, sql: string, options: CopyChunksOpti
           yield { rows, data: Buffer.concat(parts), key: key(), last: false };
           parts = [];
           rows = 0;
-          if (expired()) return;
+          if (performance.now() - firstRowAt! >= windowMs) return;
         }
+        firstRowAt ??= performance.now();
         let field = at + 2;
         for (let f = 0; f < keyColumns; f++) field += 4 + buffer.readInt32BE(field);
         const length = buffer.readInt32BE(field);
