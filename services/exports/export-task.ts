@@ -9,9 +9,9 @@ export interface ExportHandlerOptions {
 }
 
 /**
- * The exports' task: a claim reads the rows from its checkpoint on as one ordered statement (COPY
- * binary), and each chunk of them, its CSV lines already built by PostgreSQL, is written to
- * export_chunks under the claim's fence with its last key as the checkpoint.
+ * The exports' task: a claim reads the rows from its checkpoint on as one ordered statement, the
+ * CSV written by PostgreSQL's own COPY, and each chunk of its records is written to export_chunks
+ * under the claim's fence with its last key as the checkpoint.
  */
 export function exportHandler(pool: Pool, options: ExportHandlerOptions): TaskHandler<ExportParams, Cursor> {
   return {
@@ -33,7 +33,7 @@ export function exportHandler(pool: Pool, options: ExportHandlerOptions): TaskHa
           last: chunk.last,
           write: async (tx, { taskId, seq, fence }) => {
             if (chunk.rows === 0) return;
-            // The lines' bytes as a binary parameter: a text value as it is, never decoded here.
+            // The records' bytes as a binary parameter: a text value as it came, never decoded here.
             await tx.query('INSERT INTO export_chunks (export_id, seq, fence, rows, data) VALUES ($1, $2, $3, $4, $5::text)', [
               taskId,
               seq,

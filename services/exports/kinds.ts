@@ -24,28 +24,18 @@ export interface KindQuery {
   /** $1 from, $2 to, $3 the client. */
   countSql: string;
   /**
-   * The rows in key order as (k1, k2, line): the key as text and the row as a CSV line; with
-   * `after`, only the rows after the key ($4, $5). $1 from, $2 to, $3 the client.
+   * The rows as their columns in key order, the key's two columns first (a COPY … CSV writes them);
+   * with `after`, only the rows after the key ($4, $5). $1 from, $2 to, $3 the client.
    */
   readSql: (after: boolean) => string;
-  /** The same rows as plain columns, for a COPY to compare with ($1 from, $2 to, $3 the client). */
-  allSql: string;
 }
 
 interface Column {
   name: string;
   sql: string;
-  /** Text that may hold a comma, a quote or a line break (quoted as needed); the others never do. */
-  free?: boolean;
 }
 
 const utc = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-
-/** The row as one CSV line, built by PostgreSQL (export_csv_field in schema.sql quotes as RFC 4180 has it). */
-function csvLine(columns: readonly Column[]): string {
-  const fields = columns.map((c) => (c.free ? `export_csv_field(${c.sql})` : `COALESCE((${c.sql})::text, '')`));
-  return `concat_ws(',', ${fields.join(', ')}) || E'\\r\\n'`;
-}
 
 const select = (columns: readonly Column[]) => columns.map((c) => `${c.sql} AS ${c.name}`).join(', ');
 
@@ -55,10 +45,10 @@ const orderColumns: Column[] = [
   { name: 'order_id', sql: 'l.order_id' },
   { name: 'line_no', sql: 'l.line_no' },
   { name: 'created_at', sql: utc('o.created_at') },
-  { name: 'status', sql: 'o.status', free: true },
-  { name: 'customer_id', sql: 'o.customer_id', free: true },
-  { name: 'currency', sql: 'o.currency', free: true },
-  { name: 'sku', sql: 'l.sku', free: true },
+  { name: 'status', sql: 'o.status' },
+  { name: 'customer_id', sql: 'o.customer_id' },
+  { name: 'currency', sql: 'o.currency' },
+  { name: 'sku', sql: 'l.sku' },
   { name: 'quantity', sql: 'l.quantity' },
   { name: 'unit_price_cents', sql: 'l.unit_price_cents' },
   { name: 'line_total_cents', sql: 'l.quantity * l.unit_price_cents' },
@@ -68,7 +58,7 @@ const revenueHours = `SELECT date_trunc('hour', occurred_at, 'UTC') AS hour, cur
   FROM analytics_events WHERE client_id = $3::uuid AND event_type = 'REVENUE' AND occurred_at >= $1::timestamptz AND occurred_at < $2::timestamptz`;
 const revenueColumns: Column[] = [
   { name: 'hour', sql: utc('hour') },
-  { name: 'currency', sql: 'currency', free: true },
+  { name: 'currency', sql: 'currency' },
   { name: 'revenue_cents', sql: 'revenue_cents' },
   { name: 'events', sql: 'events' },
 ];
@@ -82,19 +72,17 @@ export const kinds: Record<ExportKind, KindQuery> = {
   orders: {
     columns: orderColumns.map((c) => c.name),
     countSql: `SELECT count(*)::float8 AS count ${orderLines}`,
-    // o.id >= $4 as well: the merge join's scan of orders then starts at the cursor, not at the table's start.
-    readSql: (after) => `SELECT l.order_id::text AS k1, l.line_no::text AS k2, ${csvLine(orderColumns)} AS line
-      ${orderLines} ${after ? 'AND o.id >= $4::uuid AND (l.order_id, l.line_no) > ($4::uuid, $5::int)' : ''} ORDER BY l.order_id, l.line_no`,
-    allSql: `SELECT ${select(orderColumns)} ${orderLines} ORDER BY l.order_id, l.line_no`,
+    // o.id >= $4 as well: a merge join's scan of orders then starts at the cursor, not at the table's start.
+    readSql: (after) => `SELECT ${select(orderColumns)} ${orderLines}
+      ${after ? 'AND o.id >= $4::uuid AND (l.order_id, l.line_no) > ($4::uuid, $5::int)' : ''} ORDER BY l.order_id, l.line_no`,
   },
   // Revenue per hour (UTC) and currency from the analytics store; the key is (hour, currency).
   revenue: {
     columns: revenueColumns.map((c) => c.name),
     countSql: `SELECT count(*)::float8 AS count FROM (${revenueHours} GROUP BY 1, 2) AS g`,
-    readSql: (after) => `SELECT hour::text AS k1, currency::text AS k2, ${csvLine(revenueColumns)} AS line
+    readSql: (after) => `SELECT ${select(revenueColumns)}
       FROM (${revenueHours} ${after ? 'AND occurred_at >= $4::timestamptz' : ''} GROUP BY 1, 2) AS g
-      ${after ? 'WHERE (hour, currency) > ($4::timestamptz, $5::text)' : ''} ORDER BY hour, currency`,
-    allSql: `SELECT ${select(revenueColumns)} FROM (${revenueHours} GROUP BY 1, 2) AS g ORDER BY hour, currency`,
+      ${after ? 'WHERE (g.hour, g.currency) > ($4::timestamptz, $5::text)' : ''} ORDER BY g.hour, g.currency`,
   },
 };
 
@@ -116,7 +104,7 @@ export function readStatement(params: ExportParams, after: Cursor | undefined): 
 
 /** The whole export's query as COPY can run it (for the benchmark's and tests' reference). */
 export function allStatement(kind: ExportKind, from: string, to: string, clientId: string): string {
-  return inlined(kinds[kind].allSql, [from, to, clientId]);
+  return inlined(kinds[kind].readSql(false), [from, to, clientId]);
 }
 
 function inlined(sql: string, values: ReadonlyArray<string | number>): string {

@@ -1,12 +1,12 @@
 import { to as copyTo } from 'pg-copy-streams';
 import type { Pool, PoolClient } from '../db.js';
 
-/** A run of rows read by copyChunks: their output bytes, the last row's key, and whether the rows ended. */
+/** A run of rows read by copyChunks: their CSV records, the last row's key, and whether the rows ended. */
 export interface CopiedChunk {
   rows: number;
-  /** The rows' output columns, concatenated (bytes as PostgreSQL sent them). */
+  /** The rows as CSV records, each ending in CRLF (RFC 4180), bytes as PostgreSQL wrote them otherwise. */
   data: Buffer;
-  /** The last row's key columns as text; undefined when the chunk has no rows. */
+  /** The last row's key (its first fields, unquoted); undefined when the chunk has no rows. */
   key: string[] | undefined;
   /** No row follows: the statement ended on its own. */
   last: boolean;
@@ -14,12 +14,11 @@ export interface CopiedChunk {
 
 export interface CopyChunksOptions {
   /**
-   * The statement from a key on: SELECT <key columns as text>, <output column> … ORDER BY the key,
-   * the rows strictly after `after` (undefined: from the first). It runs inside COPY, so values
-   * are inlined as literals (no parameters).
+   * The statement from a key on: a SELECT whose first `keyColumns` columns are a unique key it is
+   * ordered by, of the rows strictly after `after` (undefined: from the first). It runs inside
+   * COPY, so values are inlined as literals (no parameters).
    */
   statement: (after: readonly string[] | undefined) => string;
-  /** The leading columns that make the key; the one column after them is the output. */
   keyColumns: number;
   after: readonly string[] | undefined;
   limit: number;
@@ -33,13 +32,17 @@ export interface CopyChunksOptions {
   signal: AbortSignal;
 }
 
-const signature = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+const QUOTE = 0x22;
+const LF = 0x0a;
+const COMMA = 0x2c;
+const CRLF = Buffer.from('\r\n');
 
 /**
- * Chunks of `limit` rows read by one statement streamed with COPY … (FORMAT binary): the server
- * runs the ordered read once (a sort or a merge join over the whole range), not a keyset page per
- * chunk, and its rows reach the caller as bytes, never decoded. The next chunk is read while the
- * caller works on the last one (the stream's back-pressure bounds how far ahead).
+ * Chunks of `limit` rows of one statement, streamed by PostgreSQL's own
+ * `COPY (…) TO STDOUT (FORMAT csv)`: the server runs the ordered read once (not a keyset page per
+ * chunk) and writes the CSV itself; here records are only cut apart (a line feed outside quotes
+ * ends one) and end in CRLF. The next chunk is read while the caller works on the last one (the
+ * stream's back-pressure bounds how far ahead).
  */
 export async function* copyChunks(pool: Pool, options: CopyChunksOptions): AsyncGenerator<CopiedChunk> {
   let after = options.after;
@@ -54,101 +57,110 @@ export async function* copyChunks(pool: Pool, options: CopyChunksOptions): Async
   }
 }
 
+/** The first `count` fields of the CSV record at [start, end), unquoted. */
+function fieldsOf(buffer: Buffer, start: number, end: number, count: number): string[] {
+  const values: string[] = [];
+  let at = start;
+  for (let f = 0; f < count && at <= end; f++) {
+    if (buffer[at] === QUOTE) {
+      let value = '';
+      let from = at + 1;
+      for (;;) {
+        const quote = buffer.indexOf(QUOTE, from);
+        value += buffer.toString('utf8', from, quote);
+        if (buffer[quote + 1] === QUOTE) {
+          value += '"';
+          from = quote + 2;
+        } else {
+          at = quote + 2;
+          break;
+        }
+      }
+      values.push(value);
+    } else {
+      let comma = buffer.indexOf(COMMA, at);
+      if (comma < 0 || comma > end) comma = end;
+      values.push(buffer.toString('utf8', at, comma));
+      at = comma + 1;
+    }
+  }
+  return values;
+}
+
 /** One statement's chunks; stops after a full chunk once its window has passed (the last chunk then says last: false). */
 async function* statementChunks(pool: Pool, sql: string, options: CopyChunksOptions): AsyncGenerator<CopiedChunk> {
   const { keyColumns, limit, signal, windowMs } = options;
   let firstRowAt: number | undefined;
   signal.throwIfAborted();
   const client: PoolClient = await pool.connect();
-  let finished = false;
-  const stream = client.query(copyTo(`COPY (${sql}) TO STDOUT (FORMAT binary)`));
+  const stream = client.query(copyTo(`COPY (${sql}) TO STDOUT (FORMAT csv)`));
   // Its errors reach the reading loop; one after the loop ended (the connection closed) is expected.
   stream.on('error', () => undefined);
-  let lastChunk: CopiedChunk | undefined;
   const abort = () => stream.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
   signal.addEventListener('abort', abort, { once: true });
+  let lastChunk: CopiedChunk | undefined;
+  let complete = false;
   try {
+    // Bytes of a record not yet ended, from the last data; whether the scan is inside quotes there.
     let pending: Buffer = Buffer.alloc(0);
-    let headerRead = false;
+    let quoted = false;
     let parts: Buffer[] = [];
     let rows = 0;
-    // The last row's key, decoded only when a chunk goes out.
+    // The last record, its key read only when a chunk goes out.
     let lastBuffer: Buffer | undefined;
-    let lastAt = 0;
-    const key = (): string[] | undefined => {
-      if (!lastBuffer) return undefined;
-      const values: string[] = [];
-      let field = lastAt + 2;
-      for (let f = 0; f < keyColumns; f++) {
-        const length = lastBuffer.readInt32BE(field);
-        values.push(lastBuffer.toString('utf8', field + 4, field + 4 + length));
-        field += 4 + length;
-      }
-      return values;
-    };
+    let lastStart = 0;
+    let lastEnd = 0;
+    const chunk = (last: boolean): CopiedChunk => ({
+      rows,
+      data: Buffer.concat(parts),
+      key: lastBuffer ? fieldsOf(lastBuffer, lastStart, lastEnd, keyColumns) : undefined,
+      last,
+    });
     for await (const data of stream as AsyncIterable<Buffer>) {
-      // Read to the stream's own end after the trailer: the connection is handed back only then.
-      if (finished) continue;
-      let buffer = pending.length > 0 ? Buffer.concat([pending, data]) : data;
-      let at = 0;
-      if (!headerRead) {
-        if (buffer.length < 19) {
-          pending = buffer;
+      const buffer = pending.length > 0 ? Buffer.concat([pending, data]) : data;
+      // Where the scan goes on: past the pending bytes already scanned.
+      let at = pending.length;
+      let start = 0;
+      // The next quote at or after `at` (-1: none in this buffer), looked up again only once passed.
+      let nextQuote = -2;
+      for (;;) {
+        if (nextQuote !== -1 && nextQuote < at) nextQuote = buffer.indexOf(QUOTE, at);
+        if (quoted) {
+          if (nextQuote < 0) break;
+          quoted = false;
+          at = nextQuote + 1;
           continue;
         }
-        if (!buffer.subarray(0, 11).equals(signature)) throw new Error('COPY binary: unexpected signature');
-        at = 19 + buffer.readInt32BE(15);
-        headerRead = true;
-      }
-      for (;;) {
-        if (buffer.length - at < 2) break;
-        const fields = buffer.readInt16BE(at);
-        if (fields === -1) {
-          finished = true;
-          lastChunk = { rows, data: Buffer.concat(parts), key: key(), last: true };
-          break;
-        }
-        // A whole row: its fields' lengths and bytes all here.
-        let end = at + 2;
-        let complete = true;
-        for (let f = 0; f < fields; f++) {
-          if (buffer.length - end < 4) {
-            complete = false;
-            break;
+        const lineFeed = buffer.indexOf(LF, at);
+        if (lineFeed >= 0 && (nextQuote < 0 || lineFeed < nextQuote)) {
+          // A full chunk goes out once another record shows it is not the last.
+          if (rows === limit) {
+            yield chunk(false);
+            parts = [];
+            rows = 0;
+            if (performance.now() - firstRowAt! >= windowMs) return;
           }
-          const length = buffer.readInt32BE(end);
-          end += 4 + Math.max(0, length);
-          if (end > buffer.length) {
-            complete = false;
-            break;
-          }
+          firstRowAt ??= performance.now();
+          parts.push(buffer.subarray(start, lineFeed), CRLF);
+          lastBuffer = buffer;
+          lastStart = start;
+          lastEnd = lineFeed;
+          rows++;
+          start = at = lineFeed + 1;
+          continue;
         }
-        if (!complete) break;
-        if (fields !== keyColumns + 1) throw new Error(`COPY binary: ${fields} columns, expected ${keyColumns + 1}`);
-        // A full chunk goes out once another row shows it is not the last.
-        if (rows === limit) {
-          yield { rows, data: Buffer.concat(parts), key: key(), last: false };
-          parts = [];
-          rows = 0;
-          if (performance.now() - firstRowAt! >= windowMs) return;
-        }
-        firstRowAt ??= performance.now();
-        let field = at + 2;
-        for (let f = 0; f < keyColumns; f++) field += 4 + buffer.readInt32BE(field);
-        const length = buffer.readInt32BE(field);
-        if (length > 0) parts.push(buffer.subarray(field + 4, field + 4 + length));
-        lastBuffer = buffer;
-        lastAt = at;
-        rows++;
-        at = end;
+        if (nextQuote < 0) break;
+        quoted = true;
+        at = nextQuote + 1;
       }
-      pending = buffer.subarray(at);
-      buffer = pending;
+      pending = buffer.subarray(start);
     }
-    if (!finished) throw new Error('COPY binary: the stream ended without its trailer');
+    if (pending.length > 0) throw new Error('COPY csv: the stream ended inside a record');
+    complete = true;
+    lastChunk = chunk(true);
   } finally {
     signal.removeEventListener('abort', abort);
-    if (finished && stream.readableEnded) client.release();
+    if (complete) client.release();
     else {
       // Ended early (a window, an abort, an error): the statement may still be sending; the
       // connection is closed, which ends it on the server.
