@@ -64,8 +64,9 @@ async function consumed(): Promise<void> {
 
 beforeAll(async () => {
   db = await freshDatabase(testConfig().databaseUrl, 'op_exports_rebalance', 2);
-  // Not the backlog earlier tests left: the member is to be idle but for this test's orders.
-  await skipToEnd(group, topics.orderCreated.name);
+  // Not the backlog earlier tests left, when the group is empty (a member of another test still in
+  // its session keeps it; that member then consumes the backlog alongside).
+  await skipToEnd(group, topics.orderCreated.name).catch(() => undefined);
   [, analytics] = await Promise.all([
     seedOrders(db.pool, ORDERS, 2, testClientId),
     fleet.start('analytics', { KAFKA_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS), LOG_LEVEL: 'info' }),
