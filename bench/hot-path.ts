@@ -30,7 +30,7 @@ logger.level = 'warn';
 const batch = Array.from({ length: batchSize }, (_, i) => {
   const value: OrderCreated = {
     eventId: `evt-${i}`, orderId: `ord-${i}`, customerId: 'c', email: 'bench@example.com',
-    items: [{ sku: 'SKU-001', quantity: 1, unitPriceCents: 100 }], totalCents: 100, currency: 'EUR', createdAt: Date.now(),
+    items: [{ sku: 'SKU-001', quantity: 1, unitPriceCents: 100 }], totalCents: 100, currency: 'EUR', createdAt: Date.now(), clientId: null,
   };
   return message(i, FakeSerde.frame(schemas.OrderCreated.type, value), {}, value.orderId);
 });

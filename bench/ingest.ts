@@ -65,7 +65,7 @@ function eventAt(i: number): AnalyticsEvent {
     quantity: kind === 1 ? 1 + (i % 4) : null,
     amountCents: 100 + (i % 10_000),
     currency: 'EUR',
-    occurredAt: start + i * 100,
+    occurredAt: start + i * 100, clientId: null,
   };
 }
 

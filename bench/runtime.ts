@@ -49,7 +49,7 @@ for (let sent = 0; sent < total; sent += 1000) {
       const orderId = `ord-${sent + i}`;
       const value: OrderCreated = {
         eventId: `evt-${sent + i}`, orderId, customerId: 'c', email: 'bench@example.com',
-        items: [{ sku: 'SKU-001', quantity: 1, unitPriceCents: 100 }], totalCents: 100, currency: 'EUR', createdAt: Date.now(),
+        items: [{ sku: 'SKU-001', quantity: 1, unitPriceCents: 100 }], totalCents: 100, currency: 'EUR', createdAt: Date.now(), clientId: null,
       };
       return { key: orderId, value: await serde.encode(topic, value) };
     }),

@@ -157,7 +157,7 @@ function order(n: number): OrderCreated {
     items: [{ sku: 'SKU-001', quantity: 1, unitPriceCents: 100 }],
     totalCents: 100,
     currency: 'EUR',
-    createdAt: Date.now(),
+    createdAt: Date.now(), clientId: null,
   };
 }
 

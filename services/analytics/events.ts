@@ -21,7 +21,7 @@ export function derivedEventId(name: string): string {
  * from the order event (ids, amounts and the time it happened), so a redelivery repeats them exactly.
  */
 export function analyticsEventsFor(order: OrderCreated, orderEventId: string): AnalyticsEvent[] {
-  const common = { orderId: order.orderId, customerId: order.customerId, currency: order.currency, occurredAt: order.createdAt };
+  const common = { orderId: order.orderId, customerId: order.customerId, currency: order.currency, occurredAt: order.createdAt, clientId: order.clientId };
   return [
     {
       ...common,

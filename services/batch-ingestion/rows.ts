@@ -11,6 +11,7 @@ export const columns = [
   'amount_cents',
   'currency',
   'occurred_at',
+  'client_id',
 ] as const;
 
 const special = /[\\\t\n\r]/;
@@ -76,7 +77,7 @@ export class RowValueError extends RangeError {
  */
 export const maxFieldBytes = 1024;
 
-const textFields = ['eventId', 'orderId', 'customerId', 'sku', 'currency'] as const;
+const textFields = ['eventId', 'orderId', 'customerId', 'sku', 'currency', 'clientId'] as const;
 
 function checkLengths(event: AnalyticsEvent): void {
   for (const field of textFields) {
@@ -99,7 +100,7 @@ export function toLine(event: AnalyticsEvent): string {
   return (
     `${text(event.eventId)}\t${event.eventType}\t${text(event.orderId)}\t${text(event.customerId)}\t` +
     `${event.sku === null ? NULL : text(event.sku)}\t${event.quantity === null ? NULL : event.quantity}\t` +
-    `${event.amountCents}\t${text(event.currency)}\t${isoTime(event.occurredAt)}\n`
+    `${event.amountCents}\t${text(event.currency)}\t${isoTime(event.occurredAt)}\t${event.clientId === null ? NULL : text(event.clientId)}\n`
   );
 }
 

@@ -42,3 +42,14 @@ BEGIN
   END IF;
 END
 $$;
+
+-- The API client whose order an event is of (order.created's clientId): a client's exports count
+-- only its own events. Events of orders from before API clients have none. Checked first: ALTER
+-- TABLE locks the table even when it changes nothing.
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = 'analytics_events' AND column_name = 'client_id') THEN
+    ALTER TABLE analytics_events ADD COLUMN client_id uuid;
+  END IF;
+END
+$$;

@@ -35,7 +35,7 @@ await runWorkerService('exports', {
       store,
       changes,
       queue: EXPORTS_QUEUE,
-      handler: exportHandler(pool),
+      handler: exportHandler(pool, { readWindowMs: config.taskReadWindowMs }),
       owner: `${instanceId}:${process.pid}`,
       logger,
       leaseMs: config.taskLeaseMs,

@@ -24,7 +24,8 @@ END
 $$;
 
 -- A CSV field as RFC 4180 has it, and as PostgreSQL's COPY … (FORMAT csv) writes it: quoted when
--- it holds a comma, a quote, CR or LF (quotes doubled); NULL empty, an empty string "".
+-- it holds a comma, a quote, CR or LF (quotes doubled); NULL empty, an empty string "". No longer
+-- used (COPY writes the CSV now); kept for instances of the previous release during a rollout.
 CREATE OR REPLACE FUNCTION export_csv_field(value text) RETURNS text
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN CASE

@@ -89,6 +89,7 @@ export async function insertOrder(
       totalCents: order.totalCents,
       currency: order.currency,
       createdAt: order.createdAt,
+      clientId: order.clientId,
     };
     await outbox.append(client, [
       { topic: topics.orderCreated, key: order.id, value: event, eventId: order.eventId, correlationId: order.correlationId },

@@ -12,6 +12,8 @@ export interface AnalyticsEvent {
   amountCents: number;
   currency: string;
   occurredAt: number;
+  /** The API client whose order it is (from order.created): a client's revenue export counts only its own. Null when the order has none. */
+  clientId: null | string;
 }
 
 export type AnalyticsEventType = 'ORDER_PLACED' | 'LINE_ITEM' | 'REVENUE';
@@ -160,6 +162,8 @@ export interface OrderCreated {
   /** ISO 4217 code, e.g. EUR. */
   currency: string;
   createdAt: number;
+  /** The API client that placed the order: its analytics facts and exports are its own. Null for orders from before API clients. */
+  clientId: null | string;
 }
 
 export interface LineItem {

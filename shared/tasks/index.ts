@@ -19,5 +19,6 @@ export {
   type TaskView,
 } from './store.js';
 export { TaskChanges, parseTaskChange, type ChangeListener, type TaskChange } from './task-changes.js';
-export { TaskWorkerPool, type ChunkTarget, type TaskHandler, type TaskWorkerPoolOptions } from './worker-pool.js';
+export { TaskWorkerPool, type ChunkTarget, type PreparedChunk, type TaskHandler, type TaskWorkerPoolOptions } from './worker-pool.js';
+export { copyChunks, type CopiedChunk, type CopyChunksOptions } from './copy-chunks.js';
 export { taskVariables } from './variables.js';

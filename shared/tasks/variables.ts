@@ -9,4 +9,6 @@ export const taskVariables = {
   taskPollMs: variable('TASK_POLL_MS', positiveInt.default(1000)),
   taskMaxAttempts: variable('TASK_MAX_ATTEMPTS', positiveInt.default(5)),
   taskRetryInitialMs: variable('TASK_RETRY_INITIAL_MS', positiveInt.default(1000)),
+  // How long one read statement streams: it holds a snapshot and its tables' share locks meanwhile.
+  taskReadWindowMs: variable('TASK_READ_WINDOW_MS', positiveInt.default(300_000)),
 };

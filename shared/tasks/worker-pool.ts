@@ -15,16 +15,24 @@ export interface ChunkTarget {
   fence: number;
 }
 
+/** A chunk read ahead of its transaction: what it holds, and how its output is written. */
+export interface PreparedChunk<C> extends ChunkResult<C> {
+  /** Writes the chunk's output in the fenced transaction that then stores its checkpoint. */
+  write: (tx: PoolClient, target: ChunkTarget) => Promise<void>;
+}
+
 /** What a kind of task does; it knows nothing of leases, retries or progress. */
 export interface TaskHandler<P, C> {
   /** How many rows the task has in all (for progress); asked once, by the first claim, while its chunks go on. */
   total: (params: P) => Promise<number>;
   /**
-   * Works the chunk after `checkpoint` (null: from the start), at most `limit` rows, inside the
-   * fenced transaction that then stores the checkpoint it answers: its output exists if and only
-   * if the checkpoint moves past it.
+   * The chunks after `checkpoint` (null: from the start), at most `limit` rows each, in order; the
+   * last says so. A claim reads them once, as one stream: the next chunk is asked for while the
+   * last one commits. Each is written in the fenced transaction that then stores the checkpoint it
+   * answers, so its output exists if and only if the checkpoint moves past it. `signal` aborts when
+   * the claim ends (lost, stopped, failed).
    */
-  chunk: (tx: PoolClient, params: P, checkpoint: C | null, limit: number, target: ChunkTarget) => Promise<ChunkResult<C>>;
+  chunks: (params: P, checkpoint: C | null, limit: number, signal: AbortSignal) => AsyncIterable<PreparedChunk<C>>;
 }
 
 export interface TaskWorkerPoolOptions<P, C> {
@@ -166,6 +174,9 @@ export class TaskWorkerPool<P, C> {
     const unfollow = changes.onTask(task.id, (change) => {
       if (change && change.fence !== lease.fence) lost.abort();
     });
+    // Ends the handler's reading when the claim ends, however it ends.
+    const reading = new AbortController();
+    let chunks: AsyncIterator<PreparedChunk<C>> | undefined;
     let renewedAt = Date.now();
     const heartbeat = setInterval(() => {
       store.heartbeat(lease, leaseMs).then(
@@ -192,27 +203,42 @@ export class TaskWorkerPool<P, C> {
           });
       }
       const limit = this.options.chunkRows ?? 10_000;
-      let checkpoint = task.checkpoint;
       let rate = task.rowsPerSecond;
+      chunks = handler.chunks(task.params, task.checkpoint, limit, reading.signal)[Symbol.asyncIterator]();
+      // One chunk ahead: the next is read while this one commits.
+      const ahead = (from: AsyncIterator<PreparedChunk<C>>) => {
+        const next = from.next();
+        next.catch(() => undefined);
+        return next;
+      };
+      let next = ahead(chunks);
+      let started = performance.now();
       for (;;) {
-        const started = performance.now();
+        const read = await this.interruptible(next, lost.signal);
+        if (read === 'lost' || read === 'stopping') return await this.leave(lease, read, logger);
+        if (read.done) throw new Error('the task\'s chunks ended without a last chunk');
+        const chunk = read.value;
+        if (!chunk.last) next = ahead(chunks);
         const work = store.commitChunk<C>(
           lease,
-          (tx, seq) => handler.chunk(tx, task.params, checkpoint, limit, { taskId: task.id, seq, fence: lease.fence }),
+          async (tx, seq) => {
+            await chunk.write(tx, { taskId: task.id, seq, fence: lease.fence });
+            return { rows: chunk.rows, checkpoint: chunk.checkpoint, last: chunk.last };
+          },
           leaseMs,
           this.options.onSettled,
           (rows) => (rate = smoothedRate(rate, rows, (performance.now() - started) / 1000)),
         );
         // Stopping does not wait for the chunk in flight (its transaction rolls back as the process
         // ends, or commits first: either way the checkpoint and the output agree).
-        const chunk = await this.interruptible(work, lost.signal);
-        if (chunk === 'lost' || chunk === 'stopping') return await this.leave(lease, chunk, logger);
-        this.options.onChunk?.((performance.now() - started) / 1000, chunk.rows);
-        if (chunk.last) {
+        const committed = await this.interruptible(work, lost.signal);
+        if (committed === 'lost' || committed === 'stopping') return await this.leave(lease, committed, logger);
+        this.options.onChunk?.((performance.now() - started) / 1000, committed.rows);
+        started = performance.now();
+        if (committed.last) {
           logger.info('task succeeded');
           return;
         }
-        checkpoint = chunk.checkpoint;
         if (this.stopping || lost.signal.aborted) return await this.leave(lease, this.stopping ? 'stopping' : 'lost', logger);
       }
     } catch (error) {
@@ -223,6 +249,9 @@ export class TaskWorkerPool<P, C> {
       }
       await this.failed(task, lease, error, logger);
     } finally {
+      reading.abort();
+      // A reader paused at a chunk read ahead ends only when asked to (and gives its connection back then).
+      void chunks?.return?.()?.catch(() => undefined);
       clearInterval(heartbeat);
       unfollow();
     }

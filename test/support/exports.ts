@@ -18,54 +18,62 @@ export const analyticsSchemaSql = new URL('../../services/batch-ingestion/schema
 export const seedStart = Date.parse('2026-01-01T00:00:00Z');
 
 /**
- * `orders` orders of `lines` lines each, created one second apart from seedStart. Some customer ids
- * hold a comma, a quote or a line break, so the CSV's quoting is exercised.
+ * `orders` orders of `lines` lines each of the API client `clientId`, created one second apart from
+ * seedStart; `idPrefix` makes the ids (another prefix: other orders in the same seconds). Some
+ * customer ids hold a comma, a quote or a line break, so the CSV's quoting is exercised.
  */
-export async function seedOrders(pool: pg.Pool, orders: number, lines: number): Promise<void> {
+export async function seedOrders(pool: pg.Pool, orders: number, lines: number, clientId: string, idPrefix = 'o'): Promise<void> {
   await applySchema(pool, orderSchemaSql);
   await applySchema(pool, analyticsSchemaSql);
   await pool.query(
-    `INSERT INTO orders (id, customer_id, email, currency, total_cents, status, created_at, updated_at)
-     SELECT md5('o' || n)::uuid,
+    `INSERT INTO orders (id, customer_id, email, currency, total_cents, status, created_at, updated_at, client_id)
+     SELECT md5($3 || n)::uuid,
             CASE n % 97 WHEN 0 THEN 'c-' || n || ', "quoted"' WHEN 1 THEN 'c-' || n || E'\\nnext line' ELSE 'c-' || (n % 1000) END,
             'x@example.com', (ARRAY['EUR','USD','GBP'])[1 + n % 3], 1000,
-            (ARRAY['CONFIRMED','REJECTED','PENDING','CANCELLED'])[1 + n % 4], $2::timestamptz + n * interval '1 second', now()
+            (ARRAY['CONFIRMED','REJECTED','PENDING','CANCELLED'])[1 + n % 4], $2::timestamptz + n * interval '1 second', now(), $4::uuid
        FROM generate_series(1, $1::int) AS n`,
-    [orders, new Date(seedStart).toISOString()],
+    [orders, new Date(seedStart).toISOString(), idPrefix, clientId],
   );
   await pool.query(
     `INSERT INTO order_lines (order_id, line_no, sku, quantity, unit_price_cents)
-     SELECT md5('o' || n)::uuid, k, 'SKU-' || lpad(((n + k) % 30 + 1)::text, 3, '0'), 1 + (n + k) % 5, 500 + k
+     SELECT md5($3 || n)::uuid, k, 'SKU-' || lpad(((n + k) % 30 + 1)::text, 3, '0'), 1 + (n + k) % 5, 500 + k
        FROM generate_series(1, $1::int) AS n, generate_series(1, $2::int) AS k`,
-    [orders, lines],
+    [orders, lines, idPrefix],
   );
   await pool.query('ANALYZE orders; ANALYZE order_lines');
 }
 
-/** REVENUE events spread over `hours` hours in three currencies. */
-export async function seedRevenue(pool: pg.Pool, events: number, hours: number): Promise<void> {
+/** REVENUE events of the API client `clientId` spread over `hours` hours in three currencies; `idPrefix` makes the ids. */
+export async function seedRevenue(pool: pg.Pool, events: number, hours: number, clientId: string, idPrefix = 'rev-'): Promise<void> {
   await applySchema(pool, analyticsSchemaSql);
   await pool.query(
-    `INSERT INTO analytics_events (event_id, event_type, order_id, customer_id, amount_cents, currency, occurred_at)
-     SELECT 'rev-' || n, 'REVENUE', 'o-' || n, 'c-1', 100 + n % 900, (ARRAY['EUR','USD','GBP'])[1 + (n / $2::int) % 3],
-            $3::timestamptz + (n % $2::int) * interval '1 hour' + (n % 3600) * interval '1 second'
+    `INSERT INTO analytics_events (event_id, event_type, order_id, customer_id, amount_cents, currency, occurred_at, client_id)
+     SELECT $4 || n, 'REVENUE', 'o-' || n, 'c-1', 100 + n % 900, (ARRAY['EUR','USD','GBP'])[1 + (n / $2::int) % 3],
+            $3::timestamptz + (n % $2::int) * interval '1 hour' + (n % 3600) * interval '1 second', $5::uuid
        FROM generate_series(1, $1::int) AS n`,
-    [events, hours, new Date(seedStart).toISOString()],
+    [events, hours, new Date(seedStart).toISOString(), idPrefix, clientId],
   );
 }
 
-/** The export's whole query, unpaged, run by PostgreSQL's own COPY … CSV. */
-export function copySql(kind: ExportKind, from: string, to: string): string {
-  return `COPY (${allStatement(kind, from, to)}) TO STDOUT WITH (FORMAT csv)`;
+/** The export's whole query (the rows of `clientId`), run by PostgreSQL's own COPY … CSV. */
+export function copySql(kind: ExportKind, from: string, to: string, clientId: string): string {
+  return `COPY (${allStatement(kind, from, to, clientId)}) TO STDOUT WITH (FORMAT csv)`;
 }
 
 /** Streams COPY's output through `sink` (e.g. a hash); answers the bytes copied. */
-export async function copyCsv(pool: pg.Pool, kind: ExportKind, from: string, to: string, sink: (chunk: Buffer) => void): Promise<number> {
+export async function copyCsv(
+  pool: pg.Pool,
+  kind: ExportKind,
+  from: string,
+  to: string,
+  clientId: string,
+  sink: (chunk: Buffer) => void,
+): Promise<number> {
   const client = await pool.connect();
   let bytes = 0;
   try {
     await pipeline(
-      client.query(copyTo(copySql(kind, from, to))),
+      client.query(copyTo(copySql(kind, from, to, clientId))),
       new Writable({
         write(chunk: Buffer, _encoding, done) {
           bytes += chunk.length;
@@ -98,9 +106,9 @@ function withCrlf(csv: string): string {
 }
 
 /** The reference CSV of an export: the header, then COPY's lines with CRLF endings (RFC 4180). */
-export async function referenceCsv(pool: pg.Pool, kind: ExportKind, from: string, to: string): Promise<string> {
+export async function referenceCsv(pool: pg.Pool, kind: ExportKind, from: string, to: string, clientId: string): Promise<string> {
   const parts: Buffer[] = [];
-  await copyCsv(pool, kind, from, to, (chunk) => parts.push(chunk));
+  await copyCsv(pool, kind, from, to, clientId, (chunk) => parts.push(chunk));
   const body = withCrlf(Buffer.concat(parts).toString('utf8'));
   return `${kinds[kind].columns.join(',')}\r\n${body}`;
 }

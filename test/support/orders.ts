@@ -12,7 +12,7 @@ export function sampleOrder(overrides: Partial<OrderCreated> = {}): OrderCreated
     items: [{ sku: 'SKU-TEST', quantity: 1, unitPriceCents: 100 }],
     totalCents: 100,
     currency: 'EUR',
-    createdAt: Date.now(),
+    createdAt: Date.now(), clientId: null,
     ...overrides,
   };
 }

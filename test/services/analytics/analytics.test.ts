@@ -26,6 +26,7 @@ function order(): OrderCreated {
     totalCents: 3 * 1435 + 1570,
     currency: 'EUR',
     createdAt: Date.now(),
+    clientId: randomUUID(),
   };
 }
 
@@ -60,6 +61,8 @@ describe('analytics service', () => {
     ]);
     expect(unique.has(derivedEventId(`${o.eventId}/ORDER_PLACED`))).toBe(true);
     for (const e of unique.values()) expect(e.occurredAt).toBe(o.createdAt);
+    // The order's client goes with every fact: the analytics store keeps it, a client's exports filter by it.
+    for (const e of unique.values()) expect(e.clientId).toBe(o.clientId);
 
     const steps = await readTopic(topics.orderSteps.name, (seen) => seen.some((m) => m.key?.toString() === o.orderId));
     const step: OrderStep = await serde.decode(topics.orderSteps, steps.find((m) => m.key?.toString() === o.orderId)!.value);

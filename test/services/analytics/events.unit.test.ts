@@ -14,6 +14,7 @@ const order: OrderCreated = {
   totalCents: 3 * 1435 + 1570,
   currency: 'EUR',
   createdAt: Date.UTC(2026, 0, 2, 3, 4, 5),
+  clientId: null,
 };
 
 const uuidV5 = /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -39,6 +40,12 @@ describe('analyticsEventsFor', () => {
   it('derives ORDER_PLACED, a LINE_ITEM per line in order, then REVENUE', () => {
     const events = analyticsEventsFor(order, order.eventId);
     expect(events.map((event) => event.eventType)).toEqual(['ORDER_PLACED', 'LINE_ITEM', 'LINE_ITEM', 'REVENUE']);
+  });
+
+  it("carries the order's API client into every event, and none when the order has none", () => {
+    const clientId = '7e570000-0000-4000-8000-00000000000c';
+    expect(analyticsEventsFor({ ...order, clientId }, order.eventId).map((event) => event.clientId)).toEqual([clientId, clientId, clientId, clientId]);
+    expect(analyticsEventsFor(order, order.eventId).map((event) => event.clientId)).toEqual([null, null, null, null]);
   });
 
   it('copies the order facts into every event and computes line amounts', () => {

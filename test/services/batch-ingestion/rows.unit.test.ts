@@ -21,6 +21,12 @@ describe('COPY lines', () => {
     }
   });
 
+  it('write client_id last, \\N for an event without a client', () => {
+    const clientId = '7e570000-0000-4000-8000-00000000000c';
+    expect(toLine({ ...template!, clientId }).trimEnd().split('\t')[9]).toBe(clientId);
+    expect(toLine({ ...template!, clientId: null }).trimEnd().split('\t')[9]).toBe('\\N');
+  });
+
   it('reject a time Date cannot represent', () => {
     for (const ms of [8.64e15 + 1, -8.64e15 - 1, Number.NaN, 1.5]) expect(() => timeField(ms)).toThrow(RangeError);
   });

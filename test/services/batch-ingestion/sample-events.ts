@@ -13,6 +13,6 @@ export function makeEvents(runId: string, count: number, start = Date.UTC(2026, 
     quantity: i % 3 === 1 ? 1 + (i % 4) : null,
     amountCents: 100 + (i % 10_000),
     currency: 'EUR',
-    occurredAt: start + i * 1000,
+    occurredAt: start + i * 1000, clientId: null,
   }));
 }

@@ -14,6 +14,7 @@ const order: OrderCreated = {
   totalCents: 3 * 1435 + 5,
   currency: 'EUR',
   createdAt: Date.UTC(2026, 0, 2),
+  clientId: null,
 };
 
 describe('confirmationFor', () => {

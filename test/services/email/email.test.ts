@@ -27,7 +27,7 @@ function order(name: string): OrderCreated {
     ],
     totalCents: 3630,
     currency: 'EUR',
-    createdAt: Date.now(),
+    createdAt: Date.now(), clientId: null,
   };
 }
 

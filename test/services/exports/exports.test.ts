@@ -132,10 +132,13 @@ function keysOf(csv: string): string[] {
 
 beforeAll(async () => {
   db = await freshDatabase(testConfig().databaseUrl, 'op_exports', 4);
-  await seedOrders(db.pool, ORDERS, 2);
-  await seedRevenue(db.pool, 30_000, 48);
+  await seedOrders(db.pool, ORDERS, 2, testClientId);
+  await seedRevenue(db.pool, 30_000, 48, testClientId);
   const [started] = await Promise.all([start(), start(), (async () => {
-    reference = { full: sha256(await referenceCsv(db.pool, 'orders', from, to)), smaller: sha256(await referenceCsv(db.pool, 'orders', from, toSmaller)) };
+    reference = {
+      full: sha256(await referenceCsv(db.pool, 'orders', from, to, testClientId)),
+      smaller: sha256(await referenceCsv(db.pool, 'orders', from, toSmaller, testClientId)),
+    };
   })()]);
   expect(started).toBeDefined();
 }, 120_000);
@@ -295,7 +298,7 @@ describe('exports service', () => {
     const claim = await eventually(async () => (await claims(id)).find((c) => c.fence > before.fence), 'the task resumed', 10_000);
     expect(Date.now() - stoppedAt).toBeLessThan(2000);
     expect(claim.resumedFrom).toBeGreaterThanOrEqual(before.done);
-    expect((await stopping).code).toBe(0);
+    expect((await stopping).code, service.output.filter((line) => !line.includes('kafkajs')).slice(-8).join('\n')).toBe(0);
     const replacement = await start();
     expect((await finished(replacement, id)).status).toBe('SUCCEEDED');
     expect(sha256(await result(replacement, id))).toBe(reference.smaller);
@@ -331,16 +334,17 @@ describe('exports service', () => {
   it('a failing export retries from its checkpoint, ends FAILED after its attempts with its progress kept, and POST /retry resumes it', async () => {
     const id = await requestExport(alive().at(-1)!, { from, to: toSmaller });
     await holder(id, 3);
-    await db.pool.query('ALTER TABLE order_lines RENAME TO order_lines_away');
+    // The chunks' table away: every chunk's write fails (the rows are read by a statement that holds its tables meanwhile).
+    await db.pool.query('ALTER TABLE export_chunks RENAME TO export_chunks_away');
     let failed: ExportView;
     try {
       failed = await finished(alive().at(-1)!, id, 60_000);
     } finally {
-      await db.pool.query('ALTER TABLE order_lines_away RENAME TO order_lines');
+      await db.pool.query('ALTER TABLE export_chunks_away RENAME TO export_chunks');
     }
     expect(failed.status).toBe('FAILED');
     expect(failed.attempts).toBe(3);
-    expect(failed.error?.message).toMatch(/order_lines/);
+    expect(failed.error?.message).toMatch(/export_chunks/);
     expect(failed.progress.done).toBeGreaterThanOrEqual(3 * CHUNK);
 
     const service = alive().at(-1)!;
@@ -359,7 +363,7 @@ describe('exports service', () => {
     const csv = await result(service, id);
     expect(csv.split('\r\n')[0]).toBe('hour,currency,revenue_cents,events');
     expect(csv.split('\r\n').length - 2).toBe(48 * 3);
-    expect(sha256(csv)).toBe(sha256(await referenceCsv(db.pool, 'revenue', from, new Date(seedStart + 48 * 3_600_000).toISOString())));
+    expect(sha256(csv)).toBe(sha256(await referenceCsv(db.pool, 'revenue', from, new Date(seedStart + 48 * 3_600_000).toISOString(), testClientId)));
   }, 60_000);
 
   it('answers bad requests with the status and the field; honours Idempotency-Key', async () => {
@@ -406,4 +410,64 @@ describe('exports service', () => {
     expect(((await theirs.json()) as { exportId: string }).exportId).not.toBe(exportId);
     expect((await fetch(`${service.url}/exports/${exportId}`)).status).toBe(401);
   }, 30_000);
+
+  it("an export holds only its client's rows: another client's orders and revenue in the same hours stay out of both kinds", async () => {
+    const service = alive().at(-1)!;
+    const other = await new ClientStore(db.pool).create(`exports-rows-${Date.now()}`);
+    // The other client's orders in the same seconds as ours (ids of their own), its revenue in the same hours.
+    await seedOrders(db.pool, 1000, 2, other.id, 'other-');
+    await seedRevenue(db.pool, 3000, 48, other.id, 'rev-other-');
+    const orders = { from, to: new Date(seedStart + 1000 * 1000 + 500).toISOString() };
+    const hours = { from, to: new Date(seedStart + 48 * 3_600_000).toISOString() };
+    const exportAs = async (headers: Record<string, string>, kind: string, range: { from: string; to: string }): Promise<string> => {
+      const response = await post(service, { kind, format: 'csv', ...range }, headers);
+      expect(response.status).toBe(202);
+      const { exportId } = (await response.json()) as { exportId: string };
+      const done = await eventually(
+        async () => {
+          const current = (await (await apiFetch(`${service.url}/exports/${exportId}`, { headers })).json()) as ExportView;
+          return current.status === 'SUCCEEDED' ? current : undefined;
+        },
+        `export ${exportId} succeeded`,
+        30_000,
+      );
+      expect(done.status).toBe('SUCCEEDED');
+      return (await apiFetch(`${service.url}/exports/${exportId}/result`, { headers })).text();
+    };
+    const orderIds = async (clientId: string) =>
+      new Set(
+        (await db.pool.query<{ id: string }>('SELECT id::text FROM orders WHERE client_id = $1 AND created_at < $2', [clientId, orders.to])).rows.map(
+          (r) => r.id,
+        ),
+      );
+    const idsIn = (csv: string) => new Set(keysOf(csv).map((key) => key.split(',')[0]!));
+
+    const [theirOrders, ourOrders, theirRevenue, ourRevenue] = await Promise.all([
+      exportAs(authorization(other.key), 'orders', orders),
+      exportAs(authorization(), 'orders', orders),
+      exportAs(authorization(other.key), 'revenue', hours),
+      exportAs(authorization(), 'revenue', hours),
+    ]);
+    // Orders: each client's export holds its own orders' lines, all of them, and no other's.
+    expect(keysOf(theirOrders)).toHaveLength(2000);
+    expect(idsIn(theirOrders)).toEqual(await orderIds(other.id));
+    expect(keysOf(ourOrders)).toHaveLength(2000);
+    expect(idsIn(ourOrders)).toEqual(await orderIds(testClientId));
+    // Revenue: each client's hours count its own events only (3,000 theirs, 30,000 ours) and sum its own amounts.
+    const totals = (csv: string) =>
+      csv
+        .split('\r\n')
+        .slice(1, -1)
+        .map((line) => line.split(','))
+        .reduce((sum, [, , cents, events]) => ({ cents: sum.cents + Number(cents), events: sum.events + Number(events) }), { cents: 0, events: 0 });
+    const seeded = async (clientId: string) =>
+      (
+        await db.pool.query<{ cents: number; events: number }>(
+          `SELECT sum(amount_cents)::float8 AS cents, count(*)::int AS events FROM analytics_events WHERE client_id = $1 AND event_type = 'REVENUE'`,
+          [clientId],
+        )
+      ).rows[0]!;
+    expect(totals(theirRevenue)).toEqual({ cents: (await seeded(other.id)).cents, events: 3000 });
+    expect(totals(ourRevenue)).toEqual({ cents: (await seeded(testClientId)).cents, events: 30_000 });
+  }, 60_000);
 });

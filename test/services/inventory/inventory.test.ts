@@ -25,7 +25,7 @@ function order(items: Array<[string, number]>): OrderCreated {
     items: items.map(([s, quantity]) => ({ sku: s, quantity, unitPriceCents: 100 })),
     totalCents: 100,
     currency: 'EUR',
-    createdAt: Date.now(),
+    createdAt: Date.now(), clientId: null,
   };
 }
 

@@ -6,7 +6,8 @@ import { topics } from '../../../shared/contracts/topics.js';
 import { topicEnd } from '../../support/kafka-groups.js';
 import { cancelOrder, getOrder, inParallel, postOrder, postRaw, testPool, type OrderRequest } from '../../support/order-api.js';
 import { ServiceFleet, type RunningService } from '../../support/services.js';
-import { readTopic } from '../../support/stack.js';
+import { readTopic, testSerde } from '../../support/stack.js';
+import { testClientId } from '../../support/api-client.js';
 
 const fleet = new ServiceFleet();
 let order: RunningService;
@@ -60,6 +61,8 @@ describe('order API', () => {
     const message = messages.find((m) => m.key?.toString() === orderId)!;
     expect(message.headers?.['event-id']?.toString()).toMatch(/^[0-9a-f-]{36}$/);
     expect(message.headers?.['correlation-id']?.toString()).toBeTruthy();
+    // The client that placed it: its analytics facts, and so its exports, are its own.
+    expect((await testSerde().decode(topics.orderCreated, message.value)).clientId).toBe(testClientId);
     const { rows } = await pool.query<{ delay_ms: number }>(
       "SELECT (extract(epoch FROM sent_at - created_at) * 1000)::float8 AS delay_ms FROM order_outbox WHERE message_key = $1",
       [orderId],

@@ -30,7 +30,7 @@ function order(n: number): Buffer {
     items: [{ sku: 'SKU-001', quantity: 1, unitPriceCents: 100 }],
     totalCents: 100,
     currency: 'EUR',
-    createdAt: 0,
+    createdAt: 0, clientId: null,
   };
   return FakeSerde.frame(schemas.OrderCreated.type, value);
 }

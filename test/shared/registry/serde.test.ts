@@ -19,6 +19,7 @@ function sampleOrder(): OrderCreated {
     totalCents: 3499,
     currency: 'EUR',
     createdAt: Date.UTC(2026, 10, 27, 12, 0, 0),
+    clientId: null,
   };
 }
 
