@@ -378,7 +378,7 @@ try {
   const example: OrderCreated = {
     eventId: randomUUID(), orderId: randomUUID(), customerId: `bench-${run}-paced-1`, email: `bench-${run}-paced-1@bench.example`,
     items: [{ sku: 'SKU-001', quantity: 1, unitPriceCents: 1999 }, { sku: 'SKU-010', quantity: 2, unitPriceCents: 2999 }],
-    totalCents: 7997, currency: 'EUR', createdAt: Date.now(),
+    totalCents: 7997, currency: 'EUR', createdAt: Date.now(), clientId: randomUUID(),
   };
   const messageSize = (await serde.encode(topics.orderCreated, example)).length;
   console.log(`bare kafkajs round trip, ${messageSize}-byte messages paced at ${pacedRate}/s…`);

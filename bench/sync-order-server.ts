@@ -53,6 +53,7 @@ async function completeInline(clientId: string, orderId: string, body: CreateOrd
   const order: OrderCreated = {
     eventId: randomUUID(),
     orderId,
+    clientId,
     customerId: body.customerId,
     email: body.email,
     items: view.items,
