@@ -6,6 +6,8 @@ import type { Logger } from '../../shared/logger.js';
 import type { Outbox } from '../../shared/outbox/outbox.js';
 import type { Catalogue } from './catalogue.js';
 import {
+  DEFAULT_CARD_TOKEN,
+  findHistory,
   findIdempotencyKey,
   findOrder,
   insertOrder,
@@ -15,6 +17,7 @@ import {
 } from './orders.js';
 import { ordersAccepted, requestsRefused } from './metrics.js';
 import { ajv, createOrderBody, describeSchemaError, type CreateOrderRequest } from './validation.js';
+import type { OrderWorkflow } from './workflow.js';
 
 export interface OrderRoutesOptions {
   pool: Pool;
@@ -23,8 +26,8 @@ export interface OrderRoutesOptions {
   catalogue: Catalogue;
   logger: Logger;
   bodyLimitBytes: number;
-  /** An order's pending timeout, scheduled with it. */
-  pendingTimeoutMs: number;
+  /** Starts each order's workflow in its transaction, and cancels. */
+  workflow: OrderWorkflow;
 }
 
 export const MAX_QUANTITY = 1000;
@@ -139,9 +142,10 @@ export function registerOrderRoutes(app: FastifyInstance, options: OrderRoutesOp
       currency: body.currency,
       lines,
       totalCents,
+      cardToken: body.cardToken ?? DEFAULT_CARD_TOKEN,
       createdAt: Date.now(),
     };
-    const result = await insertOrder(pool, outbox, order, options.pendingTimeoutMs, key === undefined ? undefined : { key, requestHash });
+    const result = await insertOrder(pool, outbox, options.workflow, order, key === undefined ? undefined : { key, requestHash });
     if (result.kind === 'replay') return replay(reply, result.record, requestHash);
     ordersAccepted.inc();
     logger.info(
@@ -159,6 +163,14 @@ export function registerOrderRoutes(app: FastifyInstance, options: OrderRoutesOp
     return order;
   });
 
+  app.get<{ Params: { id: string } }>('/orders/:id/history', async (request, reply) => {
+    const { id } = request.params;
+    if (!uuidPattern.test(id)) return problem(reply, 400, 'id must be a UUID', 'id');
+    const transitions = await findHistory(pool, request.clientId, id);
+    if (!transitions) return problem(reply, 404, `order ${id} not found`, 'id');
+    return { orderId: id, transitions };
+  });
+
   app.post<{ Params: { id: string } }>(
     '/orders/:id/cancel',
     { onRequest: async (request, reply) => (hasBody(request) ? requireJson(request, reply) : undefined) },
@@ -171,7 +183,7 @@ export function registerOrderRoutes(app: FastifyInstance, options: OrderRoutesOp
       if (reason !== undefined && (typeof reason !== 'string' || reason.length > 500)) {
         return problem(reply, 400, 'reason must be a string of at most 500 characters', 'reason');
       }
-      const result = await requestCancel(pool, outbox, request.clientId, id, reason ?? null, correlationIdOf(request));
+      const result = await requestCancel(pool, options.workflow, request.clientId, id, reason ?? null);
       switch (result.kind) {
         case 'not-found':
           return problem(reply, 404, `order ${id} not found`, 'id');

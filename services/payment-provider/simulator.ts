@@ -16,10 +16,10 @@
  * Controls (tests and demos): GET/POST /_control {latencyMs, outage, hang, declineCardTokens,
  * declineAmountsOverCents}, POST /_control/reset. The card tokens tok_chargeDeclined and
  * tok_insufficientFunds always decline.
- *   node --import tsx stack/payment-provider.ts   (PAYMENT_PROVIDER_PORT, default 4010)
+ * It sits under services/ so compose builds and runs it like the rest; eslint keeps every service
+ * from importing it (services never import each other).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { pathToFileURL } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 
 export type ChargeStatus = 'authorized' | 'captured' | 'voided' | 'refunded';
@@ -184,14 +184,4 @@ export async function startPaymentProvider(port = 0, host = '127.0.0.1'): Promis
   const { app, charges } = buildPaymentProvider();
   const address = await app.listen({ port, host });
   return { app, charges, url: address, close: () => app.close() };
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const port = Number(process.env.PAYMENT_PROVIDER_PORT ?? process.env.HTTP_PORT ?? 4010);
-  const host = process.env.PAYMENT_PROVIDER_HOST ?? '127.0.0.1';
-  const provider = await startPaymentProvider(port, host);
-  console.log(`payment provider simulator on ${provider.url}`);
-  const stop = () => void provider.close().then(() => process.exit(0));
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
 }
