@@ -121,7 +121,7 @@ export class OrderWorkflow {
   /** In POST /orders' transaction: the order is PENDING; the authorization goes out with it, and its timeout is scheduled. */
   async start(tx: PoolClient, order: WorkflowOrder): Promise<void> {
     await this.enter(tx, order, 'PENDING', 1);
-    await recordTransition(tx, order.id, null, 'PENDING', { trigger: 'created', actor: 'order-api', eventId: null, topic: null }, null, [], 1);
+    await recordTransition(tx, order.id, null, 'PENDING', { trigger: 'created', actor: 'order-api', eventId: null, topic: null }, null, [steps.PENDING!.command], 1);
   }
 
   /** In POST /orders/:id/cancel's transaction, the order locked: CONFIRMED → CANCELLING, or why not. */
