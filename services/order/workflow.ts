@@ -214,6 +214,14 @@ export class OrderWorkflow {
       }
       const rule = ruleFor(order.status, 'timeout.exhausted');
       if (!rule) throw new UnexpectedWorkflowEventError(`no timeout rule for state ${order.status}`);
+      // GET /orders/:id shows that the order was ended by a timeout, and of which step.
+      await recordStep(tx, orderId, {
+        step: 'timeout',
+        outcome: 'rejected',
+        detail: { state: order.status, attempt: order.stepAttempt, scheduledAt: event.value.scheduledAt },
+        handledBy: 'scheduler',
+        occurredAt: Date.now(),
+      });
       await this.apply(tx, order, rule, { ...cause, trigger: 'timeout.exhausted' });
       return `timed out: ${order.status} → ${rule.to}`;
     });
