@@ -21,6 +21,7 @@ import { consumerGroups, topics } from '../shared/contracts/topics.js';
 import { createLogger } from '../shared/logger.js';
 import { groupLag } from '../test/support/kafka-groups.js';
 import { ServiceFleet } from '../test/support/services.js';
+import { startPayments, startProvider } from '../test/support/payments.js';
 import { printTable, provisionedStack, stopFleetOnSignal, writeResults } from './support.js';
 import { authorization } from '../test/support/api-client.js';
 
@@ -103,7 +104,8 @@ async function completion(prefix: string, loadEnded: number): Promise<Completion
   for (;;) {
     const { rows } = await pool.query<{ orders: number; done: number }>(
       `SELECT count(*)::int AS orders,
-              count(*) FILTER (WHERE (SELECT count(*) FROM order_steps s WHERE s.order_id = o.id AND s.step IN ('inventory', 'email', 'analytics')) = 3)::int AS done
+              count(*) FILTER (WHERE (SELECT count(*) FROM order_steps s WHERE s.order_id = o.id AND s.step IN ('inventory', 'email', 'analytics')) = 3
+                                 AND o.status IN ('CONFIRMED', 'REJECTED'))::int AS done
          FROM orders o WHERE o.customer_id LIKE $1`,
       [pattern],
     );
@@ -141,16 +143,24 @@ async function completion(prefix: string, loadEnded: number): Promise<Completion
 }
 
 try {
-  console.log('starting order, inventory, email and analytics…');
+  console.log('starting order, inventory, email, analytics, payments and the payment provider simulator…');
   const env = { LOG_LEVEL: serviceLogLevel };
+  // Orders are paid (authorize, then capture on confirm): the provider simulator runs in this process.
+  const provider = await startProvider();
   const [order] = await Promise.all([
     fleet.start('order', env),
     fleet.start('inventory', env),
     fleet.start('email', env),
     fleet.start('analytics', env),
+    startPayments(fleet, provider, env),
   ]);
-  for (const group of [consumerGroups.inventory, consumerGroups.email, consumerGroups.analytics]) {
-    while ((await groupLag(group.groupId, topics.orderCreated.name)) > 0) await new Promise((resolve) => setTimeout(resolve, 500));
+  for (const [group, topic] of [
+    [consumerGroups.payments, topics.paymentCommands],
+    [consumerGroups.inventory, topics.inventoryReserveRequested],
+    [consumerGroups.email, topics.orderCreated],
+    [consumerGroups.analytics, topics.orderCreated],
+  ] as const) {
+    while ((await groupLag(group.groupId, topic.name)) > 0) await new Promise((resolve) => setTimeout(resolve, 500));
   }
   await pool.query('UPDATE stock SET available = 1000000 WHERE sku = ANY($1::text[])', [SKUS]);
   const url = order!.url;
@@ -221,6 +231,7 @@ try {
   });
   console.log(`\nresults: ${file}`);
   for (const service of fleet.started) await fleet.stop(service);
+  await provider.close();
 } finally {
   await fleet.stopAll();
   await pool.end();
