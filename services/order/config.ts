@@ -29,6 +29,14 @@ export const configSpec = {
   requestDeadlineMs: variable('REQUEST_DEADLINE_MS', positiveInt.default(60_000)),
   /** Requests waiting for replies at once; one more gets 503 with Retry-After. */
   requestMaxInFlight: variable('REQUEST_MAX_IN_FLIGHT', positiveInt.default(1000)),
+  /** Tests only (the crash-at-every-step suite): SIGKILL right after a transition into these states commits (e.g. RESERVED,CONFIRMED). */
+  crashAfterTransition: variable(
+    'ORDER_CRASH_AFTER_TRANSITION',
+    z
+      .string()
+      .default('')
+      .transform((list) => list.split(',').map((state) => state.trim().toUpperCase()).filter((state) => state.length > 0)),
+  ),
   catalogueCacheMs: variable('CATALOGUE_CACHE_MS', z.coerce.number({ error: 'expected milliseconds' }).int().min(0).default(5000)),
 };
 

@@ -29,7 +29,7 @@ const workflowOf = (service: { handleOnce: HandleOnce; outbox: Outbox; config: O
     reservationTimeoutMs: service.config.reservationTimeoutMs,
     paymentStepTimeoutMs: service.config.paymentStepTimeoutMs,
     followUpDelayMs: service.config.followUpDelayMs,
-  });
+  }, new Set(service.config.crashAfterTransition));
 
 await runConsumerService('order', consumerGroups.orderService, {
   config: loadServiceConfig,

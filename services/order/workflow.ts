@@ -116,6 +116,8 @@ export class OrderWorkflow {
     private readonly handleOnce: HandleOnce,
     private readonly outbox: Outbox,
     private readonly timers: WorkflowTimers,
+    /** Test hook (the crash-at-every-step suite): SIGKILL right after a transition into one of these states commits, before its events are published. */
+    private readonly crashAfter: ReadonlySet<string> = new Set(),
   ) {}
 
   /** In POST /orders' transaction: the order is PENDING; the authorization goes out with it, and its timeout is scheduled. */
@@ -247,6 +249,7 @@ export class OrderWorkflow {
       return this.apply(tx, order, rule, { trigger, actor: step.handledBy, eventId: event.eventId, topic: event.topic, eventReason });
     });
     if (outcome === DUPLICATE) return;
+    if (this.crashAfter.has(outcome)) process.kill(process.pid, 'SIGKILL');
     event.logger.info({ orderId, trigger, outcome }, 'order workflow event applied');
   }
 
