@@ -2,8 +2,10 @@
  * `npm run bench:api`: the order API under 50 concurrent clients, and how long an order takes from
  * its POST until all three groups (inventory, email, analytics) are done with it.
  *
- * Runs against the stack of the environment (the local stack is started if needed) with the four
- * services as child processes. Phases, one after the other, in the same run:
+ * Runs against the stack of the environment (the local stack is started if needed) with the five
+ * services (order, inventory, email, analytics, payments) as child processes and the payment
+ * provider simulator in this process: orders are paid, so "status CONFIRMED" includes the
+ * authorization and the capture. Phases, one after the other, in the same run:
  *   1. GET /healthz at 50 connections: the HTTP floor of the same process (the baseline);
  *   2. GET /orders/:id at 50 connections: one database read per request;
  *   3. POST /orders at 50 connections for BENCH_DURATION seconds (saturation), then the drain;
