@@ -176,6 +176,8 @@ export function buildPaymentProvider(): { app: FastifyInstance; charges: Map<str
     return behaviour;
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
+  // Ready as soon as it listens (it depends on nothing): what process managers and the chaos fleet wait for.
+  app.get('/readyz', async () => ({ status: 'ready' }));
   return { app, charges };
 }
 
