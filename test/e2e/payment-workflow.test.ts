@@ -8,12 +8,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { consumerGroups, topics } from '../../shared/contracts/topics.js';
+import { dlqTopicName } from '../../shared/kafka/topology.js';
 import { searchMail } from '../support/mail.js';
+import { publishEvents } from '../support/publish.js';
 import type { Pool } from '../../shared/db.js';
 import { cancelOrder, getHistory, getOrder, postOrder, testPool, type OrderView } from '../support/order-api.js';
 import { chargesOf, control, operationsOf, startPayments, startProvider, type PaymentProvider } from '../support/payments.js';
 import { ServiceFleet, type RunningService } from '../support/services.js';
-import { eventually } from '../support/stack.js';
+import { eventually, readTopic } from '../support/stack.js';
 
 const fleet = new ServiceFleet();
 let provider: PaymentProvider;
@@ -170,5 +173,19 @@ describe('order workflow with payment', () => {
     await new Promise((resolve) => setTimeout(resolve, 2000));
     expect(await operationsOf(provider, id)).toEqual({ authorize: 1, capture: 0, void: 1, refund: 0 });
     expect((await getOrder(order.url, id)).body.status).toBe('REJECTED');
+  });
+
+  it('an event the table does not expect in the state goes to the DLQ, naming the state, and moves nothing', async () => {
+    const id = await place('unexpected');
+    expect((await final(id)).status).toBe('CONFIRMED');
+    await publishEvents(topics.paymentOutcomes, [
+      { eventId: randomUUID(), orderId: id, causationId: randomUUID(), action: 'REFUND', outcome: 'REFUNDED', chargeId: null, amountCents: 1, reason: null, handledBy: 'test', occurredAt: Date.now() },
+    ]);
+    const dead = await readTopic(dlqTopicName(topics.paymentOutcomes, consumerGroups.orderService.groupId), (seen) =>
+      seen.some((m) => m.key?.toString() === id),
+    );
+    const letter = dead.find((m) => m.key?.toString() === id)!;
+    expect(letter.headers?.['failure-error-message']?.toString()).toContain('payment.refunded is not expected in state CONFIRMED');
+    expect((await getOrder(order.url, id)).body.status).toBe('CONFIRMED');
   });
 });
