@@ -72,10 +72,8 @@ interface Cause {
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** An event the table does not expect in the order's state: to the DLQ, naming the state. */
-export class UnexpectedWorkflowEventError extends PermanentError {
-  override readonly code: string = 'PERMANENT';
-}
+/** An event the table does not expect in the order's state: to the DLQ (PERMANENT), its message naming the state. */
+export class UnexpectedWorkflowEventError extends PermanentError {}
 
 const paymentTriggers: Record<PaymentOutcome['outcome'], Trigger> = {
   AUTHORIZED: 'payment.authorized',
