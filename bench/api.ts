@@ -16,6 +16,8 @@
  *   3. mail at BENCH_MAIL_LATENCY_MS: the same four POST phases.
  * "All three groups done" is measured with the services' own timestamps (same machine clock): the
  * order's created_at and the time each service reports for its step, so no polling blurs it.
+ * Orders are paid: the payments service and the provider simulator (in this process) run beside the
+ * pipeline, so "done" includes the authorization and the capture; the sync variant does no payment.
  * Each process's peak RSS (VmHWM) is read at the end. The bench sets the stock of SKU-001..SKU-030 high.
  *   BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 50), BENCH_RATE (default 20),
  *   BENCH_MAIL_LATENCY_MS (default 250), BENCH_DRAIN_S (default 120: the longest wait for a backlog
@@ -40,6 +42,7 @@ import { groupLag } from '../test/support/kafka-groups.js';
 import { freePort, startProcess, type ServiceProcess } from '../test/support/processes.js';
 import { ServiceFleet, type RunningService } from '../test/support/services.js';
 import { authorization, testApiKey } from '../test/support/api-client.js';
+import { startPayments, startProvider } from '../test/support/payments.js';
 import { printTable, provisionedStack, stopFleetOnSignal, writeResults } from './support.js';
 
 const duration = Number(process.env.BENCH_DURATION ?? 10);
@@ -115,7 +118,8 @@ async function completion(prefix: string, waitSeconds = drainSeconds): Promise<C
   for (;;) {
     const { rows } = await pool.query<{ orders: number; done: number }>(
       `SELECT count(*)::int AS orders,
-              count(*) FILTER (WHERE (SELECT count(*) FROM order_steps s WHERE s.order_id = o.id AND s.step IN ('inventory', 'email', 'analytics')) = 3)::int AS done
+              count(*) FILTER (WHERE (SELECT count(*) FROM order_steps s WHERE s.order_id = o.id AND s.step IN ('inventory', 'email', 'analytics')) = 3
+                                 AND o.status IN ('CONFIRMED', 'REJECTED'))::int AS done
          FROM orders o WHERE o.customer_id LIKE $1`,
       [pattern],
     );
@@ -155,7 +159,8 @@ async function completion(prefix: string, waitSeconds = drainSeconds): Promise<C
  * transaction and the relay (the order's created_at, taken before its transaction → the order.created
  * row marked sent after the broker's ack), each group (sent → its step's
  * time, taken in its handler: the consumer's fetch, decoding, the handler's transaction so far), and the
- * saga's answer (inventory's decision → status CONFIRMED: inventory's relay and the order service's consumer).
+ * workflow's answer (inventory's decision → status CONFIRMED: inventory's relay, the order service's
+ * consumer and the capture). Inventory reserves after the payment's authorization, so its part includes it.
  */
 async function breakdown(prefix: string): Promise<Array<{ part: string; p50: number; p99: number }>> {
   const { rows } = await pool.query<{ part: string; p50: number; p99: number }>(
@@ -170,10 +175,10 @@ async function breakdown(prefix: string): Promise<Array<{ part: string; p50: num
         WHERE o.customer_id LIKE $1 GROUP BY o.id, x.sent_at),
      d AS (
        SELECT '1. API transaction + relay: created → order.created acked' AS part, sent_at - created_at AS latency FROM t
-       UNION ALL SELECT '2. order.created acked → inventory handler', inventory - sent_at FROM t
+       UNION ALL SELECT '2. order.created acked → inventory handler (after authorization)', inventory - sent_at FROM t
        UNION ALL SELECT '2. order.created acked → email handler (before SMTP)', email - sent_at FROM t
        UNION ALL SELECT '2. order.created acked → analytics handler', analytics - sent_at FROM t
-       UNION ALL SELECT '3. saga: inventory decided → CONFIRMED', updated_at - inventory FROM t WHERE status = 'CONFIRMED')
+       UNION ALL SELECT '3. workflow: inventory decided → CONFIRMED (capture)', updated_at - inventory FROM t WHERE status = 'CONFIRMED')
      SELECT part,
             (percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM latency)) * 1000)::float8 AS p50,
             (percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM latency)) * 1000)::float8 AS p99
@@ -329,20 +334,28 @@ try {
   sinkDirs.push(fast.dir);
   // BENCH_SERVICE_NODE_OPTIONS, e.g. --max-old-space-size=64: how the services' memory answers to a smaller heap.
   const env = { LOG_LEVEL: serviceLogLevel, ...(process.env.BENCH_SERVICE_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVICE_NODE_OPTIONS } : {}) };
-  const [order, inventory, firstEmail, analytics] = await Promise.all([
+  // Orders are paid (authorize, then capture on confirm): the provider simulator runs in this process.
+  const provider = await startProvider();
+  const [order, inventory, firstEmail, analytics, payments] = await Promise.all([
     fleet.start('order', env),
     fleet.start('inventory', env),
     fleet.start('email', { ...env, SMTP_URL: fast.smtpUrl }),
     fleet.start('analytics', env),
+    startPayments(fleet, provider, env),
   ]);
   let email: RunningService = firstEmail!;
-  for (const service of [order!, inventory!, email, analytics!]) {
+  for (const service of [order!, inventory!, email, analytics!, payments!]) {
     sampled.set(service.name, service.url);
     memory[service.name] = { idleRss: rssMb(service.child.pid, 'VmRSS'), heapTotal: 0, external: 0 };
   }
   const sampler = setInterval(() => void sampleMemory(), 1000);
-  for (const group of [consumerGroups.inventory, consumerGroups.email, consumerGroups.analytics]) {
-    while ((await groupLag(group.groupId, topics.orderCreated.name)) > 0) await new Promise((resolve) => setTimeout(resolve, 500));
+  for (const [group, topic] of [
+    [consumerGroups.payments, topics.paymentCommands],
+    [consumerGroups.inventory, topics.inventoryReserveRequested],
+    [consumerGroups.email, topics.orderCreated],
+    [consumerGroups.analytics, topics.orderCreated],
+  ] as const) {
+    while ((await groupLag(group.groupId, topic.name)) > 0) await new Promise((resolve) => setTimeout(resolve, 500));
   }
   await pool.query('UPDATE stock SET available = 1000000 WHERE sku = ANY($1::text[])', [SKUS]);
   const url = order!.url;
@@ -409,7 +422,7 @@ try {
   const doneSlow = { one: await completion(phases.at(-2)!.prefix), many: await completion(phases.at(-1)!.prefix, Math.max(1, drainSeconds - (Date.now() - drainBegan) / 1000)) };
 
   clearInterval(sampler);
-  for (const [name, service] of [['order', order], ['inventory', inventory], ['email', email], ['analytics', analytics]] as const) notePeak(name, service?.child.pid);
+  for (const [name, service] of [['order', order], ['inventory', inventory], ['email', email], ['analytics', analytics], ['payments', payments]] as const) notePeak(name, service?.child.pid);
   notePeak('sync variant', sync.process.child.pid);
   notePeak('mail sink', slow.process.child.pid);
   notePeak('mail sink', fast.process.child.pid);
@@ -418,6 +431,7 @@ try {
   // skips them (their orders stay without an email step).
   const unfinished = doneSlow.many.orders - doneSlow.many.done + doneSlow.one.orders - doneSlow.one.done;
   for (const service of fleet.started) await fleet.stop(service);
+  await provider.close();
   if (unfinished > 0) {
     const config = loadConfig({ ...kafkaVariables, ...registryVariables }, process.env);
     const admin = createKafka(config, logger, 'bench-api').admin();

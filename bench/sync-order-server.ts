@@ -30,6 +30,8 @@ import { Catalogue } from '../services/order/catalogue.js';
 import { findOrder } from '../services/order/orders.js';
 import { registerOrderRoutes } from '../services/order/routes.js';
 import { orderJobs } from '../services/order/timers.js';
+import { OrderWorkflow } from '../services/order/workflow.js';
+import type { HandleOnce } from '../shared/kit/handle-once.js';
 import type { CreateOrderRequest } from '../services/order/validation.js';
 
 const config = loadConfig({
@@ -45,6 +47,16 @@ const outbox = new Outbox(pool, 'bench_sync_order_outbox');
 await outbox.create();
 const mailer = new Mailer(config.smtpUrl, 'Order Pipeline <orders@order-pipeline.local>');
 const store = new AnalyticsStore(pool, { statementTimeoutMs: 30_000 });
+// POST /orders starts each order's workflow in its transaction; here the order is decided inline
+// before the answer (no payment: the article's synchronous chain), so the workflow consumes nothing.
+const consumesNothing: HandleOnce = () => Promise.reject(new Error('the sync variant consumes no events'));
+const workflow = new OrderWorkflow(consumesNothing, outbox, {
+  authorizationTimeoutMs: 30_000,
+  authorizationAttempts: 1,
+  reservationTimeoutMs: 5 * 60_000,
+  paymentStepTimeoutMs: 30_000,
+  followUpDelayMs: 24 * 3600_000,
+});
 
 /** What the pipeline does after the 202, done before it: the order is CONFIRMED (or REJECTED), mailed and counted. */
 async function completeInline(clientId: string, orderId: string, body: CreateOrderRequest): Promise<'CONFIRMED' | 'REJECTED'> {
@@ -65,7 +77,7 @@ async function completeInline(clientId: string, orderId: string, body: CreateOrd
     const outcome = await reserve(client, orderId, order.eventId, order.items);
     const to = outcome.kind === 'reserved' ? 'CONFIRMED' : 'REJECTED';
     await client.query('UPDATE orders SET status = $2, updated_at = now() WHERE id = $1', [orderId, to]);
-    await orderJobs.cancelPendingTimeout(client, orderId);
+    await orderJobs.cancelStepTimeout(client, orderId);
     return to;
   });
   await mailer.send(confirmationFor(order));
@@ -89,8 +101,7 @@ clientApi(app, { pool, logger, ...config }, (api) => {
     logger,
     catalogue: new Catalogue(pool, 5000),
     bodyLimitBytes: 16 * 1024,
-    // The order is decided before the answer; its pending timeout never matters here.
-    pendingTimeoutMs: 5 * 60_000,
+    workflow,
   });
 });
 await app.listen({ host: '127.0.0.1', port: config.httpPort });

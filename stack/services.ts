@@ -27,4 +27,8 @@ export const services: readonly ServiceDefinition[] = [
   { name: 'exports', entry: 'services/exports/main.ts', port: 3060, portVariable: 'HTTP_PORT' },
   // Locally, webhook receivers run on this machine: loopback is allowed (the SSRF guard refuses it otherwise).
   { name: 'webhooks', entry: 'services/webhooks/main.ts', port: 3070, portVariable: 'HTTP_PORT', env: { WEBHOOK_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128' } },
+  // The payment provider is a third party: locally its simulator (services/payment-provider, API in
+  // the README), which the payments service calls over HTTP like any provider.
+  { name: 'payment-provider', entry: 'services/payment-provider/main.ts', port: 4010, portVariable: 'HTTP_PORT' },
+  { name: 'payments', entry: 'services/payments/main.ts', port: 3090, portVariable: 'HTTP_PORT', env: { PAYMENT_PROVIDER_URL: 'http://127.0.0.1:4010' } },
 ];

@@ -41,9 +41,36 @@ export interface Verdict {
   extraRows: number;
   /** SKUs whose stock does not add up. */
   stockBroken: string[];
+  /**
+   * Orders whose money does not add up in the provider's records: a CONFIRMED order not captured
+   * exactly once (or refunded), another order with a capture, or an authorization left held.
+   */
+  moneyBroken: string[];
+  /** Captured − refunded over the accepted orders, and the sum of the CONFIRMED orders' totals: equal when the money is conserved. */
+  capturedMinusRefundedCents: number;
+  confirmedTotalCents: number;
 }
 
-export const settled = (verdict: Verdict) => verdict.lost === 0 && verdict.duplicated === 0;
+interface ProviderCharge {
+  reference: string;
+  amountCents: number;
+  status: string;
+  operations: Array<{ type: string }>;
+}
+
+/** The provider simulator's charges of these orders, from its own records (GET /v1/charges). */
+async function chargesByOrder(providerUrl: string, ids: ReadonlySet<string>): Promise<Map<string, ProviderCharge[]>> {
+  const response = await fetch(`${providerUrl.replace(/\/+$/, '')}/v1/charges`);
+  if (!response.ok) throw new Error(`provider charges: ${response.status}`);
+  const byOrder = new Map<string, ProviderCharge[]>();
+  for (const charge of ((await response.json()) as { data: ProviderCharge[] }).data) {
+    if (ids.has(charge.reference)) byOrder.set(charge.reference, [...(byOrder.get(charge.reference) ?? []), charge]);
+  }
+  return byOrder;
+}
+
+export const settled = (verdict: Verdict) =>
+  verdict.lost === 0 && verdict.duplicated === 0 && verdict.capturedMinusRefundedCents === verdict.confirmedTotalCents;
 
 interface MailPage {
   messages: Array<{ Subject: string; MessageID: string }>;
@@ -67,11 +94,23 @@ async function mailsTo(mailSinkUrl: string, domain: string): Promise<MailPage['m
 /**
  * Checks the stores, not logs: every accepted order final; exactly one confirmation mail each;
  * analytics rows = 2 per order + 1 per line, none twice; stock conserved (available + reserved
- * unchanged per SKU, and reserved moved exactly as the RESERVED reservations did).
+ * unchanged per SKU, and reserved moved exactly as the RESERVED reservations did); money conserved
+ * in the provider's records (captured − refunded = the CONFIRMED orders' totals, each CONFIRMED
+ * order captured once, no REJECTED order captured or left authorized).
  */
-export async function verdict(pool: pg.Pool, mailSinkUrl: string, domain: string, accepted: readonly Accepted[], before: StockSnapshot): Promise<Verdict> {
+export async function verdict(
+  pool: pg.Pool,
+  mailSinkUrl: string,
+  domain: string,
+  accepted: readonly Accepted[],
+  before: StockSnapshot,
+  providerUrl?: string,
+): Promise<Verdict> {
   const ids = accepted.map((a) => a.orderId);
-  const { rows: orders } = await pool.query<{ id: string; status: string }>('SELECT id::text, status FROM orders WHERE id = ANY($1::uuid[])', [ids]);
+  const { rows: orders } = await pool.query<{ id: string; status: string; total_cents: string }>(
+    'SELECT id::text, status, total_cents FROM orders WHERE id = ANY($1::uuid[])',
+    [ids],
+  );
   const final = new Set(orders.filter((o) => o.status === 'CONFIRMED' || o.status === 'REJECTED').map((o) => o.id));
   const pending = ids.filter((id) => !final.has(id)).length;
 
@@ -110,9 +149,31 @@ export async function verdict(pool: pg.Pool, mailSinkUrl: string, domain: string
     return !totalSame || reservedMoved !== heldMoved;
   });
 
+  // Money: captured − refunded = the CONFIRMED orders' totals, and per order the provider agrees with the status.
+  const moneyBroken: string[] = [];
+  let capturedMinusRefundedCents = 0;
+  let confirmedTotalCents = 0;
+  if (providerUrl) {
+    const charges = await chargesByOrder(providerUrl, new Set(ids));
+    for (const order of orders) {
+      const count = (type: string) => (charges.get(order.id) ?? []).flatMap((c) => c.operations).filter((o) => o.type === type).length;
+      const amount = Number(order.total_cents);
+      capturedMinusRefundedCents += (count('capture') - count('refund')) * amount;
+      if (order.status === 'CONFIRMED') confirmedTotalCents += amount;
+      const held = (charges.get(order.id) ?? []).some((c) => c.status === 'authorized');
+      const right =
+        order.status === 'CONFIRMED'
+          ? count('capture') === 1 && count('refund') === 0 && count('authorize') === 1
+          : order.status === 'REJECTED'
+            ? count('capture') === 0 && !held && count('authorize') <= 1
+            : true;
+      if (!right) moneyBroken.push(order.id);
+    }
+  }
+
   return {
     lost: pending + missingMails + missingRows,
-    duplicated: extraMails + extraRows + stockBroken.length,
+    duplicated: extraMails + extraRows + stockBroken.length + moneyBroken.length,
     pending,
     missingMails,
     extraMails,
@@ -120,5 +181,8 @@ export async function verdict(pool: pg.Pool, mailSinkUrl: string, domain: string
     missingRows,
     extraRows,
     stockBroken,
+    moneyBroken,
+    capturedMinusRefundedCents,
+    confirmedTotalCents,
   };
 }

@@ -6,7 +6,7 @@ import { repoRoot } from '../../stack/layout.js';
 import { services } from '../../stack/services.js';
 import { testApiKey } from '../../test/support/api-client.js';
 
-export type ServiceName = 'order' | 'inventory' | 'email' | 'analytics' | 'batch-ingestion';
+export type ServiceName = 'order' | 'inventory' | 'email' | 'analytics' | 'batch-ingestion' | 'payments' | 'payment-provider';
 
 export interface Member {
   service: ServiceName;
@@ -47,9 +47,12 @@ export class Fleet {
 
   /** Starts `count` instances of each service and resolves once all answer /readyz. */
   async startAll(scale: Partial<Record<ServiceName, number>> = {}): Promise<void> {
+    // The payment provider (a third party's simulator) first: the payments members are given its address.
+    await this.start('payment-provider', 'payment-provider#1');
     const started: Array<Promise<Member>> = [];
     for (const service of services) {
       const name = service.name as ServiceName;
+      if (name === 'payment-provider') continue;
       for (let i = 1; i <= (scale[name] ?? 1); i++) started.push(this.start(name, `${name}#${i}`));
     }
     await Promise.all(started);
@@ -60,10 +63,18 @@ export class Fleet {
     const definition = services.find((s) => s.name === service);
     if (!definition) throw new Error(`unknown service ${service}`);
     const port = this.nextPort++;
+    const provider = this.providerUrl();
     const log = createWriteStream(path.join(this.options.logDir, `${instance.replace('#', '-')}.log`), { flags: 'a' });
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, definition.entry)], {
       // The order API makes sure the client placeOrders calls as exists.
-      env: { ...process.env, DEMO_API_KEY: testApiKey, ...this.options.env, [definition.portVariable]: String(port), INSTANCE_ID: instance },
+      env: {
+        ...process.env,
+        DEMO_API_KEY: testApiKey,
+        ...this.options.env,
+        ...(provider ? { PAYMENT_PROVIDER_URL: provider } : {}),
+        [definition.portVariable]: String(port),
+        INSTANCE_ID: instance,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout?.pipe(log, { end: false });
@@ -102,6 +113,12 @@ export class Fleet {
   /** Members of `service` that are up and were ready (not those still starting). */
   running(service: ServiceName): Member[] {
     return this.members.filter((m) => m.service === service && m.ready && this.alive(m));
+  }
+
+  /** The payment provider simulator's address (its records are the money's truth). */
+  providerUrl(): string | undefined {
+    const provider = this.members.find((m) => m.service === 'payment-provider' && m.ready && this.alive(m));
+    return provider && `http://127.0.0.1:${provider.port}`;
   }
 
   /** The order API of a running order service. */

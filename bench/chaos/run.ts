@@ -147,18 +147,19 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     note(`load over in ${((loadEnd - started) / 1000).toFixed(1)} s (${load.retries()} retried requests)`);
 
     // Drained: every effect of every accepted order is there. Duplicates are judged after that.
-    let last = await verdict(pool, options.mailSinkUrl, domain, load.accepted, before);
+    let last = await verdict(pool, options.mailSinkUrl, domain, load.accepted, before, fleet.providerUrl());
     while (last.lost > 0 && Date.now() - loadEnd < options.drainTimeoutMs) {
       await sleep(1000);
-      last = await verdict(pool, options.mailSinkUrl, domain, load.accepted, before).catch(() => last);
+      last = await verdict(pool, options.mailSinkUrl, domain, load.accepted, before, fleet.providerUrl()).catch(() => last);
     }
     const drainSeconds = last.lost === 0 ? (Date.now() - loadEnd) / 1000 : -1;
     const longestStallSeconds = await stalls.stop();
     // Late duplicates (a redelivery after the last effect): a second look a little later.
     await sleep(3000);
-    last = await verdict(pool, options.mailSinkUrl, domain, load.accepted, before);
+    last = await verdict(pool, options.mailSinkUrl, domain, load.accepted, before, fleet.providerUrl());
     const dlqd = (await dlqMessages(options.env)) - dlqBefore;
     if (!settled(last)) note(`not settled: ${JSON.stringify(last)}`);
+    note(`money: captured − refunded ${last.capturedMinusRefundedCents} cents, CONFIRMED totals ${last.confirmedTotalCents} cents, ${last.moneyBroken.length} orders off`);
     return {
       scenario: scenario.name,
       longestStallSeconds,

@@ -1,6 +1,7 @@
 /**
  * The email service (group email-service): one order confirmation per order.created, and one
- * follow-up per order.follow-ups (published by the scheduler), through SMTP.
+ * follow-up per order.follow-ups (published by the scheduler), one "payment failed" mail per
+ * order.payment-failed (the order workflow's), through SMTP.
  *   node dist/services/email/main.js (after npm run build; npm start runs the source)
  */
 import { consumerGroups, topics, topology } from '../../shared/contracts/topics.js';
@@ -9,15 +10,17 @@ import { loadServiceConfig } from './config.js';
 import { FollowUpHandlers, followUpSql } from './follow-up.js';
 import { EmailHandlers } from './handlers.js';
 import { Mailer } from './mailer.js';
+import { PaymentFailedHandlers, paymentFailedSql } from './payment-failed.js';
 
 await runConsumerService('email', consumerGroups.email, {
   config: loadServiceConfig,
-  database: { sql: [new URL('./schema.sql', import.meta.url), followUpSql], outbox: { table: 'email_outbox', topology } },
+  database: { sql: [new URL('./schema.sql', import.meta.url), followUpSql, paymentFailedSql], outbox: { table: 'email_outbox', topology } },
   consume: (runtime, service) => {
     const mailer = new Mailer(service.config.smtpUrl, service.config.mailFrom);
     service.shutdown.add('smtp', async () => mailer.close());
     runtime
       .on(topics.orderCreated, new EmailHandlers(service, mailer).onOrderCreated)
-      .on(topics.orderFollowUps, new FollowUpHandlers(service, mailer).onFollowUp);
+      .on(topics.orderFollowUps, new FollowUpHandlers(service, mailer).onFollowUp)
+      .on(topics.orderPaymentFailed, new PaymentFailedHandlers(service, mailer).onPaymentFailed);
   },
 });

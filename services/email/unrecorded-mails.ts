@@ -17,7 +17,7 @@ const unrecordedGauge = new Gauge({
 export class UnrecordedMails {
   private readonly orders = new Set<string>();
 
-  constructor(private readonly mail: 'confirmation' | 'follow-up') {
+  constructor(private readonly mail: 'confirmation' | 'follow-up' | 'payment-failed') {
     unrecordedGauge.set({ mail }, 0);
   }
 

@@ -7,7 +7,7 @@ import { DUPLICATE } from '../../shared/kit/handle-once.js';
 import { instanceId } from '../../shared/logger.js';
 import { metrics } from '../../shared/metrics.js';
 import type { OutboxMessage } from '../../shared/outbox/outbox.js';
-import type { InventoryRejected, InventoryReleased, InventoryReserved, OrderCancelled, OrderCreated } from '../../shared/contracts/schemas.js';
+import type { InventoryRejected, InventoryReleased, InventoryReserved, InventoryReserveRequested, OrderCancelled } from '../../shared/contracts/schemas.js';
 import { release, reserve } from './stock.js';
 
 const decisions = new Counter({
@@ -28,7 +28,8 @@ const decisions = new Counter({
 export class InventoryHandlers {
   constructor(private readonly effects: Effects) {}
 
-  onOrderCreated = async (event: InboundEvent<OrderCreated>): Promise<void> => {
+  /** The workflow asks for the order's stock once its payment is authorized. */
+  onReserveRequested = async (event: InboundEvent<InventoryReserveRequested>): Promise<void> => {
     const order = event.value;
     const outcome = await this.effects.handleOnce(event, async (client) => {
       const result = await reserve(client, order.orderId, event.eventId, order.items);

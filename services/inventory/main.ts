@@ -1,5 +1,6 @@
 /**
- * The inventory service (group inventory-service): reserves stock for each order.created, all or
+ * The inventory service (group inventory-service): reserves stock for each inventory.reserve-requested
+ * (the order workflow's, once the payment is authorized), all or
  * nothing, answers with inventory.reserved / inventory.rejected, and releases stock on order.cancelled;
  * in group inventory-availability it answers the order API's availability requests (request-reply).
  *   node dist/services/inventory/main.js (after npm run build; npm start runs the source)
@@ -17,7 +18,7 @@ await runConsumerService('inventory', consumerGroups.inventory, {
   database: { sql: [new URL('./schema.sql', import.meta.url), requestReplySql], outbox: { table: 'inventory_outbox', topology } },
   consume: (runtime, service) => {
     const handlers = new InventoryHandlers(service);
-    runtime.on(topics.orderCreated, handlers.onOrderCreated).on(topics.orderCancelled, handlers.onOrderCancelled);
+    runtime.on(topics.inventoryReserveRequested, handlers.onReserveRequested).on(topics.orderCancelled, handlers.onOrderCancelled);
     // Request-reply: availability questions of the order API, in a group of their own.
     startAvailabilityReplier(service);
   },

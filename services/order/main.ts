@@ -1,6 +1,6 @@
 /**
  * The order service: the HTTP API that accepts orders (transactional outbox → order.created), the
- * outbox relay, and the consumer (group order-service) that moves orders along the saga.
+ * outbox relay, and the consumer (group order-service) that runs the order workflow (workflow-table.ts).
  *   node dist/services/order/main.js (after npm run build; npm start runs the source)
  */
 import { prunePeriodically } from '../../shared/prune-periodically.js';
@@ -15,13 +15,24 @@ import { ClientStore, clientsSql } from '../../shared/clients/client-store.js';
 import { startAvailabilityRequester } from './availability-requester.js';
 import { registerAvailabilityRoutes } from './availability.js';
 import { Catalogue } from './catalogue.js';
-import { loadServiceConfig } from './config.js';
+import { loadServiceConfig, type OrderServiceConfig } from './config.js';
+import type { HandleOnce } from '../../shared/kit/handle-once.js';
+import type { Outbox } from '../../shared/outbox/outbox.js';
 import { orderIdempotencyKeys } from './orders.js';
 import { registerOrderRoutes } from './routes.js';
-import { OrderSaga } from './saga.js';
+import { OrderWorkflow } from './workflow.js';
 
 // Started with the consumer (its closer then comes out of the consumer's share of the shutdown bound), served by the routes.
 let availability: ReturnType<typeof startAvailabilityRequester> | undefined;
+
+const workflowOf = (service: { handleOnce: HandleOnce; outbox: Outbox; config: OrderServiceConfig }) =>
+  new OrderWorkflow(service.handleOnce, service.outbox, {
+    authorizationTimeoutMs: service.config.paymentAuthorizationTimeoutMs,
+    authorizationAttempts: service.config.paymentAuthorizationAttempts,
+    reservationTimeoutMs: service.config.reservationTimeoutMs,
+    paymentStepTimeoutMs: service.config.paymentStepTimeoutMs,
+    followUpDelayMs: service.config.followUpDelayMs,
+  }, new Set(service.config.crashAfterTransition));
 
 await runConsumerService('order', consumerGroups.orderService, {
   config: loadServiceConfig,
@@ -34,19 +45,19 @@ await runConsumerService('order', consumerGroups.orderService, {
   // The API takes orders (into its outbox) while Kafka is down; the saga consumer joins when it can.
   background: true,
   consume: (runtime, service) => {
-    const { handleOnce, outbox, config } = service;
     availability = startAvailabilityRequester(service);
-    const saga = new OrderSaga(handleOnce, outbox, { pendingTimeoutMs: config.orderPendingTimeoutMs, followUpDelayMs: config.followUpDelayMs });
+    const workflow = workflowOf(service);
     runtime
-      .on(topics.inventoryReserved, saga.onReserved)
-      .on(topics.inventoryRejected, saga.onRejected)
-      .on(topics.inventoryReleased, saga.onReleased)
-      .on(topics.orderSteps, saga.onStep)
-      .on(topics.orderTimeouts, saga.onTimeout);
+      .on(topics.paymentOutcomes, workflow.onPaymentOutcome)
+      .on(topics.inventoryReserved, workflow.onReserved)
+      .on(topics.inventoryRejected, workflow.onRejected)
+      .on(topics.inventoryReleased, workflow.onReleased)
+      .on(topics.orderSteps, workflow.onStep)
+      .on(topics.orderTimeouts, workflow.onTimeout);
   },
   bodyLimit: (config) => config.bodyLimitBytes,
   routes: (app, service) => {
-    const { config, pool, outbox, logger } = service;
+    const { config, pool, outbox, logger, handleOnce } = service;
     const stopPruning = prunePeriodically({ what: 'order_idempotency_keys', prune: () => orderIdempotencyKeys.prune(pool), logger });
     app.addHook('onClose', async () => stopPruning());
     clientApi(app, { pool, logger, ...config }, (api) => {
@@ -56,7 +67,7 @@ await runConsumerService('order', consumerGroups.orderService, {
         logger,
         catalogue: new Catalogue(pool, config.catalogueCacheMs),
         bodyLimitBytes: config.bodyLimitBytes,
-        pendingTimeoutMs: config.orderPendingTimeoutMs,
+        workflow: workflowOf({ handleOnce, outbox, config }),
       });
       if (availability) registerAvailabilityRoutes(api, { ...availability, logger, maxTimeoutMs: config.requestMaxTimeoutMs });
     });

@@ -1,13 +1,16 @@
-import { randomUUID } from 'node:crypto';
 import { withTransaction, type Pool } from '../../shared/db.js';
 import { topics } from '../../shared/contracts/topics.js';
 import type { Outbox } from '../../shared/outbox/outbox.js';
-import type { OrderCancelled, OrderCreated } from '../../shared/contracts/schemas.js';
+import type { OrderCreated } from '../../shared/contracts/schemas.js';
 import { jobKeys } from '../../shared/contracts/topics.js';
 import { IdempotencyKeys, type EarlierRequest, type IdempotencyKeyClaim } from '../../shared/idempotency/idempotency-keys.js';
-import { orderJobs } from './timers.js';
+import type { OrderStatus } from './workflow-table.js';
+import { findLocked, type OrderWorkflow } from './workflow.js';
 
-export type OrderStatus = 'PENDING' | 'CONFIRMED' | 'REJECTED' | 'CANCELLING' | 'CANCELLED';
+export type { OrderStatus } from './workflow-table.js';
+
+/** The card token an order without one pays with (the simulator's approving test card). */
+export const DEFAULT_CARD_TOKEN = 'tok_visa';
 
 export interface PricedLine {
   sku: string;
@@ -26,6 +29,8 @@ export interface NewOrder {
   currency: string;
   lines: PricedLine[];
   totalCents: number;
+  /** The payment provider's card token; never logged. */
+  cardToken: string;
   createdAt: number;
 }
 
@@ -48,8 +53,8 @@ export type InsertResult = { kind: 'created'; response: AcceptedOrder } | { kind
 export async function insertOrder(
   pool: Pool,
   outbox: Outbox,
+  workflow: OrderWorkflow,
   order: NewOrder,
-  pendingTimeoutMs: number,
   idempotency?: IdempotencyKeyClaim,
 ): Promise<InsertResult> {
   const response: AcceptedOrder = { orderId: order.id, status: 'PENDING' };
@@ -61,8 +66,8 @@ export async function insertOrder(
     // The order and its lines in one statement: a round trip fewer per order.
     await client.query(
       `WITH new_order AS (
-         INSERT INTO orders (id, customer_id, email, currency, total_cents, status, correlation_id, created_at, updated_at, client_id)
-         VALUES ($1, $2, $3, $4, $5, 'PENDING', $6, $7, $7, $11) RETURNING id)
+         INSERT INTO orders (id, customer_id, email, currency, total_cents, status, correlation_id, created_at, updated_at, client_id, card_token)
+         VALUES ($1, $2, $3, $4, $5, 'PENDING', $6, $7, $7, $11, $12) RETURNING id)
        INSERT INTO order_lines (order_id, line_no, sku, quantity, unit_price_cents)
        SELECT new_order.id, l.line_no, l.sku, l.quantity, l.price
          FROM new_order, unnest($8::text[], $9::int[], $10::bigint[]) WITH ORDINALITY AS l (sku, quantity, price, line_no)`,
@@ -78,6 +83,7 @@ export async function insertOrder(
         order.lines.map((l) => l.quantity),
         order.lines.map((l) => l.unitPriceCents),
         order.clientId,
+        order.cardToken,
       ],
     );
     const event: OrderCreated = {
@@ -94,8 +100,19 @@ export async function insertOrder(
     await outbox.append(client, [
       { topic: topics.orderCreated, key: order.id, value: event, eventId: order.eventId, correlationId: order.correlationId },
     ]);
-    // The saga does not wait for ever on an answer that was lost.
-    await orderJobs.schedulePendingTimeout(client, order.id, order.correlationId, pendingTimeoutMs);
+    // The workflow starts in the same transaction: the authorization command and its timeout.
+    await workflow.start(client, {
+      id: order.id,
+      status: 'PENDING',
+      statusReason: null,
+      email: order.email,
+      correlationId: order.correlationId,
+      clientId: order.clientId,
+      totalCents: order.totalCents,
+      currency: order.currency,
+      cardToken: order.cardToken,
+      stepAttempt: 1,
+    });
     return { kind: 'created', response };
   });
 }
@@ -119,8 +136,23 @@ export interface OrderView {
   updatedAt: string;
   /** What each downstream step did: inventory, email, analytics and, after a cancel, compensation. */
   steps: Record<string, StepView>;
-  /** The order's jobs on the scheduler, by type (order-timeout, order-follow-up): pending, dispatched or cancelled. */
+  /** The order's jobs on the scheduler, by type (order-timeout: the current step's; order-follow-up): pending, dispatched or cancelled. */
   schedules: Record<string, { state: string; dueAt: string }>;
+  /** The payment as the provider last answered: authorized, declined, captured, voided, refunded (null: not answered yet). */
+  payment: { status: string | null; chargeId: string | null; amountCents: number; currency: string; updatedAt: string | null };
+}
+
+export interface TransitionView {
+  from: OrderStatus | null;
+  to: OrderStatus;
+  trigger: string;
+  reason: string | null;
+  effects: string[];
+  attempt: number;
+  eventId: string | null;
+  topic: string | null;
+  by: string;
+  at: string;
 }
 
 
@@ -138,8 +170,12 @@ export async function findOrder(pool: Pool, clientId: string, id: string): Promi
     items: PricedLine[];
     steps: Record<string, StepView> | null;
     schedules: Record<string, { state: string; dueAt: string }> | null;
+    payment_status: string | null;
+    payment_charge_id: string | null;
+    payment_updated_at: Date | null;
   }>(
     `SELECT o.id, o.status, o.status_reason, o.customer_id, o.currency, o.total_cents, o.created_at, o.updated_at,
+            o.payment_status, o.payment_charge_id, o.payment_updated_at,
             (SELECT json_agg(json_build_object('sku', l.sku, 'quantity', l.quantity, 'unitPriceCents', l.unit_price_cents)
                              ORDER BY l.line_no)
                FROM order_lines l WHERE l.order_id = o.id) AS items,
@@ -165,7 +201,44 @@ export async function findOrder(pool: Pool, clientId: string, id: string): Promi
     updatedAt: row.updated_at.toISOString(),
     steps: row.steps ?? {},
     schedules: row.schedules ?? {},
+    payment: {
+      status: row.payment_status,
+      chargeId: row.payment_charge_id,
+      amountCents: Number(row.total_cents),
+      currency: row.currency,
+      updatedAt: row.payment_updated_at?.toISOString() ?? null,
+    },
   };
+}
+
+/** The order's workflow transitions, oldest first; undefined when the order is not this client's. */
+export async function findHistory(pool: Pool, clientId: string, id: string): Promise<TransitionView[] | undefined> {
+  const { rows: owned } = await pool.query('SELECT 1 FROM orders WHERE id = $1 AND client_id = $2', [id, clientId]);
+  if (owned.length === 0) return undefined;
+  const { rows } = await pool.query<{
+    from_status: OrderStatus | null;
+    to_status: OrderStatus;
+    trigger: string;
+    reason: string | null;
+    effects: string[];
+    attempt: number;
+    event_id: string | null;
+    topic: string | null;
+    actor: string;
+    at: Date;
+  }>('SELECT from_status, to_status, trigger, reason, effects, attempt, event_id, topic, actor, at FROM order_transitions WHERE order_id = $1 ORDER BY id', [id]);
+  return rows.map((row) => ({
+    from: row.from_status,
+    to: row.to_status,
+    trigger: row.trigger,
+    reason: row.reason,
+    effects: row.effects,
+    attempt: row.attempt,
+    eventId: row.event_id,
+    topic: row.topic,
+    by: row.actor,
+    at: row.at.toISOString(),
+  }));
 }
 
 export type CancelResult =
@@ -175,33 +248,16 @@ export type CancelResult =
   | { kind: 'conflict'; status: OrderStatus };
 
 /**
- * Starts the compensation of a confirmed order: status CANCELLING and an order.cancelled event in
- * one transaction; inventory releases the stock and its inventory.released moves it to CANCELLED.
+ * Starts the compensation of a confirmed order through the workflow, in one transaction: status
+ * CANCELLING, the release command to inventory; inventory's answer moves it on to the refund.
  */
-export async function requestCancel(
-  pool: Pool,
-  outbox: Outbox,
-  clientId: string,
-  id: string,
-  reason: string | null,
-  correlationId: string,
-): Promise<CancelResult> {
+export async function requestCancel(pool: Pool, workflow: OrderWorkflow, clientId: string, id: string, reason: string | null): Promise<CancelResult> {
   return withTransaction(pool, async (client): Promise<CancelResult> => {
-    const { rows } = await client.query<{ status: OrderStatus }>('SELECT status FROM orders WHERE id = $1 AND client_id = $2 FOR UPDATE', [id, clientId]);
-    const status = rows[0]?.status;
-    if (status === undefined) return { kind: 'not-found' };
-    if (status === 'CANCELLING' || status === 'CANCELLED') return { kind: 'already', status };
-    if (status !== 'CONFIRMED') return { kind: 'conflict', status };
-    const now = Date.now();
-    await client.query(
-      "UPDATE orders SET status = 'CANCELLING', status_reason = $2, updated_at = $3 WHERE id = $1",
-      [id, reason, new Date(now)],
-    );
-    const eventId = randomUUID();
-    const event: OrderCancelled = { eventId, orderId: id, reason, cancelledAt: now };
-    await outbox.append(client, [{ topic: topics.orderCancelled, key: id, value: event, eventId, correlationId }]);
-    // A cancelled order gets no follow-up; if it went out already, there is nothing to take back.
-    await orderJobs.cancelFollowUp(client, id);
+    const order = await findLocked(client, id, clientId);
+    if (order === undefined) return { kind: 'not-found' };
+    const { status } = order;
+    if (status === 'CANCELLING' || status === 'REFUNDING' || status === 'CANCELLED') return { kind: 'already', status };
+    if (!(await workflow.cancel(client, order, reason))) return { kind: 'conflict', status };
     return { kind: 'cancelling', status: 'CANCELLING' };
   });
 }

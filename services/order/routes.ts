@@ -13,6 +13,8 @@ import type { Logger } from '../../shared/logger.js';
 import type { Outbox } from '../../shared/outbox/outbox.js';
 import type { Catalogue } from './catalogue.js';
 import {
+  DEFAULT_CARD_TOKEN,
+  findHistory,
   findOrder,
   insertOrder,
   orderIdempotencyKeys,
@@ -22,6 +24,7 @@ import {
 } from './orders.js';
 import { ordersAccepted, requestsRefused } from './metrics.js';
 import { ajv, createOrderBody, describeSchemaError, type CreateOrderRequest } from './validation.js';
+import type { OrderWorkflow } from './workflow.js';
 
 export interface OrderRoutesOptions {
   pool: Pool;
@@ -30,8 +33,8 @@ export interface OrderRoutesOptions {
   catalogue: Catalogue;
   logger: Logger;
   bodyLimitBytes: number;
-  /** An order's pending timeout, scheduled with it. */
-  pendingTimeoutMs: number;
+  /** Starts each order's workflow in its transaction, and cancels. */
+  workflow: OrderWorkflow;
 }
 
 export const MAX_QUANTITY = 1000;
@@ -139,10 +142,11 @@ export function registerOrderRoutes(app: FastifyInstance, options: OrderRoutesOp
       currency: body.currency,
       lines,
       totalCents,
+      cardToken: body.cardToken ?? DEFAULT_CARD_TOKEN,
       createdAt: Date.now(),
     };
     const claim = key === undefined ? undefined : { clientId: request.clientId, key, requestHash };
-    const result = await insertOrder(pool, outbox, order, options.pendingTimeoutMs, claim);
+    const result = await insertOrder(pool, outbox, options.workflow, order, claim);
     if (result.kind === 'replay') return replay(reply, result.earlier, requestHash);
     ordersAccepted.inc();
     logger.info(
@@ -160,6 +164,14 @@ export function registerOrderRoutes(app: FastifyInstance, options: OrderRoutesOp
     return order;
   });
 
+  app.get<{ Params: { id: string } }>('/orders/:id/history', async (request, reply) => {
+    const { id } = request.params;
+    if (!uuidPattern.test(id)) return problem(reply, 400, 'id must be a UUID', 'id');
+    const transitions = await findHistory(pool, request.clientId, id);
+    if (!transitions) return problem(reply, 404, `order ${id} not found`, 'id');
+    return { orderId: id, transitions };
+  });
+
   app.post<{ Params: { id: string } }>(
     '/orders/:id/cancel',
     { onRequest: async (request, reply) => (hasBody(request) ? requireJson(request, reply) : undefined) },
@@ -172,7 +184,7 @@ export function registerOrderRoutes(app: FastifyInstance, options: OrderRoutesOp
       if (reason !== undefined && (typeof reason !== 'string' || reason.length > 500)) {
         return problem(reply, 400, 'reason must be a string of at most 500 characters', 'reason');
       }
-      const result = await requestCancel(pool, outbox, request.clientId, id, reason ?? null, correlationIdOf(request));
+      const result = await requestCancel(pool, options.workflow, request.clientId, id, reason ?? null);
       switch (result.kind) {
         case 'not-found':
           return problem(reply, 404, `order ${id} not found`, 'id');

@@ -21,14 +21,14 @@ FROM generate_series(1, 30) AS n
 CROSS JOIN (VALUES ('EUR', 1.0), ('USD', 1.1), ('GBP', 0.85)) AS c (currency, rate)
 ON CONFLICT DO NOTHING;
 
--- Status moves by the saga: PENDING -> CONFIRMED | REJECTED; CONFIRMED -> CANCELLING -> CANCELLED.
+-- Status moves only by the workflow's table (workflow-table.ts); the CHECK lists its states.
 CREATE TABLE IF NOT EXISTS orders (
   id uuid PRIMARY KEY,
   customer_id text NOT NULL,
   email text NOT NULL,
   currency text NOT NULL,
   total_cents bigint NOT NULL,
-  status text NOT NULL CHECK (status IN ('PENDING', 'CONFIRMED', 'REJECTED', 'CANCELLING', 'CANCELLED')),
+  status text NOT NULL,
   status_reason text,
   correlation_id text,
   created_at timestamptz NOT NULL,
@@ -86,3 +86,43 @@ CREATE TABLE IF NOT EXISTS order_idempotency_keys (
 CREATE INDEX IF NOT EXISTS order_idempotency_keys_created_at ON order_idempotency_keys (created_at);
 -- The answer is made from order_id (shared/idempotency), no longer stored.
 ALTER TABLE order_idempotency_keys DROP COLUMN IF EXISTS response;
+
+-- The workflow's states (workflow-table.ts). The constraint is replaced only when it lists other
+-- states: ALTER TABLE locks the table even when it changes nothing.
+DO $$
+DECLARE
+  wanted text := 'CHECK ((status = ANY (ARRAY[''PENDING''::text, ''PAYMENT_AUTHORIZED''::text, ''RESERVED''::text, ''CONFIRMED''::text, ''VOIDING''::text, ''REJECTED''::text, ''CANCELLING''::text, ''REFUNDING''::text, ''CANCELLED''::text])))';
+  current text;
+BEGIN
+  SELECT pg_get_constraintdef(oid) INTO current FROM pg_constraint WHERE conrelid = 'orders'::regclass AND conname = 'orders_status_check';
+  IF current IS DISTINCT FROM wanted THEN
+    ALTER TABLE orders DROP CONSTRAINT IF EXISTS orders_status_check;
+    ALTER TABLE orders ADD CONSTRAINT orders_status_check CHECK (status IN
+      ('PENDING', 'PAYMENT_AUTHORIZED', 'RESERVED', 'CONFIRMED', 'VOIDING', 'REJECTED', 'CANCELLING', 'REFUNDING', 'CANCELLED'));
+  END IF;
+  -- The card token the authorization uses (the provider's token, not a card number); the current
+  -- step's attempt (its timeout retries it); the payment as the provider last answered.
+  IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'card_token') THEN
+    ALTER TABLE orders ADD COLUMN card_token text, ADD COLUMN step_attempt int NOT NULL DEFAULT 1,
+      ADD COLUMN payment_status text, ADD COLUMN payment_charge_id text, ADD COLUMN payment_updated_at timestamptz;
+  END IF;
+END
+$$;
+
+-- One row per workflow transition (and per late answer the table handles in place): who, when,
+-- why, and which event.
+CREATE TABLE IF NOT EXISTS order_transitions (
+  id bigserial PRIMARY KEY,
+  order_id uuid NOT NULL REFERENCES orders (id),
+  from_status text,
+  to_status text NOT NULL,
+  trigger text NOT NULL,
+  reason text,
+  effects text[] NOT NULL DEFAULT '{}',
+  attempt int NOT NULL DEFAULT 1,
+  event_id text,
+  topic text,
+  actor text NOT NULL,
+  at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS order_transitions_order ON order_transitions (order_id, id);

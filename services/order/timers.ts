@@ -4,14 +4,6 @@ import type { OrderFollowUp, OrderTimeout } from '../../shared/contracts/schemas
 import type { PoolClient } from '../../shared/db.js';
 import { ScheduledJobs, type CancelOutcome } from '../../shared/scheduler/jobs.js';
 
-/** How long the order's scheduled jobs wait (the service's configuration). */
-export interface OrderTimers {
-  /** An order still PENDING this long after it was taken ends REJECTED (timeout). */
-  pendingTimeoutMs: number;
-  /** The follow-up mail goes this long after the order was confirmed. */
-  followUpDelayMs: number;
-}
-
 const jobs = new ScheduledJobs();
 
 /**
@@ -19,20 +11,26 @@ const jobs = new ScheduledJobs();
  * causes it: the job exists if and only if that change committed.
  */
 export const orderJobs = {
-  async schedulePendingTimeout(tx: PoolClient, orderId: string, correlationId: string, afterMs: number): Promise<void> {
+  /**
+   * The timeout of the workflow step the order is in (workflow-table.ts): one job per order, moved
+   * ('replace') each time the order enters a step or retries it; the event names the state and the
+   * attempt, so a timeout that fires as the order moves on is recognised as stale.
+   */
+  async scheduleStepTimeout(tx: PoolClient, step: { orderId: string; state: string; attempt: number; correlationId: string | null }, afterMs: number): Promise<void> {
     const eventId = randomUUID();
-    const value: OrderTimeout = { eventId, orderId, scheduledAt: Date.now() };
+    const value: OrderTimeout = { eventId, orderId: step.orderId, scheduledAt: Date.now(), state: step.state, attempt: step.attempt };
     await jobs.schedule(tx, {
-      key: jobKeys.orderTimeout(orderId),
+      key: jobKeys.orderTimeout(step.orderId),
       type: 'order-timeout',
       dueAt: { afterMs },
       topic: topics.orderTimeouts,
-      message: { key: orderId, value, eventId, correlationId },
-      mode: 'keep',
+      message: { key: step.orderId, value, eventId, correlationId: step.correlationId ?? undefined },
+      mode: 'replace',
     });
   },
 
-  cancelPendingTimeout(tx: PoolClient, orderId: string): Promise<CancelOutcome> {
+  /** A final state (or CONFIRMED, waiting for the client) has no step to time out. */
+  cancelStepTimeout(tx: PoolClient, orderId: string): Promise<CancelOutcome> {
     return jobs.cancel(tx, jobKeys.orderTimeout(orderId));
   },
 

@@ -37,6 +37,8 @@ export const createOrderBody = {
     email: { type: 'string', format: 'email', maxLength: 254 },
     currency: { type: 'string', pattern: '^[A-Z]{3}$' },
     items: orderLines,
+    // The payment provider's card token (tok_…); tok_visa when absent.
+    cardToken: { type: 'string', minLength: 1, maxLength: 100, pattern: '^tok_[A-Za-z0-9_]+$' },
   },
 } as const;
 
@@ -56,6 +58,7 @@ export interface CreateOrderRequest {
   email: string;
   currency: string;
   items: Array<{ sku: string; quantity: number }>;
+  cardToken?: string;
 }
 
 /** `/items/0/quantity` → `items[0].quantity` */

@@ -15,6 +15,10 @@ import type {
   OrderStep,
   OrderTimeout,
   WebhookDeliveryDue,
+  PaymentCommand,
+  PaymentOutcome,
+  InventoryReserveRequested,
+  OrderPaymentFailed,
 } from './types.generated.js';
 
 export type * from './types.generated.js';
@@ -39,4 +43,8 @@ export const schemas = {
   AvailabilityReply: declareSchema<AvailabilityReply>(schemasDir, 'availability-reply.avsc'),
   OrderStatusChanged: declareSchema<OrderStatusChanged>(schemasDir, 'order-status-changed.avsc'),
   WebhookDeliveryDue: declareSchema<WebhookDeliveryDue>(schemasDir, 'webhook-delivery-due.avsc'),
+  PaymentCommand: declareSchema<PaymentCommand>(schemasDir, 'payment-command.avsc'),
+  PaymentOutcome: declareSchema<PaymentOutcome>(schemasDir, 'payment-outcome.avsc'),
+  InventoryReserveRequested: declareSchema<InventoryReserveRequested>(schemasDir, 'inventory-reserve-requested.avsc'),
+  OrderPaymentFailed: declareSchema<OrderPaymentFailed>(schemasDir, 'order-payment-failed.avsc'),
 };

@@ -36,6 +36,12 @@ export const topics = {
   orderStatusChanged: declareTopic('order.status-changed', schemas.OrderStatusChanged),
   // Published by the scheduler when a webhook delivery's next attempt is due.
   webhookDeliveriesDue: declareTopic('webhooks.deliveries-due', schemas.WebhookDeliveryDue, { key: 'delivery id' }),
+  // The order workflow (services/order/workflow.ts) commands the payments service and inventory;
+  // their answers come back on payment.outcomes and inventory.*. A payment that failed is mailed.
+  paymentCommands: declareTopic('payment.commands', schemas.PaymentCommand),
+  paymentOutcomes: declareTopic('payment.outcomes', schemas.PaymentOutcome),
+  inventoryReserveRequested: declareTopic('inventory.reserve-requested', schemas.InventoryReserveRequested),
+  orderPaymentFailed: declareTopic('order.payment-failed', schemas.OrderPaymentFailed),
 };
 
 /** The scheduler's job keys: one job per order and purpose, so cancelling by key needs no lookup. */
@@ -48,13 +54,17 @@ export const jobKeys = {
 export const consumerGroups = {
   // order.cancelled shares the order id key with order.created, so ordered retries keep an order's
   // release behind its reservation.
-  inventory: { groupId: 'inventory-service', topics: [topics.orderCreated, topics.orderCancelled], orderedRetries: true },
+  // The workflow asks for a reservation once the payment is authorized (not at order.created).
+  inventory: { groupId: 'inventory-service', topics: [topics.inventoryReserveRequested, topics.orderCancelled], orderedRetries: true },
   // The order service's side of the saga: inventory outcomes move an order's status, steps feed GET /orders/:id.
   orderService: {
     groupId: 'order-service',
-    topics: [topics.inventoryReserved, topics.inventoryRejected, topics.inventoryReleased, topics.orderSteps, topics.orderTimeouts],
+    topics: [topics.inventoryReserved, topics.inventoryRejected, topics.inventoryReleased, topics.orderSteps, topics.orderTimeouts, topics.paymentOutcomes],
   },
-  email: { groupId: 'email-service', topics: [topics.orderCreated, topics.orderFollowUps] },
+  // Calls the payment provider for the workflow's commands. Ordered retries keep an order's void or
+  // refund behind the authorization or capture still being retried (one key: the order id).
+  payments: { groupId: 'payments-service', topics: [topics.paymentCommands], orderedRetries: true },
+  email: { groupId: 'email-service', topics: [topics.orderCreated, topics.orderFollowUps, topics.orderPaymentFailed] },
   analytics: { groupId: 'analytics-service', topics: [topics.orderCreated] },
   // Only rows rejected for their data reach its retry tiers (an outage pauses consumption instead),
   // so a short ladder: 1, 2, 4 s, then the DLQ.

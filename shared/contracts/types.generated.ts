@@ -122,6 +122,21 @@ export interface ReleasedLine {
   quantity: number;
 }
 
+/** The order workflow asks inventory to reserve an order's lines, once its payment is authorized. Key: the order id. */
+export interface InventoryReserveRequested {
+  /** Unique per event; consumers deduplicate on it. */
+  eventId: string;
+  orderId: string;
+  items: Array<ReserveLine>;
+  requestedAt: number;
+}
+
+export interface ReserveLine {
+  sku: string;
+  quantity: number;
+  unitPriceCents: number;
+}
+
 /** Stock for every line of an order was reserved (all or nothing). Key: the order id. */
 export interface InventoryReserved {
   /** Unique per event; consumers deduplicate on it. */
@@ -181,6 +196,18 @@ export interface OrderFollowUp {
   confirmedAt: number;
 }
 
+/** An order ended REJECTED because its payment failed (declined, or no answer in time): the customer is told by mail. Key: the order id. */
+export interface OrderPaymentFailed {
+  /** Unique per event; consumers deduplicate on it. */
+  eventId: string;
+  orderId: string;
+  /** Personal data: never logged. */
+  email: string;
+  /** payment_declined or payment_timeout. */
+  reason: string;
+  failedAt: number;
+}
+
 /** An order reached a status its client may want to hear about (CONFIRMED, REJECTED, CANCELLED), published by the order service in the transaction that moved it; the webhooks service delivers it as order.<status in lower case>. Key: the order id. */
 export interface OrderStatusChanged {
   /** Unique per event; consumers deduplicate on it, and it is the webhook message id. */
@@ -214,14 +241,59 @@ export interface OrderStep {
   occurredAt: number;
 }
 
-/** Published by the scheduler when an order's pending timeout is due; the order service ends the order REJECTED (timeout) if it is still PENDING. Key: the order id. */
+/** Published by the scheduler when an order workflow step's timeout is due; the order service applies the step's timeout rule if the order is still in that state and attempt. Key: the order id. */
 export interface OrderTimeout {
   /** Unique per event; consumers deduplicate on it. */
   eventId: string;
   orderId: string;
-  /** When the timeout was scheduled (the order's creation). */
+  /** When the timeout was scheduled (the step's start). */
   scheduledAt: number;
+  /** The workflow state the timeout guards; null (older events): PENDING. */
+  state: null | string;
+  /** The step's attempt the timeout guards. */
+  attempt: number;
 }
+
+/** The order workflow asks the payments service to act on an order's payment. Key: the order id. The provider's idempotency key is derived from the order id and the action, so a redelivered or re-sent command never acts twice. */
+export interface PaymentCommand {
+  /** Unique per event; consumers deduplicate on it. */
+  eventId: string;
+  orderId: string;
+  action: PaymentAction;
+  amountCents: number;
+  /** ISO 4217 code, e.g. EUR. */
+  currency: string;
+  /** The provider's card token (AUTHORIZE only); never logged. */
+  cardToken: null | string;
+  /** 1 for the first command of a step; the step's timeout re-sends it with the next number. */
+  attempt: number;
+  requestedAt: number;
+}
+
+export type PaymentAction = 'AUTHORIZE' | 'CAPTURE' | 'VOID' | 'REFUND';
+
+/** What the payment provider answered to a payment command. Key: the order id. */
+export interface PaymentOutcome {
+  /** Unique per event; consumers deduplicate on it. */
+  eventId: string;
+  orderId: string;
+  /** The payment command's event id. */
+  causationId: string;
+  action: PaymentOutcomeAction;
+  outcome: PaymentOutcomeKind;
+  /** The provider's charge; null when there was none (declined, nothing to void). */
+  chargeId: null | string;
+  amountCents: number;
+  /** The decline code, or why nothing was done. */
+  reason: null | string;
+  /** The payments instance. */
+  handledBy: string;
+  occurredAt: number;
+}
+
+export type PaymentOutcomeAction = 'AUTHORIZE' | 'CAPTURE' | 'VOID' | 'REFUND';
+
+export type PaymentOutcomeKind = 'AUTHORIZED' | 'DECLINED' | 'CAPTURED' | 'CAPTURE_FAILED' | 'VOIDED' | 'REFUNDED';
 
 /** Published by the scheduler when a webhook delivery's next attempt is due; the webhooks service attempts it unless it moved on meanwhile. Key: the delivery id. */
 export interface WebhookDeliveryDue {

@@ -156,8 +156,8 @@ describe.each(allNames)('compose service %s', (name) => {
     const code = codeService(name);
     const service = composeService(name);
     expect(service.containerName, 'container_name blocks --scale').toBeUndefined();
-    if (name === 'order' || name === 'exports' || name === 'webhooks') {
-      // The APIs: the host port npm start uses, mapped to the port the service listens on.
+    if (name === 'order' || name === 'exports' || name === 'webhooks' || name === 'payment-provider') {
+      // The APIs (and the provider simulator's controls): the host port npm start uses, mapped to the port the service listens on.
       expect(service.ports.map(publishedPort)).toEqual([{ host: code.port, container: Number(service.environment[code.portVariable]) }]);
     } else {
       expect(service.ports, 'a fixed host port makes `--scale` fail').toEqual([]);

@@ -1,6 +1,6 @@
 /**
- * The scheduler in the domain, over HTTP with real processes: the pending-order timeout and the
- * order follow-up, with delays of seconds.
+ * The scheduler in the domain, over HTTP with real processes: the reservation step's timeout (the
+ * workflow's; ORDER_PENDING_TIMEOUT_MS is its older name) and the order follow-up, with delays of seconds.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,12 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pool } from '../../shared/db.js';
 import { searchMail } from '../support/mail.js';
 import { cancelOrder, getOrder, postOrder, testPool, type OrderView } from '../support/order-api.js';
+import { startPayments, startProvider, type PaymentProvider } from '../support/payments.js';
 import { ServiceFleet, type RunningService } from '../support/services.js';
 import { eventually, testLogger } from '../support/stack.js';
 
 const fleet = new ServiceFleet();
 let pool: Pool;
 let order: RunningService;
+let provider: PaymentProvider;
 const domain = `delayed-${randomUUID().slice(0, 8)}.example`;
 const PENDING_TIMEOUT_MS = 6000;
 const FOLLOWUP_DELAY_MS = 4000;
@@ -46,7 +48,9 @@ async function followUpMails(id: string): Promise<number> {
 
 beforeAll(async () => {
   pool = testPool();
-  [order] = await Promise.all([
+  provider = await startProvider();
+  [, order] = await Promise.all([
+    startPayments(fleet, provider),
     fleet.start('order', { ORDER_PENDING_TIMEOUT_MS: String(PENDING_TIMEOUT_MS), FOLLOWUP_DELAY_MS: String(FOLLOWUP_DELAY_MS) }),
     fleet.start('scheduler'),
     fleet.start('email'),
@@ -55,24 +59,27 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await fleet.stopAll();
+  await provider?.close();
   await pool?.end();
 });
 
 describe('delayed processing in the order flow', () => {
   it('ends an order nobody answered REJECTED (timeout), and releases what inventory reserves for it afterwards', async () => {
-    // No inventory runs: the order's answer does not come.
+    // No inventory runs: the payment is authorized, the reservation's answer does not come.
     const id = await place('late');
     const placed = await view(id);
-    expect(placed.status).toBe('PENDING');
+    expect(['PENDING', 'PAYMENT_AUTHORIZED']).toContain(placed.status);
     expect(placed.schedules?.['order-timeout']?.state).toBe('pending');
 
     const timedOut = await until(id, 'rejected by its timeout', (o) => o.status === 'REJECTED');
     expect(timedOut.statusReason).toBe('timeout');
     expect(timedOut.steps.timeout?.outcome).toBe('rejected');
-    expect(timedOut.schedules?.['order-timeout']?.state).toBe('dispatched');
+    expect(timedOut.payment?.status).toBe('voided');
+    // The timeout moved the order to VOIDING, whose own timeout the void's answer cancelled.
+    expect(timedOut.schedules?.['order-timeout']?.state).toBe('cancelled');
     expect(Date.parse(timedOut.updatedAt) - Date.parse(timedOut.createdAt)).toBeGreaterThanOrEqual(PENDING_TIMEOUT_MS);
 
-    // The answer comes late: inventory reserves from order.created and must give the stock back.
+    // The answer comes late: inventory reserves on the workflow's request and must give the stock back.
     await fleet.start('inventory');
     await eventually(
       async () => {
@@ -140,8 +147,8 @@ describe('delayed processing in the order flow', () => {
            FROM orders o WHERE o.id = ANY($1::uuid[])`,
         [ids],
       );
-      // Settled: nobody PENDING, and every timed-out order's late reservation given back.
-      const settled = result.rows.every((r) => r.status !== 'PENDING' && !(r.status === 'REJECTED' && r.reserved > 0));
+      // Settled: every order in a final state, and every timed-out order's late reservation given back.
+      const settled = result.rows.every((r) => ['CONFIRMED', 'REJECTED'].includes(r.status) && !(r.status === 'REJECTED' && r.reserved > 0));
       return settled ? result : undefined;
     }, 'every racing order settled', 60_000);
 

@@ -1,5 +1,5 @@
 /**
- * A dependency outage is not a message failure: the order, inventory and email services as real
+ * A dependency outage is not a message failure: the order, payments, inventory and email services as real
  * processes, on a database and a mail sink of this file's own (the shared ones stay up for everyone
  * else), ride out PostgreSQL refusing connections and the SMTP server being gone for longer than the
  * retry tiers' whole ladder (7 attempts, 1 + 2 + … + 32 = 63 s): nothing is dead-lettered, no member
@@ -15,6 +15,7 @@ import { freshDatabase, type OwnDatabase } from '../support/databases.js';
 import { groupLag, topicEnd } from '../support/kafka-groups.js';
 import { inParallel, postOrder } from '../support/order-api.js';
 import { PrivateMailSink } from '../support/mail-sink.js';
+import { startPayments, startProvider, type PaymentProvider } from '../support/payments.js';
 import { ServiceFleet, type RunningService } from '../support/services.js';
 import { eventually, testConfig } from '../support/stack.js';
 
@@ -29,7 +30,7 @@ const SMTP_OUTAGE_MS = 75_000;
 const DRAIN_MS = 60_000;
 const ORDERS = 20;
 
-const groups: ConsumerGroupDeclaration[] = [consumerGroups.orderService, consumerGroups.inventory, consumerGroups.email];
+const groups: ConsumerGroupDeclaration[] = [consumerGroups.orderService, consumerGroups.payments, consumerGroups.inventory, consumerGroups.email];
 const fleet = new ServiceFleet();
 const run = randomUUID().slice(0, 8);
 let db: OwnDatabase;
@@ -37,6 +38,8 @@ let sink: PrivateMailSink;
 let order: RunningService;
 let inventory: RunningService;
 let email: RunningService;
+let payments: RunningService;
+let provider: PaymentProvider;
 
 /** Subjects of every mail the test's sink received so far. */
 async function mailSubjects(): Promise<string[]> {
@@ -84,7 +87,7 @@ function membershipChanges(marks: Map<RunningService, number>): Record<string, n
   return counts;
 }
 
-const logMarks = () => new Map([order, inventory, email].map((service) => [service, service.output.length]));
+const logMarks = () => new Map([order, inventory, email, payments].map((service) => [service, service.output.length]));
 
 async function placeOrders(tag: string): Promise<string[]> {
   const requests = Array.from({ length: ORDERS }, (_, i) => ({
@@ -143,7 +146,13 @@ beforeAll(async () => {
   db = await freshDatabase(testConfig().databaseUrl, 'op_outage');
   sink = await PrivateMailSink.start();
   const env = { DATABASE_URL: db.url, SMTP_URL: sink.smtpUrl, MAIL_SINK_URL: sink.apiUrl };
-  [order, inventory, email] = await Promise.all([fleet.start('order', env), fleet.start('inventory', env), fleet.start('email', env)]);
+  provider = await startProvider();
+  [order, inventory, email, payments] = await Promise.all([
+    fleet.start('order', env),
+    fleet.start('inventory', env),
+    fleet.start('email', env),
+    startPayments(fleet, provider, env),
+  ]);
   // What earlier test files left on these groups' topics is handled (against this database) first,
   // so that the DLQ ends measured next move only with this file's events.
   for (const group of groups) {
@@ -161,6 +170,7 @@ afterEach((context) => {
 
 afterAll(async () => {
   await fleet.stopAll();
+  await provider?.close();
   await sink?.dispose();
   await db?.drop().catch(() => undefined);
 });
@@ -171,8 +181,9 @@ describe('a dependency outage longer than the retry ladder', () => {
     async () => {
       const dlqBefore = await dlqEnds();
       const createdBefore = await topicEnd(topics.orderCreated.name);
-      // The consumers are frozen while the orders are placed, so each of their events meets the outage.
-      inventory.child.kill('SIGSTOP');
+      // The consumers are frozen while the orders are placed, so each of their events meets the outage
+      // (inventory's come after the payment's, so the payments service is the one the orders reach first).
+      payments.child.kill('SIGSTOP');
       email.child.kill('SIGSTOP');
       let ids: string[];
       try {
@@ -180,18 +191,18 @@ describe('a dependency outage longer than the retry ladder', () => {
         await eventually(async () => ((await topicEnd(topics.orderCreated.name)) >= createdBefore + ORDERS ? true : undefined), 'the orders published', 30_000);
         await db.refuseConnections();
       } finally {
-        inventory.child.kill('SIGCONT');
+        payments.child.kill('SIGCONT');
         email.child.kill('SIGCONT');
       }
       const marks = logMarks();
-      const paused = await waitOut(DATABASE_OUTAGE_MS, [inventory, email]);
+      const paused = await waitOut(DATABASE_OUTAGE_MS, [payments, email]);
       await db.allowConnections();
 
       await expectRiddenOut(ids, dlqBefore, marks);
       // The outage was visible as partitions paused for it, and is over.
-      expect.soft(paused.get(inventory), 'inventory partitions paused for the outage').toBeGreaterThan(0);
+      expect.soft(paused.get(payments), 'payments partitions paused for the outage').toBeGreaterThan(0);
       expect.soft(paused.get(email), 'email partitions paused for the outage').toBeGreaterThan(0);
-      await eventually(async () => ((await gauge(inventory, PAUSED)) + (await gauge(email, PAUSED)) === 0 ? true : undefined), 'no partition paused', 30_000);
+      await eventually(async () => ((await gauge(payments, PAUSED)) + (await gauge(email, PAUSED)) === 0 ? true : undefined), 'no partition paused', 30_000);
     },
     DATABASE_OUTAGE_MS + DRAIN_MS + 120_000,
   );

@@ -14,6 +14,7 @@ import { searchMail } from '../support/mail.js';
 import { cancelOrder, getOrder, inParallel, postOrder, testPool, type OrderRequest } from '../support/order-api.js';
 import { makeOrders, SKUS } from '../support/order-mix.js';
 import { freePort } from '../support/processes.js';
+import { startPayments, startProvider, type PaymentProvider } from '../support/payments.js';
 import { ServiceFleet, type RunningService } from '../support/services.js';
 import { eventually, readTopic, testSerde } from '../support/stack.js';
 
@@ -101,7 +102,7 @@ function expectConsistent(outcomes: Outcome[], before: Map<string, number>, afte
 async function expectPartitionsSplit(members: number): Promise<Map<string, number[]>> {
   return eventually(
     async () => {
-      const assignment = await groupAssignment(consumerGroups.inventory.groupId, topics.orderCreated.name);
+      const assignment = await groupAssignment(consumerGroups.inventory.groupId, topics.inventoryReserveRequested.name);
       const partitions = [...assignment.values()].flat().sort();
       return assignment.size === members && partitions.join() === '0,1,2,3,4,5' ? assignment : undefined;
     },
@@ -110,10 +111,20 @@ async function expectPartitionsSplit(members: number): Promise<Map<string, numbe
   );
 }
 
+/** Each group with the topic whose lag says it caught up: inventory reserves on the workflow's request, after the payment. */
+const lagged = [
+  [consumerGroups.inventory, topics.inventoryReserveRequested],
+  [consumerGroups.email, topics.orderCreated],
+  [consumerGroups.analytics, topics.orderCreated],
+] as const;
+let provider: PaymentProvider;
+
 beforeAll(async () => {
   pool = testPool();
-  [order, , , ...inventories] = await Promise.all([
+  provider = await startProvider();
+  [order, , , , ...inventories] = await Promise.all([
     fleet.start('order'),
+    startPayments(fleet, provider),
     fleet.start('email'),
     fleet.start('analytics'),
     fleet.start('inventory', failover),
@@ -122,8 +133,8 @@ beforeAll(async () => {
   ]);
   // Events left on order.created by earlier runs or other test files are handled first; only then
   // is the stock reset, so nothing but this file's orders moves it.
-  for (const group of [consumerGroups.inventory, consumerGroups.email, consumerGroups.analytics]) {
-    await eventually(async () => ((await groupLag(group.groupId, topics.orderCreated.name)) === 0 ? true : undefined), `${group.groupId} caught up`, 90_000);
+  for (const [group, topic] of lagged) {
+    await eventually(async () => ((await groupLag(group.groupId, topic.name)) === 0 ? true : undefined), `${group.groupId} caught up`, 90_000);
   }
   await pool.query('UPDATE stock SET available = CASE WHEN sku = ANY($2::text[]) THEN 8 ELSE 500 END WHERE sku = ANY($1::text[])', [
     SKUS,
@@ -137,11 +148,12 @@ afterEach((context) => {
 
 afterAll(async () => {
   await fleet.stopAll();
+  await provider?.close();
   await pool?.end();
 });
 
 describe('order pipeline end to end', () => {
-  it('three inventory instances split the six partitions of order.created', async () => {
+  it('three inventory instances split the six partitions of inventory.reserve-requested', async () => {
     const assignment = await expectPartitionsSplit(3);
     expect([...assignment.values()].map((partitions) => partitions.length)).toEqual([2, 2, 2]);
   });
@@ -190,14 +202,14 @@ describe('order pipeline end to end', () => {
     }
 
     // Each group consumed every event.
-    for (const group of [consumerGroups.inventory, consumerGroups.email, consumerGroups.analytics]) {
-      await eventually(async () => ((await groupLag(group.groupId, topics.orderCreated.name)) === 0 ? true : undefined), `${group.groupId} lag 0`);
+    for (const [group, topic] of lagged) {
+      await eventually(async () => ((await groupLag(group.groupId, topic.name)) === 0 ? true : undefined), `${group.groupId} lag 0`);
     }
 
     // The API shows the status and every step.
     const view = await getOrder(order.url, ids[0]!);
     expect(['CONFIRMED', 'REJECTED']).toContain(view.body.status);
-    expect(Object.keys(view.body.steps).sort()).toEqual(['analytics', 'email', 'inventory']);
+    expect(Object.keys(view.body.steps).sort()).toEqual(['analytics', 'email', 'inventory', 'payment']);
   }, 170_000);
 
   it('SIGKILL of one inventory instance mid-run: the others take over, nothing lost, nothing reserved twice', async () => {
@@ -271,8 +283,8 @@ describe('order pipeline end to end', () => {
       [topics.orderStatusChanged.name, body.orderId],
     );
     expect(announced.rows.map((row) => [row.previous, row.status])).toEqual([
-      ['PENDING', 'CONFIRMED'],
-      ['CANCELLING', 'CANCELLED'],
+      ['RESERVED', 'CONFIRMED'],
+      ['REFUNDING', 'CANCELLED'],
     ]);
     // Naming the client that placed it: only its webhook endpoints hear of it.
     expect(announced.rows.map((row) => row.client)).toEqual([testClientId, testClientId]);
@@ -288,8 +300,8 @@ describe('order pipeline end to end', () => {
     expect(placed.status).toBe(202);
     const { orderId } = placed.body;
     await sleep(500);
-    const unsent = await pool.query('SELECT 1 FROM order_outbox WHERE message_key = $1 AND sent_at IS NULL', [orderId]);
-    expect(unsent.rowCount).toBe(1);
+    const unsent = await pool.query<{ topic: string }>('SELECT topic FROM order_outbox WHERE message_key = $1 AND sent_at IS NULL ORDER BY id', [orderId]);
+    expect(unsent.rows.map((row) => row.topic)).toEqual([topics.orderCreated.name, topics.paymentCommands.name]);
     await fleet.kill(cutOff);
 
     const restarted = await fleet.start('order');

@@ -50,6 +50,24 @@ export interface OrderView {
   steps: Record<string, { outcome: string; at: string; handledBy: string | null; detail: unknown }>;
   /** The order's scheduler jobs by type (order-timeout, order-follow-up). */
   schedules?: Record<string, { state: string; dueAt: string }>;
+  payment?: { status: string | null; chargeId: string | null; amountCents: number; currency: string; updatedAt: string | null };
+}
+
+export interface TransitionView {
+  from: string | null;
+  to: string;
+  trigger: string;
+  reason: string | null;
+  effects: string[];
+  attempt: number;
+  eventId: string | null;
+  topic: string | null;
+  by: string;
+  at: string;
+}
+
+export function getHistory(baseUrl: string, id: string): Promise<ApiResponse<{ orderId: string; transitions: TransitionView[] }>> {
+  return call(`${baseUrl}/orders/${id}/history`, { method: 'GET' });
 }
 
 export function getOrder(baseUrl: string, id: string): Promise<ApiResponse<OrderView>> {

@@ -3,11 +3,11 @@ import type { ServiceName } from '../fleet.js';
 import { progress } from '../load.js';
 import type { Scenario } from '../run.js';
 
-const groups: ServiceName[] = ['inventory', 'email', 'analytics', 'batch-ingestion'];
+const groups: ServiceName[] = ['inventory', 'email', 'analytics', 'batch-ingestion', 'payments'];
 
 /**
  * SIGKILL of random consumer members, `killsPerGroup` per group spread over the run, with
- * inventory ×3 and email ×2; each killed member comes back after `restartAfterMs`, as an
+ * inventory ×3, email ×2 and payments ×2; each killed member comes back after `restartAfterMs`, as an
  * orchestrator would bring it.
  */
 export function consumerKills(options: { killsPerGroup?: number; restartAfterMs?: number; seed?: number } = {}): Scenario {
@@ -15,7 +15,7 @@ export function consumerKills(options: { killsPerGroup?: number; restartAfterMs?
   const restartAfterMs = options.restartAfterMs ?? 3000;
   return {
     name: 'consumer members SIGKILLed',
-    scale: { inventory: 3, email: 2 },
+    scale: { inventory: 3, email: 2, payments: 2 },
     async disturb({ fleet, load, note }) {
       let seed = options.seed ?? 5;
       const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);

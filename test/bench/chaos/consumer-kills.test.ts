@@ -1,6 +1,6 @@
 /**
  * The chaos suite's shortened version: one scenario (consumer members SIGKILLed and restarted,
- * inventory ×3, email ×2) with a few hundred orders, against the shared test stack, which it does
+ * inventory ×3, email ×2, payments ×2) with a few hundred orders, against the shared test stack, which it does
  * not stop or restart. The full suite is `npm run chaos`.
  */
 import os from 'node:os';
@@ -35,5 +35,9 @@ describe('chaos, shortened', () => {
     // A second mail with the first one's Message-ID is the email service's documented crash window
     // (SIGKILL between the SMTP 250 and the COMMIT); anything else twice is a defect.
     expect(result.duplicated - result.verdict.extraMailsSameMessageId).toBe(0);
+    // The money, in the provider's records: each CONFIRMED order captured once, nothing else captured or left held.
+    expect(result.verdict.moneyBroken).toEqual([]);
+    expect(result.verdict.capturedMinusRefundedCents).toBe(result.verdict.confirmedTotalCents);
+    expect(result.verdict.confirmedTotalCents).toBeGreaterThan(0);
   }, 180_000);
 });

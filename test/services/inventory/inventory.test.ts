@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pool } from '../../../shared/db.js';
 import { consumerGroups, topics } from '../../../shared/contracts/topics.js';
 import { dlqTopicName } from '../../../shared/kafka/topology.js';
-import type { OrderCreated } from '../../../shared/contracts/schemas.js';
+import type { InventoryReserveRequested } from '../../../shared/contracts/schemas.js';
 import { testPool } from '../../support/order-api.js';
 import { publishEvents } from '../../support/publish.js';
 import { ServiceFleet, type RunningService } from '../../support/services.js';
@@ -16,16 +16,13 @@ let pool: Pool;
 const run = randomUUID().slice(0, 8);
 const sku = (name: string) => `TEST-${run}-${name}`;
 
-function order(items: Array<[string, number]>): OrderCreated {
+/** The order workflow's reservation request (sent once the payment is authorized). */
+function order(items: Array<[string, number]>): InventoryReserveRequested {
   return {
     eventId: randomUUID(),
     orderId: randomUUID(),
-    customerId: 'inventory-test',
-    email: 'inventory-test@example.com',
     items: items.map(([s, quantity]) => ({ sku: s, quantity, unitPriceCents: 100 })),
-    totalCents: 100,
-    currency: 'EUR',
-    createdAt: Date.now(), clientId: null,
+    requestedAt: Date.now(),
   };
 }
 
@@ -70,7 +67,7 @@ afterAll(async () => {
 describe('inventory service', () => {
   it('reserves once even when the event is delivered twice', async () => {
     const o = order([[sku('A'), 4]]);
-    await publishEvents(topics.orderCreated, [o, o]);
+    await publishEvents(topics.inventoryReserveRequested, [o, o]);
     const found = await waitForAnswers([o.orderId]);
     await sleep(1000); // room for a (wrong) second effect
     expect((await answers([o.orderId])).get(o.orderId)).toEqual([topics.inventoryReserved.name]);
@@ -89,7 +86,7 @@ describe('inventory service', () => {
     const orders = Array.from({ length: 24 }, (_, i) =>
       order(i % 2 === 0 ? [[sku('C'), 1], [sku('D'), 1]] : [[sku('D'), 1], [sku('C'), 1]]),
     );
-    await publishEvents(topics.orderCreated, orders);
+    await publishEvents(topics.inventoryReserveRequested, orders);
     const found = await waitForAnswers(orders.map((o) => o.orderId), 60_000);
     const outcomes = [...found.values()].map((topicsOf) => topicsOf.join());
     expect(outcomes.filter((t) => t === topics.inventoryReserved.name)).toHaveLength(5);
@@ -109,8 +106,8 @@ describe('inventory service', () => {
   it('sends an order with an unknown SKU to its DLQ and carries on', async () => {
     const bad = order([[`NOPE-${run}`, 1]]);
     const good = order([[sku('A'), 1]]);
-    await publishEvents(topics.orderCreated, [bad, good]);
-    const dead = await readTopic(dlqTopicName(topics.orderCreated, consumerGroups.inventory.groupId), (seen) =>
+    await publishEvents(topics.inventoryReserveRequested, [bad, good]);
+    const dead = await readTopic(dlqTopicName(topics.inventoryReserveRequested, consumerGroups.inventory.groupId), (seen) =>
       seen.some((m) => m.key?.toString() === bad.orderId),
     );
     const letter = dead.find((m) => m.key?.toString() === bad.orderId)!;
@@ -121,7 +118,7 @@ describe('inventory service', () => {
 
   it('releases the stock of a cancelled order once (the compensating step)', async () => {
     const o = order([[sku('E'), 2]]);
-    await publishEvents(topics.orderCreated, [o]);
+    await publishEvents(topics.inventoryReserveRequested, [o]);
     await waitForAnswers([o.orderId]);
     expect(await available('E')).toBe(1);
     const cancel = { eventId: randomUUID(), orderId: o.orderId, reason: 'test', cancelledAt: Date.now() };

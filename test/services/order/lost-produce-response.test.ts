@@ -15,6 +15,7 @@ import { groupLag } from '../../support/kafka-groups.js';
 import { partitionOf } from '../../support/kafka-partition.js';
 import { KafkaProxy } from '../../support/kafka-proxy.js';
 import { postOrder, testPool } from '../../support/order-api.js';
+import { startPayments, startProvider, type PaymentProvider } from '../../support/payments.js';
 import { ServiceFleet, type RunningService } from '../../support/services.js';
 import { eventually, testConfig } from '../../support/stack.js';
 
@@ -24,6 +25,7 @@ const domain = `lost-ack-${randomUUID().slice(0, 8)}.example`;
 let proxy: KafkaProxy;
 let pool: Pool;
 let order: RunningService;
+let provider: PaymentProvider;
 
 async function place(label: string, count: number): Promise<string[]> {
   const ids: string[] = [];
@@ -67,13 +69,15 @@ async function eventIds(orderIds: string[]): Promise<string[]> {
 beforeAll(async () => {
   pool = testPool();
   proxy = await KafkaProxy.start(testConfig().kafkaBrokers[0]!);
-  [order] = await Promise.all([fleet.start('order', { KAFKA_BROKERS: proxy.address }), fleet.start('inventory')]);
-  // Events left on order.created by earlier files are reserved first, so the 30 s below are this file's.
-  await eventually(
-    async () => ((await groupLag(consumerGroups.inventory.groupId, topics.orderCreated.name)) === 0 ? true : undefined),
-    'inventory caught up',
-    90_000,
-  );
+  provider = await startProvider();
+  [order] = await Promise.all([fleet.start('order', { KAFKA_BROKERS: proxy.address }), fleet.start('inventory'), startPayments(fleet, provider)]);
+  // Events left by earlier files are handled first, so the 30 s below are this file's.
+  for (const [group, topic] of [
+    [consumerGroups.payments, topics.paymentCommands],
+    [consumerGroups.inventory, topics.inventoryReserveRequested],
+  ] as const) {
+    await eventually(async () => ((await groupLag(group.groupId, topic.name)) === 0 ? true : undefined), `${group.groupId} caught up`, 90_000);
+  }
   await pool.query('UPDATE stock SET available = GREATEST(available, 100) WHERE sku = $1', [SKU]);
 }, 180_000);
 
@@ -83,6 +87,7 @@ afterEach((context) => {
 
 afterAll(async () => {
   await fleet.stopAll();
+  await provider?.close();
   await proxy?.close();
   await pool?.end();
 });
