@@ -67,7 +67,18 @@ function mergeResults(results: ReplayResult[], dryRun: boolean): ReplayResult {
  * browsing for anyone who can reach the page, replay only with the admin token. A replay goes to the
  * group's own first retry tier, with the library's loop guards, and leaves an operation-log row.
  */
-export function registerDlqRoutes(app: FastifyInstance, context: DlqContext, topology: Topology, adminToken: string | undefined): void {
+export function registerDlqRoutes(
+  app: FastifyInstance,
+  context: DlqContext,
+  topology: Topology,
+  options: { adminToken: string | undefined; extraGroups: readonly string[] },
+): void {
+  const declared = new Set(Object.values(topology.groups).map((group) => group.groupId));
+  // An extra (ad-hoc) group's DLQ is named by its group id and a declared source topic, as `npm run dlq -- --group-id` does.
+  const targetsOf = (group: string, topic: string | undefined) => {
+    if (!declared.has(group) && options.extraGroups.includes(group)) return resolveTargets(topology, { groupId: group, ...(topic ? { topic } : {}) });
+    return resolveTargets(topology, { groups: [group], ...(topic ? { topic } : {}) });
+  };
   let summaries: { at: number; value: Promise<DlqSummary[]> } | undefined;
 
   app.get('/api/dlq/summary', async (_request, reply) => {
@@ -84,7 +95,7 @@ export function registerDlqRoutes(app: FastifyInstance, context: DlqContext, top
     if (!parsed.success) return badRequest(reply, parsed.error);
     const query = parsed.data;
     try {
-      const targets = resolveTargets(topology, { groups: [query.group], ...(query.topic ? { topic: query.topic } : {}) });
+      const targets = targetsOf(query.group, query.topic);
       const filter: MessageFilter = {
         ...(query.errorCode ? { errorCode: query.errorCode } : {}),
         ...(query.key ? { key: query.key } : {}),
@@ -106,7 +117,7 @@ export function registerDlqRoutes(app: FastifyInstance, context: DlqContext, top
     }
   });
 
-  adminApi(app, { adminToken }, (scope) => {
+  adminApi(app, { adminToken: options.adminToken }, (scope) => {
     scope.post('/api/dlq/replay', async (request, reply) => {
       const parsed = replayBody.safeParse(request.body);
       if (!parsed.success) return badRequest(reply, parsed.error);
@@ -118,7 +129,7 @@ export function registerDlqRoutes(app: FastifyInstance, context: DlqContext, top
       }
       const actor = `dashboard@${request.ip}`;
       try {
-        const targets = resolveTargets(topology, { groups: [body.group], ...(body.topic ? { topic: body.topic } : {}) });
+        const targets = targetsOf(body.group, body.topic);
         const options = { actor, dryRun: body.dryRun, force: body.force };
         if (body.all) {
           const filter: MessageFilter = body.errorCode ? { errorCode: body.errorCode } : {};

@@ -53,7 +53,7 @@ await runService('dashboard', async ({ logger, shutdown }) => {
           { event: 'lag', current: () => poller.snapshot(), subscribe: (listener) => poller.on('snapshot', listener) },
           { event: 'panels', current: () => panels.snapshot(), subscribe: (listener) => panelListeners.push(listener) },
         ]);
-        registerDlqRoutes(app, context, topology, config.adminToken);
+        registerDlqRoutes(app, context, topology, { adminToken: config.adminToken, extraGroups: config.extraGroups ?? [] });
       },
     },
     logger,
