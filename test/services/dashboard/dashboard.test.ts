@@ -180,8 +180,8 @@ describe('dashboard', () => {
     }, 'the produced lag');
     // No member yet: nobody commits.
     expect(full.status).toBe('STOP');
-    // A slow consumer: one partition at a time, 25 ms a message.
-    await runtime(drain, () => sleep(25)).start();
+    // A slow consumer: one partition at a time, 40 ms a message (about 10 s for the whole lag).
+    await runtime(drain, () => sleep(40)).start();
     const reading = await eventually(async () => {
       const g = await group(drain.groupId);
       return g.lag > 0 && g.lag < full.lag * 0.7 && g.drainEtaSeconds !== null ? g : undefined;
