@@ -27,4 +27,12 @@ export const services: readonly ServiceDefinition[] = [
   { name: 'exports', entry: 'services/exports/main.ts', port: 3060, portVariable: 'HTTP_PORT' },
   // Locally, webhook receivers run on this machine: loopback is allowed (the SSRF guard refuses it otherwise).
   { name: 'webhooks', entry: 'services/webhooks/main.ts', port: 3070, portVariable: 'HTTP_PORT', env: { WEBHOOK_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128' } },
+  // The operations page (3060 is the exports API's). One instance: its poller serves every viewer.
+  {
+    name: 'dashboard',
+    entry: 'services/dashboard/main.ts',
+    port: 3080,
+    portVariable: 'HTTP_PORT',
+    env: { DASHBOARD_BATCH_METRICS_URL: 'http://127.0.0.1:3040/metrics' },
+  },
 ];
