@@ -37,6 +37,8 @@ export interface GroupLag {
   lag: number;
   /** The oldest unconsumed record's age over all partitions. */
   timeLagMs: number | null;
+  /** That record is older than the kept history: its age is at least timeLagMs. */
+  timeLagAtLeast: boolean;
   slopePerSecond: number | null;
   drainEtaSeconds: number | null;
   skewed: boolean;
@@ -246,8 +248,9 @@ export class LagPoller extends EventEmitter<{ snapshot: [LagSnapshot] }> {
     }
     partitions.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
     const lag = partitions.reduce((sum, p) => sum + (p.lag ?? 0), 0);
-    const ages = partitions.filter((p) => p.lag !== null && p.lag > 0 && p.timeLagMs !== null).map((p) => p.timeLagMs!);
-    const timeLagMs = ages.length > 0 ? Math.max(...ages) : partitions.length > 0 ? 0 : null;
+    const lagging = partitions.filter((p) => p.lag !== null && p.lag > 0 && p.timeLagMs !== null);
+    const oldest = lagging.reduce<PartitionLag | undefined>((worst, p) => (worst === undefined || p.timeLagMs! > worst.timeLagMs! ? p : worst), undefined);
+    const timeLagMs = oldest ? oldest.timeLagMs : partitions.length > 0 ? 0 : null;
     const history = this.historyOf(this.groupHistory, group.groupId, 2);
     history.add(now, [lag, timeLagMs === null ? Number.NaN : timeLagMs / 1000]);
     const trend = lagTrend(
@@ -262,6 +265,7 @@ export class LagPoller extends EventEmitter<{ snapshot: [LagSnapshot] }> {
       status: worstStatus(partitions.map((p) => p.status)),
       lag,
       timeLagMs,
+      timeLagAtLeast: oldest?.timeLagAtLeast ?? false,
       slopePerSecond: trend.slopePerSecond,
       drainEtaSeconds: trend.drainEtaSeconds,
       skewed: partitions.some((p) => p.skewed),

@@ -68,7 +68,7 @@ function renderGroup(group) {
   );
   card.querySelector('.stats').replaceChildren(
     stat('lag (messages)', number(group.lag), 'lag'),
-    stat('time lag', duration(group.timeLagMs), 'time-lag'),
+    stat('time lag', (group.timeLagAtLeast ? '≥ ' : '') + duration(group.timeLagMs), 'time-lag'),
     stat('trend (60 s)', trend(group.slopePerSecond), 'trend'),
     stat('drain ETA', group.drainEtaSeconds === null ? '–' : duration(group.drainEtaSeconds * 1000), 'eta'),
     stat('partitions', group.partitions.length, 'partitions'),
