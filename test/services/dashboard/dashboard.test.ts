@@ -263,6 +263,14 @@ describe('dashboard', () => {
         await page.screenshot({ path: process.env.DASHBOARD_SCREENSHOT, fullPage: true });
       }
 
+      // A bulk replay needs the group typed as confirmation, token or not.
+      const unconfirmed = await fetch(`${dashboard.url}/api/dlq/replay`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${testAdminToken}` },
+        body: JSON.stringify({ group: paused.groupId, topic: topics.orderCreated.name, all: true, dryRun: false, confirm: 'yes' }),
+      });
+      expect(unconfirmed.status).toBe(400);
+
       const { rows } = await pool.query<{ actor: string }>(
         `SELECT actor FROM dlq_operations WHERE consumer_group = $1 AND operation = 'replay' AND finished_at IS NOT NULL`,
         [paused.groupId],
