@@ -11,6 +11,8 @@ export interface LiveSource {
  * Server-sent events: each poll's snapshot, serialised once and written to every open page. A page
  * costs a socket and a string write per poll, never a call to the broker.
  */
+const maxBufferedBytes = 1024 * 1024;
+
 export function registerLiveFeed(app: FastifyInstance, sources: readonly LiveSource[]): { viewers: () => number } {
   const viewers = new Set<(frame: string) => void>();
   let id = 0;
@@ -30,7 +32,11 @@ export function registerLiveFeed(app: FastifyInstance, sources: readonly LiveSou
       // A proxy must not hold the frames back.
       'x-accel-buffering': 'no',
     });
-    const write = (frame: string) => raw.write(frame);
+    // A page that stops reading (a stalled tab, a dead connection not yet noticed) misses frames
+    // instead of growing this process's memory: each frame is the whole state, so the next one heals it.
+    const write = (frame: string) => {
+      if (raw.writableLength < maxBufferedBytes) raw.write(frame);
+    };
     // The current state at once: a page does not wait a poll for its first numbers.
     write('retry: 2000\n\n');
     for (const source of sources) write(`event: ${source.event}\ndata: ${JSON.stringify(source.current())}\n\n`);
