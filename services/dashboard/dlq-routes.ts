@@ -37,8 +37,11 @@ const browseQuery = z.object({
 const replayBody = z.object({
   group: z.string().min(1),
   topic: z.string().min(1).optional(),
-  /** One or a selection, by DLQ partition and offset; absent with `all`. */
-  messages: z.array(z.object({ topic: z.string().min(1), partition: z.number().int().min(0), offset: z.string().regex(/^\d+$/) })).max(500).optional(),
+  /**
+   * One or a selection, by DLQ topic, partition and offset; absent with `all`. The library selects by
+   * offset ranges, so each message is its own replay (its own read of the DLQ): at most 50 a request.
+   */
+  messages: z.array(z.object({ topic: z.string().min(1), partition: z.number().int().min(0), offset: z.string().regex(/^\d+$/) })).min(1).max(50).optional(),
   all: z.boolean().default(false),
   errorCode: z.string().min(1).optional(),
   dryRun: z.boolean().default(true),
