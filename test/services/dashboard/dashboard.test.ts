@@ -15,23 +15,49 @@ import { topics } from '../../../shared/contracts/topics.js';
 import { createPool, type Pool } from '../../../shared/db.js';
 import { PermanentError, TransientError } from '../../../shared/errors.js';
 import { kafkaClient } from '../../../shared/kafka/client.js';
-import { retryTopicName, type ConsumerGroupDeclaration } from '../../../shared/kafka/topology.js';
+import { randomUUID } from 'node:crypto';
+import { schemas } from '../../../shared/contracts/schemas.js';
+import { provisionTopics } from '../../../shared/kafka/provision.js';
+import { declareTopic, failureTopics, retryTopicName, type ConsumerGroupDeclaration, type TopicDeclaration } from '../../../shared/kafka/topology.js';
+import type { OrderCreated } from '../../../shared/contracts/schemas.js';
+import { publishEvents } from '../../support/publish.js';
 import { layout } from '../../../stack/layout.js';
 import type { GroupLag, LagSnapshot } from '../../../services/dashboard/lag-poller.js';
 import { testAdminToken } from '../../support/api-client.js';
 import { publishOrders, sampleOrder } from '../../support/orders.js';
 import { testGroup } from '../../support/runtime.js';
 import { ServiceFleet, type RunningService } from '../../support/services.js';
-import { eventually, testConfig, testKafka, testLogger, testSerde } from '../../support/stack.js';
+import { eventually, provisionTestTopic, testConfig, testKafka, testLogger, testSerde } from '../../support/stack.js';
 
 const fleet = new ServiceFleet();
 const runtimes: ConsumerRuntime[] = [];
 let dashboard: RunningService;
 let pool: Pool;
-/** A: fails everything (a retry tier waits 2 minutes, paused); B: drains slowly; C: has no member. */
+/**
+ * A (on order.created, so its DLQ is one the DLQ library can name): fails everything, a retry tier
+ * waiting 2 minutes, paused. B drains slowly, C has no member: both on a topic of the test's own, so
+ * the declared groups on the shared test stack get no backlog from them.
+ */
 let paused: ConsumerGroupDeclaration;
 let drain: ConsumerGroupDeclaration;
 let idle: ConsumerGroupDeclaration;
+let ownTopic: TopicDeclaration<OrderCreated>;
+
+/** A group on the test's own topic, its offsets committed at 0 so the dashboard sees its lag before it has a member. */
+async function ownGroup(): Promise<ConsumerGroupDeclaration> {
+  const declared: ConsumerGroupDeclaration = { groupId: `test-dash-${randomUUID().slice(0, 8)}`, topics: [ownTopic] };
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    await provisionTopics(admin, 1, testLogger, failureTopics(declared));
+    await admin.setOffsets({ groupId: declared.groupId, topic: ownTopic.name, partitions: Array.from({ length: ownTopic.partitions }, (_, partition) => ({ partition, offset: '0' })) });
+  } finally {
+    await admin.disconnect();
+  }
+  return declared;
+}
+
+const produce = (count: number) => publishEvents(ownTopic, Array.from({ length: count }, () => sampleOrder()));
 
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -50,7 +76,7 @@ async function group(groupId: string, after = 0): Promise<GroupLag> {
 
 function runtime(group: ConsumerGroupDeclaration, handler: (customerId: string) => Promise<void>): ConsumerRuntime {
   const started = new ConsumerRuntime({ client: kafkaClient(testKafka()), serde: testSerde(), logger: testLogger, group, partitionsConsumedConcurrently: 1 });
-  started.on(topics.orderCreated, (event) => handler(event.value.customerId));
+  started.on(group.topics[0] as TopicDeclaration<OrderCreated>, (event) => handler(event.value.customerId));
   runtimes.push(started);
   return started;
 }
@@ -97,8 +123,9 @@ function describeWithKafka(groupId: string): { output: string; rows: DescribedRo
 beforeAll(async () => {
   pool = createPool(testConfig().databaseUrl, testLogger);
   paused = await testGroup({ retry: { attempts: 2, baseDelayMs: 120_000, maxDelayMs: 120_000 } });
-  drain = await testGroup();
-  idle = await testGroup();
+  ownTopic = await provisionTestTopic(declareTopic(`test-dashboard-${randomUUID().slice(0, 8)}`, schemas.OrderCreated, { partitions: 6 }));
+  drain = await ownGroup();
+  idle = await ownGroup();
   // The retry tier starts with a committed offset, so the paused partition has one to compare.
   const admin = testKafka().admin();
   await admin.connect();
@@ -173,7 +200,7 @@ describe('dashboard', () => {
     const messages = 360;
     // The earlier tests' orders are in the group's lag too.
     const before = (await group(drain.groupId)).lag;
-    await publishOrders(Array.from({ length: messages }, () => sampleOrder()));
+    await produce(messages);
     const full = await eventually(async () => {
       const g = await group(drain.groupId);
       return g.lag === before + messages ? g : undefined;
@@ -225,7 +252,7 @@ describe('dashboard', () => {
       const lagText = card(idle.groupId).locator('[data-testid=lag]');
       const shown = async () => Number((await lagText.textContent())!.replace(/,/g, ''));
       const before = await shown();
-      await publishOrders([sampleOrder(), sampleOrder(), sampleOrder()]);
+      await produce(3);
       await expect.poll(shown, { timeout: 15_000, interval: 100 }).toBe(before + 3);
 
       // Browse the paused group's dead letters: two, decoded, the email redacted.
