@@ -35,6 +35,16 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [platformBoundary] }] },
   },
   {
+    // The dashboard's page script runs in the browser, as it is (no build step).
+    files: ['services/dashboard/public/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: Object.fromEntries(
+        ['window', 'document', 'fetch', 'EventSource', 'URLSearchParams', 'FormData', 'Node', 'CSS', 'setInterval'].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
+  {
     // Its tests, which check the adapter against the library's own errors and behaviour.
     files: ['test/shared/kafka/**/*.ts'],
     rules: { 'no-restricted-imports': 'off' },

@@ -10,13 +10,15 @@ import { fileURLToPath } from 'node:url';
 /** Folders holding run-time assets, and the file endings that are assets. */
 const assetFolders = ['schemas', 'shared', 'services'];
 const assetEndings = ['.avsc', '.sql'];
+/** Files a service serves as they are (the dashboard's page): everything under a `public/` folder. */
+const isPublic = (file: string) => file.split(path.sep).includes('public');
 
 const dist = fileURLToPath(new URL('..', import.meta.url));
 const root = path.dirname(dist);
 
 function assetsIn(folder: string): string[] {
   return readdirSync(path.join(root, folder), { recursive: true, withFileTypes: true })
-    .filter((entry) => entry.isFile() && assetEndings.some((ending) => entry.name.endsWith(ending)))
+    .filter((entry) => entry.isFile() && (assetEndings.some((ending) => entry.name.endsWith(ending)) || isPublic(path.join(entry.parentPath, entry.name))))
     .map((entry) => path.relative(root, path.join(entry.parentPath, entry.name)));
 }
 

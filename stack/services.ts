@@ -31,4 +31,12 @@ export const services: readonly ServiceDefinition[] = [
   // the README), which the payments service calls over HTTP like any provider.
   { name: 'payment-provider', entry: 'services/payment-provider/main.ts', port: 4010, portVariable: 'HTTP_PORT' },
   { name: 'payments', entry: 'services/payments/main.ts', port: 3090, portVariable: 'HTTP_PORT', env: { PAYMENT_PROVIDER_URL: 'http://127.0.0.1:4010' } },
+  // The operations page (3060 is the exports API's). One instance: its poller serves every viewer.
+  {
+    name: 'dashboard',
+    entry: 'services/dashboard/main.ts',
+    port: 3080,
+    portVariable: 'HTTP_PORT',
+    env: { DASHBOARD_BATCH_METRICS_URL: 'http://127.0.0.1:3040/metrics' },
+  },
 ];

@@ -156,7 +156,7 @@ describe.each(allNames)('compose service %s', (name) => {
     const code = codeService(name);
     const service = composeService(name);
     expect(service.containerName, 'container_name blocks --scale').toBeUndefined();
-    if (name === 'order' || name === 'exports' || name === 'webhooks' || name === 'payment-provider') {
+    if (name === 'order' || name === 'exports' || name === 'webhooks' || name === 'dashboard' || name === 'payment-provider') {
       // The APIs (and the provider simulator's controls): the host port npm start uses, mapped to the port the service listens on.
       expect(service.ports.map(publishedPort)).toEqual([{ host: code.port, container: Number(service.environment[code.portVariable]) }]);
     } else {
@@ -186,5 +186,6 @@ describe('compose: API clients', () => {
       expect(composeService(name).environment.ADMIN_TOKEN, name).toBe(localAdminToken);
     }
     expect(withAdmin).toContain('order');
+    expect(withAdmin).toContain('dashboard');
   });
 });

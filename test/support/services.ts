@@ -4,7 +4,7 @@ import { repoRoot } from '../../stack/layout.js';
 import { testAdminToken, testApiKey } from './api-client.js';
 import { freePort, killAll, startProcess, type ServiceProcess } from './processes.js';
 
-export type ServiceName = 'order' | 'inventory' | 'email' | 'analytics' | 'scheduler' | 'exports' | 'webhooks' | 'payments';
+export type ServiceName = 'order' | 'inventory' | 'email' | 'analytics' | 'scheduler' | 'exports' | 'webhooks' | 'payments' | 'dashboard';
 
 export interface RunningService extends ServiceProcess {
   name: ServiceName;
