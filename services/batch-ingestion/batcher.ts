@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BatchContext, EventFailure, InboundEvent } from '../../shared/consumer/types.js';
 import { TransientError, errorMessage, isRetriable } from '../../shared/errors.js';
-import { feed } from '../../shared/instrumentation/events.js';
+import { feed, type FlushReason } from '../../shared/instrumentation/events.js';
 import type { Logger } from '../../shared/logger.js';
 import { retrying } from '../../shared/retry/retrying.js';
 import type { AnalyticsEvent } from '../../shared/contracts/schemas.js';
@@ -139,17 +139,19 @@ export class MicroBatcher {
     clearTimeout(this.waitTimer);
   }
 
-  private due(): boolean {
-    return (
-      this.bufferRows >= this.options.maxRows ||
-      this.bufferBytes >= this.options.maxBytes ||
-      this.waitExpired ||
-      this.idleSeen
-    );
+  /** Why the buffer is due for a flush now, or undefined while it is not. */
+  private due(): FlushReason | undefined {
+    if (this.bufferRows >= this.options.maxRows) return 'rows';
+    if (this.bufferBytes >= this.options.maxBytes) return 'bytes';
+    if (this.waitExpired) return 'wait';
+    if (this.idleSeen) return 'idle';
+    return undefined;
   }
 
   private pump(): void {
-    while (this.buffer.length > 0 && this.activeFlushes < this.options.maxConcurrentFlushes && this.due()) {
+    for (;;) {
+      const reason = this.buffer.length > 0 && this.activeFlushes < this.options.maxConcurrentFlushes ? this.due() : undefined;
+      if (!reason) return;
       const entries = this.buffer;
       this.buffer = [];
       this.bufferRows = 0;
@@ -158,14 +160,14 @@ export class MicroBatcher {
       this.waitExpired = false;
       this.idleSeen = false;
       this.activeFlushes++;
-      void this.flush(entries).finally(() => {
+      void this.flush(entries, reason).finally(() => {
         this.activeFlushes--;
         this.pump();
       });
     }
   }
 
-  private async flush(entries: Entry[]): Promise<void> {
+  private async flush(entries: Entry[], reason: FlushReason): Promise<void> {
     const started = performance.now();
     const rows = new RowSet(entries.map((entry) => entry.block));
     const bytes = entries.reduce((sum, entry) => sum + entry.block.buffer.length, 0);
@@ -174,7 +176,7 @@ export class MicroBatcher {
       const result = await writeIsolating(rows.count, (start, end) => this.writeDurably(rows.chunks(start, end), end - start, entries, state));
       const seconds = (performance.now() - started) / 1000;
       const duplicates = rows.count - result.rejected.length - result.inserted;
-      feed.batchFlushed.publish({ rows: rows.count, bytes, seconds, inserted: result.inserted, duplicates });
+      feed.batchFlushed.publish({ reason, rows: rows.count, bytes, seconds, inserted: result.inserted, duplicates });
       if (result.rejected.length > 0) {
         this.attribute(entries, result.rejected);
         this.logger.warn(

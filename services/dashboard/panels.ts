@@ -56,6 +56,8 @@ export interface BatchIngestion {
   backpressureSeconds: number;
   flushRows: Histogram;
   flushSeconds: Histogram;
+  /** Flushes by reason (rows, bytes, wait, idle). */
+  flushReasons: Record<string, number>;
 }
 
 export interface Histogram {
@@ -232,6 +234,8 @@ export class Panels {
       this.lastRows = { time: now, rows: rowsWritten };
       const rowsRejected: Record<string, number> = {};
       for (const s of samples.filter((s) => s.name === 'batch_ingestion_rows_rejected_total')) rowsRejected[s.labels.outcome ?? ''] = s.value;
+      const flushReasons: Record<string, number> = {};
+      for (const s of samples.filter((s) => s.name === 'batch_ingestion_flushes_total')) flushReasons[s.labels.reason ?? ''] = s.value;
       return {
         rowsWritten,
         rowsPerSecond: previous && now > previous.time ? ((rowsWritten - previous.rows) * 1000) / (now - previous.time) : null,
@@ -240,6 +244,7 @@ export class Panels {
         backpressureSeconds: value('batch_ingestion_backpressure_seconds_total'),
         flushRows: histogramOf(samples, 'batch_ingestion_flush_rows'),
         flushSeconds: histogramOf(samples, 'batch_ingestion_flush_seconds'),
+        flushReasons,
       };
     });
   }

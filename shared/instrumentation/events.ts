@@ -142,7 +142,11 @@ export interface OutboxUnpublishable {
   error: string;
 }
 
+/** Why a batch was flushed: it was full (rows or bytes), its oldest row had waited long enough, or the fetch's batches were all in. */
+export type FlushReason = 'rows' | 'bytes' | 'wait' | 'idle';
+
 export interface BatchFlushed {
+  reason: FlushReason;
   rows: number;
   bytes: number;
   seconds: number;

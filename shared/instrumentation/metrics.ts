@@ -124,6 +124,12 @@ export function subscribeMetrics(registry: Registry): () => void {
       buckets: [1, 10, 100, 500, 1000, 5000, 10_000, 25_000, 50_000, 100_000],
       registers: [registry],
     }),
+    flushes: new Counter({
+      name: 'batch_ingestion_flushes_total',
+      help: 'Flushed batches by what made them flush (rows, bytes: full; wait: the oldest row waited BATCH_MAX_WAIT_MS; idle: the fetch was all in)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     flushBytes: new Histogram({
       name: 'batch_ingestion_flush_bytes',
       help: 'COPY bytes per flushed batch',
@@ -173,6 +179,7 @@ export function subscribeMetrics(registry: Registry): () => void {
       const m = batch();
       m.rowsWritten.inc(report.inserted);
       m.rowsDuplicate.inc(report.duplicates);
+      m.flushes.inc({ reason: report.reason });
       m.flushRows.observe(report.rows);
       m.flushBytes.observe(report.bytes);
       m.flushSeconds.observe(report.seconds);

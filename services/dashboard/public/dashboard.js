@@ -300,7 +300,8 @@ function renderPanels(panels) {
     $('#batch').replaceChildren(
       el('div', { class: 'stats' }, stat('rows/s', b.rowsPerSecond === null ? '–' : number(b.rowsPerSecond)), stat('rows written', number(b.rowsWritten)),
         stat('rejected (retried / DLQ)', `${number(b.rowsRejected.retried ?? 0)} / ${number(b.rowsRejected.dead_lettered ?? 0)}`),
-        stat('outage pauses', `${b.paused ? 'paused now · ' : ''}${duration(b.backpressureSeconds * 1000)}`), stat('flushes', number(b.flushRows.count))),
+        stat('outage pauses', `${b.paused ? 'paused now · ' : ''}${duration(b.backpressureSeconds * 1000)}`), stat('flushes', number(b.flushRows.count)),
+        stat('flush reasons', Object.entries(b.flushReasons).map(([reason, n]) => `${reason} ${number(n)}`).join(' · ') || '–')),
       el('div', { class: 'columns' }, el('div', {}, el('h3', {}, 'flush size (rows)'), histogramBars(b.flushRows, '')), el('div', {}, el('h3', {}, 'flush latency'), histogramBars(b.flushSeconds, ' s'))));
   } else unavailable('#batch', panels.batchIngestion);
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BatchContext, InboundEvent } from '../../../shared/consumer/types.js';
 import type { AnalyticsEvent } from '../../../shared/contracts/schemas.js';
+import { feed, type FlushReason } from '../../../shared/instrumentation/events.js';
 import { createLogger } from '../../../shared/logger.js';
 import { MicroBatcher } from '../../../services/batch-ingestion/batcher.js';
 import { RowRejectedError, StoreUnavailableError } from '../../../services/batch-ingestion/errors.js';
@@ -104,5 +105,28 @@ describe('MicroBatcher and rows that fail outside class 22/23', () => {
     const failures = await new MicroBatcher(store, { ...options, backoff: fast }, logger).submit(events.map(inbound), context);
     expect(failures.map((f) => (f.error as RowRejectedError).sqlState)).toEqual(['22001']);
     expect(store.stored).toEqual([events[0]!.eventId, events[2]!.eventId]);
+  });
+});
+
+describe('MicroBatcher: why a batch is flushed', () => {
+  async function reasonsOf(batcherOptions: typeof options, batches: number[]): Promise<FlushReason[]> {
+    const reasons: FlushReason[] = [];
+    const unsubscribe = feed.batchFlushed.subscribe((report) => reasons.push(report.reason));
+    try {
+      const batcher = new MicroBatcher(new FakeStore('none', () => new Error('unused'), true), { ...batcherOptions, backoff: fast }, logger);
+      const events = makeEvents('reason', batches.reduce((sum, n) => sum + n, 0));
+      let next = 0;
+      await Promise.all(batches.map((n) => batcher.submit(events.slice(next, (next += n)).map(inbound), context)));
+      return reasons;
+    } finally {
+      unsubscribe();
+    }
+  }
+
+  it('full by rows, full by bytes, the oldest row waited long enough, or the fetch was all in', async () => {
+    expect(await reasonsOf({ ...options, maxRows: 10, flushWhenIdle: false, maxWaitMs: 60_000 }, [10])).toEqual(['rows']);
+    expect(await reasonsOf({ ...options, maxBytes: 1, flushWhenIdle: false, maxWaitMs: 60_000 }, [3])).toEqual(['bytes']);
+    expect(await reasonsOf({ ...options, flushWhenIdle: false, maxWaitMs: 5 }, [3])).toEqual(['wait']);
+    expect(await reasonsOf(options, [3, 4])).toEqual(['idle']);
   });
 });

@@ -136,7 +136,7 @@ describe('event feed', () => {
       });
       await client.deliver({ topic: topic.name, partition: 0, messages: [message(0, order(0)), message(1, order(1)), message(2, order(2))] });
       feed.outboxPublished.publish({ table: 'outbox', count: 5 });
-      feed.batchFlushed.publish({ rows: 10, bytes: 100, seconds: 0.1, inserted: 8, duplicates: 2 });
+      feed.batchFlushed.publish({ reason: 'idle', rows: 10, bytes: 100, seconds: 0.1, inserted: 8, duplicates: 2 });
       const text = await registry.metrics();
       expect(text).toContain('pipeline_consumed_messages_total{group="feed-group",topic="feed.orders",outcome="processed"} 2');
       expect(text).toContain('pipeline_consumed_messages_total{group="feed-group",topic="feed.orders",outcome="retried"} 1');
@@ -144,6 +144,7 @@ describe('event feed', () => {
       expect(text).toContain('pipeline_outbox_published_total{table="outbox"} 5');
       expect(text).toContain('batch_ingestion_rows_written_total 8');
       expect(text).toContain('batch_ingestion_rows_duplicate_total 2');
+      expect(text).toContain('batch_ingestion_flushes_total{reason="idle"} 1');
     } finally {
       unsubscribe();
     }
