@@ -1,14 +1,11 @@
 import { Counter } from 'prom-client';
 import type { InboundEvent } from '../../shared/consumer/types.js';
 import type { OrderFollowUp } from '../../shared/contracts/schemas.js';
-import { DUPLICATE } from '../../shared/kit/handle-once.js';
 import type { Effects } from '../../shared/kit/service-parts.js';
-import { instanceId } from '../../shared/logger.js';
 import { metrics } from '../../shared/metrics.js';
 import type { Confirmation } from './confirmation.js';
 import type { Mailer } from './mailer.js';
-import { appendSentStep } from './sent-step.js';
-import { UnrecordedMails } from './unrecorded-mails.js';
+import { oneMailPerOrder } from './one-mail-per-order.js';
 
 export const followUpSql = new URL('./follow-up.sql', import.meta.url);
 
@@ -31,37 +28,15 @@ export function followUpFor(followUp: OrderFollowUp): Confirmation {
 
 /**
  * Sends one follow-up per order when the scheduler publishes it (a confirmed order, not cancelled
- * since). The same shape as the confirmation (handlers.ts): the claim, the send record and the
- * order.steps report commit in one transaction around the SMTP send, so a redelivered or
- * re-published event sends nothing; a mail accepted while that transaction failed is recorded at
- * its next delivery, not sent again.
+ * since), once whatever is redelivered (oneMailPerOrder).
  */
-export class FollowUpHandlers {
-  private readonly unrecorded = new UnrecordedMails('follow-up');
-
-  constructor(
-    private readonly effects: Effects,
-    private readonly mailer: Mailer,
-  ) {}
-
-  onFollowUp = async (event: InboundEvent<OrderFollowUp>): Promise<void> => {
-    const followUp = event.value;
-    const sent = await this.effects.handleOnce(event, async (client) => {
-      const recorded = await client.query(
-        'INSERT INTO email_follow_ups (order_id, cause_event_id, handled_by) VALUES ($1, $2, $3) ON CONFLICT (order_id) DO NOTHING',
-        [followUp.orderId, event.eventId, instanceId],
-      );
-      if (recorded.rowCount !== 1) return false;
-      await appendSentStep(this.effects.outbox, client, event, followUp.orderId, 'follow-up', 'order follow-up sent');
-      if (!this.unrecorded.has(followUp.orderId)) {
-        await this.mailer.send(followUpFor(followUp), event.signal);
-        this.unrecorded.accepted(followUp.orderId);
-      }
-      return true;
-    });
-    this.unrecorded.recorded(followUp.orderId);
-    if (sent === DUPLICATE) return;
-    followUps.inc({ outcome: sent ? 'sent' : 'already-sent' });
-    event.logger.info({ orderId: followUp.orderId }, sent ? 'order follow-up sent' : 'order follow-up sent before; nothing sent');
-  };
+export function followUpHandler(effects: Effects, mailer: Mailer): (event: InboundEvent<OrderFollowUp>) => Promise<void> {
+  return oneMailPerOrder(effects, mailer, {
+    mail: 'follow-up',
+    what: 'order follow-up',
+    table: 'email_follow_ups',
+    step: 'follow-up',
+    counter: followUps,
+    mailFor: followUpFor,
+  });
 }

@@ -7,10 +7,10 @@
 import { consumerGroups, topics, topology } from '../../shared/contracts/topics.js';
 import { runConsumerService } from '../../shared/kit/consumer-service.js';
 import { loadServiceConfig } from './config.js';
-import { FollowUpHandlers, followUpSql } from './follow-up.js';
+import { followUpHandler, followUpSql } from './follow-up.js';
 import { EmailHandlers } from './handlers.js';
 import { Mailer } from './mailer.js';
-import { PaymentFailedHandlers, paymentFailedSql } from './payment-failed.js';
+import { paymentFailedHandler, paymentFailedSql } from './payment-failed.js';
 
 await runConsumerService('email', consumerGroups.email, {
   config: loadServiceConfig,
@@ -20,7 +20,7 @@ await runConsumerService('email', consumerGroups.email, {
     service.shutdown.add('smtp', async () => mailer.close());
     runtime
       .on(topics.orderCreated, new EmailHandlers(service, mailer).onOrderCreated)
-      .on(topics.orderFollowUps, new FollowUpHandlers(service, mailer).onFollowUp)
-      .on(topics.orderPaymentFailed, new PaymentFailedHandlers(service, mailer).onPaymentFailed);
+      .on(topics.orderFollowUps, followUpHandler(service, mailer))
+      .on(topics.orderPaymentFailed, paymentFailedHandler(service, mailer));
   },
 });

@@ -1,14 +1,11 @@
 import { Counter } from 'prom-client';
 import type { InboundEvent } from '../../shared/consumer/types.js';
 import type { OrderPaymentFailed } from '../../shared/contracts/schemas.js';
-import { DUPLICATE } from '../../shared/kit/handle-once.js';
 import type { Effects } from '../../shared/kit/service-parts.js';
-import { instanceId } from '../../shared/logger.js';
 import { metrics } from '../../shared/metrics.js';
 import type { Confirmation } from './confirmation.js';
 import type { Mailer } from './mailer.js';
-import { appendSentStep } from './sent-step.js';
-import { UnrecordedMails } from './unrecorded-mails.js';
+import { oneMailPerOrder } from './one-mail-per-order.js';
 
 export const paymentFailedSql = new URL('./payment-failed.sql', import.meta.url);
 
@@ -38,37 +35,14 @@ export function paymentFailedFor(failure: OrderPaymentFailed): Confirmation {
   };
 }
 
-/**
- * One "payment failed" mail per order when the workflow rejects it for its payment. The same shape
- * as the follow-up (follow-up.ts): claim, send record and order.steps report in one transaction
- * around the SMTP send.
- */
-export class PaymentFailedHandlers {
-  private readonly unrecorded = new UnrecordedMails('payment-failed');
-
-  constructor(
-    private readonly effects: Effects,
-    private readonly mailer: Mailer,
-  ) {}
-
-  onPaymentFailed = async (event: InboundEvent<OrderPaymentFailed>): Promise<void> => {
-    const failure = event.value;
-    const sent = await this.effects.handleOnce(event, async (client) => {
-      const recorded = await client.query(
-        'INSERT INTO email_payment_failures (order_id, cause_event_id, handled_by) VALUES ($1, $2, $3) ON CONFLICT (order_id) DO NOTHING',
-        [failure.orderId, event.eventId, instanceId],
-      );
-      if (recorded.rowCount !== 1) return false;
-      await appendSentStep(this.effects.outbox, client, event, failure.orderId, 'payment-failed-mail', 'payment failed mail sent');
-      if (!this.unrecorded.has(failure.orderId)) {
-        await this.mailer.send(paymentFailedFor(failure), event.signal);
-        this.unrecorded.accepted(failure.orderId);
-      }
-      return true;
-    });
-    this.unrecorded.recorded(failure.orderId);
-    if (sent === DUPLICATE) return;
-    paymentFailedMails.inc({ outcome: sent ? 'sent' : 'already-sent' });
-    event.logger.info({ orderId: failure.orderId }, sent ? 'payment failed mail sent' : 'payment failed mail sent before; nothing sent');
-  };
+/** One "payment failed" mail per order when the workflow rejects it for its payment (oneMailPerOrder). */
+export function paymentFailedHandler(effects: Effects, mailer: Mailer): (event: InboundEvent<OrderPaymentFailed>) => Promise<void> {
+  return oneMailPerOrder(effects, mailer, {
+    mail: 'payment-failed',
+    what: 'payment failed mail',
+    table: 'email_payment_failures',
+    step: 'payment-failed-mail',
+    counter: paymentFailedMails,
+    mailFor: paymentFailedFor,
+  });
 }

@@ -2,6 +2,7 @@ import type { Pool } from '../../shared/db.js';
 import { createPool } from '../../shared/db.js';
 import { testConfig, testLogger } from './stack.js';
 import { apiFetch } from './api-client.js';
+import type { TransitionView } from '../../services/order/orders.js';
 
 export interface OrderRequest {
   customerId: string;
@@ -53,18 +54,6 @@ export interface OrderView {
   payment?: { status: string | null; chargeId: string | null; amountCents: number; currency: string; updatedAt: string | null };
 }
 
-export interface TransitionView {
-  from: string | null;
-  to: string;
-  trigger: string;
-  reason: string | null;
-  effects: string[];
-  attempt: number;
-  eventId: string | null;
-  topic: string | null;
-  by: string;
-  at: string;
-}
 
 export function getHistory(baseUrl: string, id: string): Promise<ApiResponse<{ orderId: string; transitions: TransitionView[] }>> {
   return call(`${baseUrl}/orders/${id}/history`, { method: 'GET' });
