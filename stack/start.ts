@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { mailSinkUrl, repoRoot } from './layout.js';
 import { down, formatStatus, localStack, serviceEnv, status, up, type StackStatus } from './local-stack.js';
 import { adminToken, demoApiKey } from './demo-client.js';
-import { services } from './services.js';
+import { serviceNodeOptions, services } from './services.js';
 
 // With `npm start | tee log`, Ctrl-C kills tee too: a closed stdout must not abort the shutdown below.
 for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
@@ -74,7 +74,7 @@ services.forEach((service, index) => {
     // development loop, where an edit shows on the next start with no build and no stale dist/.
     // process.execPath is the Node that npm put first on PATH (the `node` devDependency).
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, service.entry)], {
-      env: { ...env, ...service.env, [service.portVariable]: String(service.port + i), INSTANCE_ID: label },
+      env: { NODE_OPTIONS: serviceNodeOptions(service.name), ...env, ...service.env, [service.portVariable]: String(service.port + i), INSTANCE_ID: label },
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group: Ctrl-C reaches only this script, which then sends one SIGTERM. (A
       // terminal's SIGINT to the whole group plus that SIGTERM would count as a second signal and

@@ -3,7 +3,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { repoRoot } from '../../stack/layout.js';
-import { services } from '../../stack/services.js';
+import { serviceNodeOptions, services } from '../../stack/services.js';
 import { testApiKey } from '../../test/support/api-client.js';
 
 export type ServiceName = 'order' | 'inventory' | 'email' | 'analytics' | 'batch-ingestion' | 'payments' | 'payment-provider';
@@ -69,6 +69,7 @@ export class Fleet {
       // The order API makes sure the client placeOrders calls as exists.
       env: {
         ...process.env,
+        NODE_OPTIONS: serviceNodeOptions(service),
         DEMO_API_KEY: testApiKey,
         ...this.options.env,
         ...(provider ? { PAYMENT_PROVIDER_URL: provider } : {}),

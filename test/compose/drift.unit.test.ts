@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { kafkaVariables, registryVariables } from '../../shared/config.js';
 import { localAdminToken, localDemoApiKey } from '../../stack/demo-client.js';
-import { services as codeServices, type ServiceDefinition } from '../../stack/services.js';
+import { serviceNodeOptions, services as codeServices, type ServiceDefinition } from '../../stack/services.js';
 import { configSpecOf, dataMounts, infrastructure, initService, isRequired, nodeCommand, processVariables } from './code-truth.js';
 import { namedVolumes, publishedPort, readCompose, type ComposeService } from './compose-file.js';
 
@@ -94,6 +94,10 @@ describe('compose: infrastructure and init', () => {
 });
 
 describe.each(allNames)('compose service %s', (name) => {
+  it('runs with the memory budget npm start gives it (NODE_OPTIONS)', () => {
+    expect(composeService(name).environment.NODE_OPTIONS).toBe(serviceNodeOptions(name));
+  });
+
   it('is listed in stack/services.ts and runs the same entry as npm start, built', () => {
     const code = codeService(name);
     const service = composeService(name);
@@ -111,7 +115,7 @@ describe.each(allNames)('compose service %s', (name) => {
     const missing = specVariables.filter((v) => isRequired(v) && !(v.env in environment)).map((v) => v.env);
     expect(missing, 'required by configSpec, not set in compose').toEqual([]);
 
-    const known = new Set([...specVariables.map((v) => v.env), ...processVariables(name)]);
+    const known = new Set([...specVariables.map((v) => v.env), ...processVariables(name), 'NODE_OPTIONS']);
     const unknown = Object.keys(environment).filter((variable) => !known.has(variable));
     expect(unknown, 'set in compose, read by no code').toEqual([]);
 

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { repoRoot } from '../../stack/layout.js';
+import { serviceNodeOptions } from '../../stack/services.js';
 import { testAdminToken, testApiKey } from './api-client.js';
 import { freePort, killAll, startProcess, type ServiceProcess } from './processes.js';
 
@@ -30,6 +31,8 @@ export class ServiceFleet {
     const port = await freePort();
     const instance = `${name}-test-${this.started.length + 1}`;
     const process = startProcess(path.join(repoRoot, 'services', name, 'main.ts'), {
+      // The memory budget each service runs with (npm start, compose): a test at its limit fails here too.
+      NODE_OPTIONS: serviceNodeOptions(name),
       LOG_LEVEL: 'info',
       INSTANCE_ID: instance,
       HTTP_PORT: String(port),
