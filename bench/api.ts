@@ -22,10 +22,14 @@
  *   BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 50), BENCH_RATE (default 20),
  *   BENCH_MAIL_LATENCY_MS (default 250), BENCH_DRAIN_S (default 120: the longest wait for a backlog
  *   of mails at the slow sink), BENCH_LOG_LEVEL (services' LOG_LEVEL, default warn),
- *   BENCH_SERVICE_NODE_OPTIONS (NODE_OPTIONS of the four services, e.g. --max-old-space-size=64)
+ *   BENCH_SERVICE_NODE_OPTIONS (NODE_OPTIONS of the services and the sync variant; default: their
+ *   memory budget, stack/services.ts), BENCH_PLACEMENT (shared, the default, or split: see placeOnCpus),
+ *   BENCH_SERVICES_FROM (dist, the default: built first with `npm run build` and run as the image
+ *   runs them; or sources: through tsx, as npm start does)
  */
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
@@ -38,12 +42,13 @@ import { createLogger } from '../shared/logger.js';
 import { AvroSerde } from '../shared/registry/serde.js';
 import type { OrderCreated } from '../shared/contracts/schemas.js';
 import { repoRoot } from '../stack/layout.js';
+import { serviceNodeOptions } from '../stack/services.js';
 import { groupLag } from '../test/support/kafka-groups.js';
 import { freePort, startProcess, type ServiceProcess } from '../test/support/processes.js';
 import { ServiceFleet, type RunningService } from '../test/support/services.js';
 import { authorization, testApiKey } from '../test/support/api-client.js';
 import { startPayments, startProvider } from '../test/support/payments.js';
-import { printTable, provisionedStack, stopFleetOnSignal, writeResults } from './support.js';
+import { printTable, provisionedStack, residentMb, stopFleetOnSignal, writeResults } from './support.js';
 
 const duration = Number(process.env.BENCH_DURATION ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -51,6 +56,11 @@ const pacedRate = Number(process.env.BENCH_RATE ?? 20);
 const slowMailMs = Number(process.env.BENCH_MAIL_LATENCY_MS ?? 250);
 const drainSeconds = Number(process.env.BENCH_DRAIN_S ?? 120);
 const serviceLogLevel = process.env.BENCH_LOG_LEVEL ?? 'warn';
+const placement = process.env.BENCH_PLACEMENT ?? 'shared';
+const servicesFrom = process.env.BENCH_SERVICES_FROM ?? 'dist';
+if (servicesFrom !== 'dist' && servicesFrom !== 'sources') throw new Error(`BENCH_SERVICES_FROM must be dist or sources, not ${servicesFrom}`);
+if (placement !== 'shared' && placement !== 'split') throw new Error(`BENCH_PLACEMENT must be shared or split, not ${placement}`);
+if (placement === 'split' && cpus().length < 2) throw new Error('BENCH_PLACEMENT=split needs at least two CPUs');
 const SKUS = Array.from({ length: 30 }, (_, i) => `SKU-${String(i + 1).padStart(3, '0')}`);
 
 const stack = await provisionedStack();
@@ -58,7 +68,12 @@ const stack = await provisionedStack();
 const logger = createLogger('bench-api');
 logger.level = 'warn';
 const pool = createPool(stack.env.DATABASE_URL, logger, { max: 2 });
-const fleet = new ServiceFleet();
+if (servicesFrom === 'dist') {
+  console.log('building the services (npm run build)…');
+  const build = spawnSync('npm', ['run', '-s', 'build'], { cwd: repoRoot, stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('npm run build failed');
+}
+const fleet = new ServiceFleet({ built: servicesFrom === 'dist' });
 const run = randomUUID().slice(0, 8);
 const loadAtStart = loadavg();
 
@@ -195,6 +210,7 @@ async function startSink(latencyMs: number): Promise<{ smtpUrl: string; process:
   const smtpUrl = `smtp://127.0.0.1:${smtpPort}`;
   const sink = startProcess(path.join(repoRoot, 'stack', 'smtp-sink.ts'), { MAIL_SINK_LATENCY_MS: String(latencyMs) }, [dir, smtpUrl, `http://127.0.0.1:${httpPort}`]);
   extras.push(sink);
+  placeOnCpus(sink.child.pid, 'rest');
   for (;;) {
     if (sink.child.exitCode !== null) throw new Error(`the mail sink exited:\n${sink.output.join('\n')}`);
     if (sink.output.some((line) => line.startsWith('SMTP sink on'))) break;
@@ -205,8 +221,15 @@ async function startSink(latencyMs: number): Promise<{ smtpUrl: string; process:
 
 /** The synchronous variant, as a process of its own like the order service. */
 async function startSyncServer(smtpUrl: string): Promise<{ url: string; process: ServiceProcess }> {
-  const server = startProcess(path.join(repoRoot, 'bench', 'sync-order-server.ts'), { SMTP_URL: smtpUrl, DEMO_API_KEY: testApiKey, HTTP_PORT: '0', LOG_LEVEL: serviceLogLevel });
+  const server = startProcess(path.join(repoRoot, 'bench', 'sync-order-server.ts'), {
+    SMTP_URL: smtpUrl,
+    DEMO_API_KEY: testApiKey,
+    HTTP_PORT: '0',
+    LOG_LEVEL: serviceLogLevel,
+    NODE_OPTIONS: process.env.BENCH_SERVICE_NODE_OPTIONS ?? serviceNodeOptions('order'),
+  });
   extras.push(server);
+  placeOnCpus(server.child.pid, 'api');
   for (;;) {
     if (server.child.exitCode !== null) throw new Error(`the sync server exited:\n${server.output.join('\n')}`);
     const line = server.output.find((l) => l.startsWith('{"port":'));
@@ -215,11 +238,16 @@ async function startSyncServer(smtpUrl: string): Promise<{ url: string; process:
   }
 }
 
-/** Peak (VmHWM) or current (VmRSS) resident set of a process, MB. */
-function rssMb(pid: number | undefined, which: 'VmHWM' | 'VmRSS' = 'VmHWM'): number {
-  if (pid === undefined) return 0;
-  const match = new RegExp(`${which}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Math.round(Number(match[1]) / 1024) : 0;
+/**
+ * BENCH_PLACEMENT=split: the API under test (the order service, the sync variant) has CPU 0 to
+ * itself, and the rest (the consumers, the payments service, the Kafka broker, the mail sinks, and
+ * this process: the clients and the payment provider) the other CPUs, as where the API and the
+ * consumers run on machines of their own. PostgreSQL, started outside the bench, is not moved.
+ * With shared (the default) every process may run anywhere.
+ */
+function placeOnCpus(pid: number | undefined, role: 'api' | 'rest'): void {
+  if (placement !== 'split' || pid === undefined) return;
+  execFileSync('taskset', ['--all-tasks', '--pid', '--cpu-list', role === 'api' ? '0' : `1-${cpus().length - 1}`, String(pid)], { stdio: 'ignore' });
 }
 
 /** What makes up a process's memory, sampled from its /metrics (prom-client's default metrics): the largest values seen, MB. */
@@ -306,7 +334,19 @@ interface PostPhase {
 }
 const phases: PostPhase[] = [];
 
+/**
+ * Where PostgreSQL runs with autovacuum off (this machine's does), every row a phase updates (outbox
+ * rows leased and marked sent, orders moving through their statuses) leaves dead entries in the
+ * indexes that each relay claim then walks, and every later phase is slower for it. The bench
+ * vacuums before each measured phase instead, as autovacuum would.
+ */
+const autovacuum = (await pool.query<{ autovacuum: string }>('SHOW autovacuum')).rows[0]?.autovacuum === 'on';
+async function vacuumUnlessAutovacuum(): Promise<void> {
+  if (!autovacuum) await pool.query('VACUUM (ANALYZE)');
+}
+
 async function postPhase(variant: 'async' | 'sync', url: string, mailMs: number, clients: number): Promise<PostPhase> {
+  await vacuumUnlessAutovacuum();
   const prefix = `bench-${run}-${variant}-${mailMs}-${clients}`;
   const result = await load(`POST /orders ${variant}, mail ${mailMs} ms, ${clients} client(s), ${duration} s`, { url, connections: clients, requests: [postRequest(prefix)] });
   const phase = {
@@ -326,7 +366,7 @@ async function postPhase(variant: 'async' | 'sync', url: string, mailMs: number,
 
 const sinkDirs: string[] = [];
 const peaks: Record<string, number> = {};
-const notePeak = (name: string, pid: number | undefined) => (peaks[name] = Math.max(peaks[name] ?? 0, rssMb(pid)));
+const notePeak = (name: string, pid: number | undefined) => (peaks[name] = Math.max(peaks[name] ?? 0, residentMb(pid)));
 
 try {
   console.log('starting the mail sink, order, inventory, email, analytics and the sync variant…');
@@ -344,9 +384,11 @@ try {
     startPayments(fleet, provider, env),
   ]);
   let email: RunningService = firstEmail!;
+  placeOnCpus(order!.child.pid, 'api');
+  for (const pid of [inventory!.child.pid, email.child.pid, analytics!.child.pid, payments!.child.pid, stack.processes.running('kafka'), process.pid]) placeOnCpus(pid, 'rest');
   for (const service of [order!, inventory!, email, analytics!, payments!]) {
     sampled.set(service.name, service.url);
-    memory[service.name] = { idleRss: rssMb(service.child.pid, 'VmRSS'), heapTotal: 0, external: 0 };
+    memory[service.name] = { idleRss: residentMb(service.child.pid, 'VmRSS'), heapTotal: 0, external: 0 };
   }
   const sampler = setInterval(() => void sampleMemory(), 1000);
   for (const [group, topic] of [
@@ -361,7 +403,7 @@ try {
   const url = order!.url;
   let sync = await startSyncServer(fast.smtpUrl);
   sampled.set('sync variant', sync.url);
-  memory['sync variant'] = { idleRss: rssMb(sync.process.child.pid, 'VmRSS'), heapTotal: 0, external: 0 };
+  memory['sync variant'] = { idleRss: residentMb(sync.process.child.pid, 'VmRSS'), heapTotal: 0, external: 0 };
 
   const healthz = await load('GET /healthz', { url: `${url}/healthz` });
   const sample = await fetch(`${url}/orders`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...authorization() }, body: orderBody(`bench-${run}-sample`, 0) });
@@ -376,6 +418,7 @@ try {
 
   const pacedPrefix = `bench-${run}-paced`;
   const pacedSeconds = Math.max(duration, 10);
+  await vacuumUnlessAutovacuum();
   const paced = await load(`POST /orders paced at ${pacedRate}/s for ${pacedSeconds} s`, {
     url,
     requests: [postRequest(pacedPrefix)],
@@ -409,6 +452,7 @@ try {
   await sync.process.exited;
   await fleet.stop(email);
   email = await fleet.start('email', { ...env, SMTP_URL: slow.smtpUrl });
+  placeOnCpus(email.child.pid, 'rest');
   sampled.set('email', email.url);
   sync = await startSyncServer(slow.smtpUrl);
   sampled.set('sync variant', sync.url);
@@ -448,6 +492,9 @@ try {
   };
   const load1 = loadavg();
   console.log(`\nOrder API, async (the pipeline) vs sync (the same work inline), ${duration} s per phase, services at LOG_LEVEL=${serviceLogLevel}`);
+  if (!autovacuum) console.log('PostgreSQL runs with autovacuum off: the bench ran VACUUM (ANALYZE) before each phase');
+  console.log(`services: ${servicesFrom === 'dist' ? 'built JavaScript (dist/), as the image runs them' : 'sources through tsx'}; the sync variant through tsx`);
+  console.log(`placement: ${placement === 'split' ? 'split (the API under test on CPU 0, the rest on the others)' : 'shared (every process on any CPU)'}`);
   console.log(`machine: ${cpus().length} cores, load average ${loadAtStart.map((l) => l.toFixed(2)).join(' ')} at start, ${load1.map((l) => l.toFixed(2)).join(' ')} at end`);
   printTable(
     phases.map((p) => ({
@@ -493,16 +540,20 @@ try {
       'peak RSS MB': mb,
       'max V8 heap total': memory[process]?.heapTotal ?? '-',
       'max external (buffers)': memory[process]?.external ?? '-',
-      target: mb <= 150 ? 'holds' : 'MISSED',
+      target: process === 'mail sink' ? '-' : mb <= 150 ? 'holds' : 'MISSED',
     })),
   );
 
-  const file = writeResults('api', {
+  const file = writeResults(placement === 'split' ? 'api-split' : 'api', {
     connections,
     durationSeconds: duration,
     pacedRate,
     mailLatencyMs: slowMailMs,
     serviceLogLevel,
+    placement,
+    servicesFrom,
+    vacuumedBeforeEachPhase: !autovacuum,
+    serviceNodeOptions: process.env.BENCH_SERVICE_NODE_OPTIONS ?? serviceNodeOptions('order'),
     machine: { cpus: cpus().length, loadAverageAtStart: loadAtStart, loadAverageAtEnd: load1 },
     api: {
       healthz: { rps: healthz.requests.average, p50: healthz.latency.p50, p99: healthz.latency.p99 },

@@ -11,6 +11,7 @@
  *   service on kafkajs 2.2.4 as published, without patches/kafkajs+2.2.4.patch)
  *   BENCH_CPU_PROF (a directory: the service runs with --cpu-prof into it; bench/profile-summary.ts reads it)
  *   BENCH_MEMBERS (default 1): (b) with this many service processes in the group
+ *   BENCH_SERVICE_NODE_OPTIONS (default: the service's memory budget, stack/services.ts): the service's NODE_OPTIONS
  *   Service settings pass through the environment (BATCH_MAX_ROWS, KAFKA_FETCH_MAX_BYTES_PER_PARTITION, ...).
  */
 import { spawn } from 'node:child_process';
@@ -35,7 +36,8 @@ import { columns, encodeBlock, toLine } from '../services/batch-ingestion/rows.j
 import { schemaSql } from '../services/batch-ingestion/store.js';
 import { repoRoot } from '../stack/layout.js';
 import { localStack, up } from '../stack/local-stack.js';
-import { printTable, writeResults } from './support.js';
+import { serviceNodeOptions } from '../stack/services.js';
+import { printTable, residentMb, writeResults } from './support.js';
 
 const total = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const methods = process.env.BENCH_METHODS ?? 'abc';
@@ -184,6 +186,8 @@ function cpuSecondsOf(pid: number): number {
 const serviceMetrics: Record<string, number> = {};
 let serviceCpuSeconds = 0;
 const cpuSeconds: Record<string, number> = {};
+/** The largest peak resident set of a member, MB, per method. */
+const peakRss: Record<string, number> = {};
 async function runService(letter: 'b' | 'u'): Promise<void> {
   const label = letter === 'b' ? 'batch-ingestion' : 'batch-ingestion on kafkajs 2.2.4 unpatched';
   console.log(`(${letter}) ${label}, end to end from the topic…`);
@@ -228,7 +232,8 @@ async function runService(letter: 'b' | 'u'): Promise<void> {
     }
     if ((await count()) !== total) throw new Error('the service did not write exactly every row');
     record(`${letter}: ${label}, end to end${members > 1 ? ` (${members} members)` : ''}`, seconds);
-    console.log(`  CPU time ${((cpuSeconds[letter]! / total) * 1e6).toFixed(1)} µs per event`);
+    peakRss[letter] = Math.max(...children.map((member) => residentMb(member.child.pid)));
+    console.log(`  CPU time ${((cpuSeconds[letter]! / total) * 1e6).toFixed(1)} µs per event, peak RSS ${peakRss[letter]} MB`);
   } finally {
     for (const { child } of children) child.kill('SIGTERM');
     await Promise.all(children.map(({ child }) => child.exitCode ?? new Promise((resolve) => child.once('exit', resolve))));
@@ -242,7 +247,8 @@ function startMember(pristineKafkajs: boolean) {
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
   const pristine = pristineKafkajs ? ['--import', path.join(repoRoot, 'bench', 'use-pristine-kafkajs.ts')] : [];
   const child = spawn(process.execPath, [...profile, '--import', 'tsx', ...pristine, path.join(repoRoot, 'services', 'batch-ingestion', 'main.ts')], {
-    env: { ...env, DATABASE_URL: benchUrl.toString(), HTTP_PORT: '0', LOG_LEVEL: 'info' },
+    // The memory budget the service runs with (stack/services.ts); BENCH_SERVICE_NODE_OPTIONS tries another.
+    env: { ...env, NODE_OPTIONS: process.env.BENCH_SERVICE_NODE_OPTIONS ?? serviceNodeOptions('batch-ingestion'), DATABASE_URL: benchUrl.toString(), HTTP_PORT: '0', LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let output = '';
@@ -319,11 +325,14 @@ console.log(`b/a = ${ratios.bOverA} (target >= 50)   b/c = ${ratios.bOverC} (tar
 if (ceilingOverA) console.log(`c/a = ${ceilingOverA}: the most any writer could reach as b/a on this machine`);
 if (flushes) console.log(`service: ${service.flushes} flushes of ${service.meanRowsPerFlush} rows, ${service.meanFlushMs} ms each on average`);
 if (service.cpuMicrosecondsPerEvent) console.log(`  CPU time ${service.cpuMicrosecondsPerEvent} µs per event (${serviceCpuSeconds.toFixed(1)} s over ${bSeconds} s)`);
+if (peakRss.b) console.log(`  peak RSS ${peakRss.b} MB (NODE_OPTIONS ${process.env.BENCH_SERVICE_NODE_OPTIONS ?? serviceNodeOptions('batch-ingestion')})`);
 const file = writeResults('ingest', {
   events: total,
   results,
   ratios: { ...ratios, cOverA: ceilingOverA },
   service,
+  serviceNodeOptions: process.env.BENCH_SERVICE_NODE_OPTIONS ?? serviceNodeOptions('batch-ingestion'),
+  peakRssMb: peakRss,
   cpuMicrosecondsPerEvent: Object.fromEntries(Object.entries(cpuSeconds).map(([letter, seconds]) => [letter, Number(((seconds / total) * 1e6).toFixed(1))])),
   machine: { cpus: cpus().length, loadAverage: loadavg().map((l) => Number(l.toFixed(2))) },
 });

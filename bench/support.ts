@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from '../stack/layout.js';
 import { localStack, up, type LocalStack } from '../stack/local-stack.js';
@@ -22,6 +22,19 @@ export function writeResults(name: string, results: unknown): string {
   const file = new URL(`${name}.json`, dir);
   writeFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), ...(results as object) }, null, 2)}\n`);
   return file.pathname;
+}
+
+/** A process's peak (VmHWM) or current (VmRSS) resident set, MB; 0 when it is gone. */
+export function residentMb(pid: number | undefined, which: 'VmHWM' | 'VmRSS' = 'VmHWM'): number {
+  if (pid === undefined) return 0;
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return 0;
+  }
+  const match = new RegExp(`${which}:\\s+(\\d+) kB`).exec(status);
+  return match ? Math.round(Number(match[1]) / 1024) : 0;
 }
 
 export function median(values: number[]): number {

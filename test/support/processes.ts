@@ -9,9 +9,13 @@ export interface ServiceProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `node --import tsx <entry> [args]` with extra environment; the caller must stop it. */
+/**
+ * Starts `node --import tsx <entry> [args]` (plain `node` for built JavaScript) with extra
+ * environment; the caller must stop it.
+ */
 export function startProcess(entry: string, env: Record<string, string>, args: readonly string[] = []): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+  const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...loader, entry, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

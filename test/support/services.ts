@@ -22,6 +22,12 @@ export interface RunningService extends ServiceProcess {
 export class ServiceFleet {
   readonly started: RunningService[] = [];
 
+  /**
+   * @param options.built runs the services' built JavaScript (dist/, `npm run build`), as the
+   *   image does, instead of their sources through tsx
+   */
+  constructor(private readonly options: { built?: boolean } = {}) {}
+
   /** Starts one instance and resolves once it answers `wait` (/readyz by default) with 200. */
   async start(
     name: ServiceName,
@@ -30,7 +36,8 @@ export class ServiceFleet {
   ): Promise<RunningService> {
     const port = await freePort();
     const instance = `${name}-test-${this.started.length + 1}`;
-    const process = startProcess(path.join(repoRoot, 'services', name, 'main.ts'), {
+    const entry = this.options.built ? path.join(repoRoot, 'dist', 'services', name, 'main.js') : path.join(repoRoot, 'services', name, 'main.ts');
+    const process = startProcess(entry, {
       // The memory budget each service runs with (npm start, compose): a test at its limit fails here too.
       NODE_OPTIONS: serviceNodeOptions(name),
       LOG_LEVEL: 'info',
