@@ -118,6 +118,9 @@ function watchStalls(pool: pg.Pool, load: Load): { stop: () => Promise<number> }
  * scenario injects its faults, then waits until the stores add up (or the drain timeout) and
  * reports what was lost or duplicated.
  */
+/** What inventory's schema seeds: some orders of a scenario's mix are reserved and paid, some rejected. */
+const stockPerSkuAtStart = 100;
+
 export async function runScenario(scenario: Scenario, options: RunOptions): Promise<ScenarioResult> {
   const log = options.log ?? (() => undefined);
   const notes: string[] = [];
@@ -134,6 +137,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   try {
     await fleet.startAll(scenario.scale);
     log(`  ${scenario.name}: ${fleet.members.length} service processes ready`);
+    // Every scenario starts from the same stock: without it the first used it up, and every later
+    // one rejected all its orders, so no payment was captured under its fault.
+    await pool.query('UPDATE stock SET available = $1 WHERE available < $1', [stockPerSkuAtStart]);
     const before = await stockSnapshot(pool);
     const dlqBefore = await dlqMessages(options.env);
     const runId = randomUUID().slice(0, 8);
