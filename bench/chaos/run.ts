@@ -113,14 +113,14 @@ function watchStalls(pool: pg.Pool, load: Load): { stop: () => Promise<number> }
   };
 }
 
+/** What inventory's schema seeds: some orders of a scenario's mix are reserved and paid, some rejected. */
+const stockPerSkuAtStart = 100;
+
 /**
  * One scenario: the services as processes, `orders` orders from `clients` clients while the
  * scenario injects its faults, then waits until the stores add up (or the drain timeout) and
  * reports what was lost or duplicated.
  */
-/** What inventory's schema seeds: some orders of a scenario's mix are reserved and paid, some rejected. */
-const stockPerSkuAtStart = 100;
-
 export async function runScenario(scenario: Scenario, options: RunOptions): Promise<ScenarioResult> {
   const log = options.log ?? (() => undefined);
   const notes: string[] = [];
