@@ -247,7 +247,8 @@ export const registry: Component = {
   },
 };
 
-function adminUrl(databaseUrl: string): string {
+/** The same server's `postgres` database: where a database is created or dropped from. */
+export function adminUrl(databaseUrl: string): string {
   const url = new URL(databaseUrl);
   url.pathname = '/postgres';
   return url.toString();

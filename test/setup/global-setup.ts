@@ -14,6 +14,7 @@ import { provisionTopology } from '../../shared/kafka/provision.js';
 import { createLogger } from '../../shared/logger.js';
 import path from 'node:path';
 import { defaults, mailSinkUrl, repoRoot, type StackEnv } from '../../stack/layout.js';
+import { adminUrl } from '../../stack/components.js';
 import { down, localStack, up } from '../../stack/local-stack.js';
 import { startContainers } from './containers.js';
 import { topology } from '../../shared/contracts/topics.js';
@@ -45,10 +46,8 @@ async function dockerAnswers(): Promise<boolean> {
  * environment is someone else's and is left as it is.
  */
 async function recreateDatabase(url: string): Promise<void> {
-  const server = new URL(url);
-  const database = decodeURIComponent(server.pathname.slice(1));
-  server.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: server.toString() });
+  const database = decodeURIComponent(new URL(url).pathname.slice(1));
+  const client = new pg.Client({ connectionString: adminUrl(url) });
   await client.connect();
   try {
     const name = `"${database.replaceAll('"', '""')}"`;
