@@ -16,6 +16,7 @@ export const errorCodes = [
   'LEASE_LOST',
   'REQUEST_REPLY_OVERLOADED',
   'REPLY_CONSUMER_NOT_READY',
+  'VALUE_RELEASED',
   'UNCLASSIFIED',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
@@ -92,6 +93,11 @@ export class PoisonPillError extends PermanentError {
   ) {
     super(message, options);
   }
+}
+
+/** A handler read an event's value after releasing it (releaseValue): a bug in the handler, not the event's fault, but no retry fixes it. */
+export class ValueReleasedError extends PermanentError {
+  override readonly code: string = 'VALUE_RELEASED' satisfies ErrorCode;
 }
 
 export function isRetriable(error: unknown): boolean {

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { releaseValue } from '../../shared/consumer/inbound-event.js';
 import type { BatchContext, EventFailure, InboundEvent } from '../../shared/consumer/types.js';
 import { TransientError, errorMessage, isRetriable } from '../../shared/errors.js';
 import { feed, type FlushReason } from '../../shared/instrumentation/events.js';
@@ -103,6 +104,7 @@ export class MicroBatcher {
         try {
           lines.push(toLine(event.value));
           rowEvents.push(event);
+          releaseValue(event);
         } catch (error) {
           if (!(error instanceof RowValueError)) throw error;
           failures.push({ event, error: new RowRejectedError(error.sqlState, error.message, { cause: error }) });

@@ -1,3 +1,4 @@
+import { ValueReleasedError } from '../errors.js';
 import type { SourceMessage } from '../kafka/port.js';
 import type { Logger } from '../logger.js';
 import type { Delivery } from './failure-router.js';
@@ -19,6 +20,10 @@ export interface BatchOrigin {
  * than decoding it (and keep more objects alive until its batch is written).
  */
 export class DecodedEvent implements InboundEvent<unknown> {
+  private decoded: unknown;
+  private released = false;
+  /** The value's own eventId, kept when the value is released. */
+  private releasedValueEventId: string | undefined;
   private cachedHeaders: Readonly<Record<string, string>> | undefined;
   private cachedEventId: string | undefined;
   private childLogger: Logger | undefined;
@@ -26,12 +31,27 @@ export class DecodedEvent implements InboundEvent<unknown> {
   deadlineCall: CallSignal | undefined;
 
   constructor(
-    readonly value: unknown,
+    value: unknown,
     readonly topic: string,
     private readonly message: SourceMessage,
     private readonly from: BatchOrigin,
     private readonly parentLogger: Logger,
-  ) {}
+  ) {
+    this.decoded = value;
+  }
+
+  get value(): unknown {
+    if (this.released) throw new ValueReleasedError(`the value of event ${this.eventId} was read after releaseValue()`);
+    return this.decoded;
+  }
+
+  /** See releaseValue(). */
+  release(): void {
+    if (this.released) return;
+    this.releasedValueEventId = eventIdIn(this.decoded);
+    this.decoded = undefined;
+    this.released = true;
+  }
 
   /** Where to route this event if it fails. */
   get delivery(): Delivery {
@@ -79,9 +99,8 @@ export class DecodedEvent implements InboundEvent<unknown> {
   }
 
   private deriveEventId(): string {
-    const { headers, value } = this;
-    const valueEventId =
-      typeof value === 'object' && value !== null && 'eventId' in value && typeof value.eventId === 'string' ? value.eventId : undefined;
+    const { headers } = this;
+    const valueEventId = this.released ? this.releasedValueEventId : eventIdIn(this.decoded);
     const fromRetryTier = this.from.topic !== this.topic;
     const original = (name: string) => (fromRetryTier ? headers[name] : undefined);
     return (
@@ -90,4 +109,20 @@ export class DecodedEvent implements InboundEvent<unknown> {
       `${original(HEADERS.originalTopic) ?? this.topic}:${original(HEADERS.originalPartition) ?? this.from.partition}:${original(HEADERS.originalOffset) ?? this.message.offset}`
     );
   }
+}
+
+function eventIdIn(value: unknown): string | undefined {
+  return typeof value === 'object' && value !== null && 'eventId' in value && typeof value.eventId === 'string' ? value.eventId : undefined;
+}
+
+/**
+ * For bulk writers: `event` is turned into its row, its decoded value is no longer needed. A batch
+ * handler holds its events until their bulk write commits (to report the rows that fail); their
+ * values, tens of thousands per write, would live as long and be copied by every young-generation
+ * collection meanwhile. Reading `value` afterwards throws a ValueReleasedError; everything else
+ * (the event id, headers, the delivery a failure is routed by) stays. Events the runtime did not
+ * decode (a test's own objects) are left as they are.
+ */
+export function releaseValue(event: InboundEvent<unknown>): void {
+  if (event instanceof DecodedEvent) event.release();
 }

@@ -21,6 +21,7 @@ const errorCodeMeanings: Record<ErrorCode | BatchIngestionErrorCode, string> = {
   LEASE_LOST: 'a task worker no longer held its lease (taken over or cancelled); its writes were refused',
   REQUEST_REPLY_OVERLOADED: 'request-reply: too many requests waiting for replies (the caller gets 503)',
   REPLY_CONSUMER_NOT_READY: 'request-reply: the reply consumer was not assigned yet (the caller gets 503)',
+  VALUE_RELEASED: "a bulk handler read an event's value after releasing it (a bug in the handler)",
   UNCLASSIFIED: 'not a pipeline error (a bug, a driver error)',
   STORE_UNAVAILABLE: 'batch ingestion: the analytics store takes no writes',
   ROW_REJECTED: "batch ingestion: PostgreSQL rejected the row's values",

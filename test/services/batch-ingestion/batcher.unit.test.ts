@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { DecodedEvent } from '../../../shared/consumer/inbound-event.js';
 import type { BatchContext, InboundEvent } from '../../../shared/consumer/types.js';
 import type { AnalyticsEvent } from '../../../shared/contracts/schemas.js';
+import { ValueReleasedError } from '../../../shared/errors.js';
 import { feed, type FlushReason } from '../../../shared/instrumentation/events.js';
 import { createLogger } from '../../../shared/logger.js';
 import { MicroBatcher } from '../../../services/batch-ingestion/batcher.js';
@@ -105,6 +107,25 @@ describe('MicroBatcher and rows that fail outside class 22/23', () => {
     const failures = await new MicroBatcher(store, { ...options, backoff: fast }, logger).submit(events.map(inbound), context);
     expect(failures.map((f) => (f.error as RowRejectedError).sqlState)).toEqual(['22001']);
     expect(store.stored).toEqual([events[0]!.eventId, events[2]!.eventId]);
+  });
+});
+
+describe('MicroBatcher and the events it holds', () => {
+  it("releases each event's decoded value once its row is built; a row the store rejects is still reported by its event id", async () => {
+    const events = makeEvents('release', 20);
+    const decoded = events.map(
+      (value, offset) => new DecodedEvent(value, 'analytics.events', { key: null, value: null, offset: String(offset), timestamp: '0' }, { topic: 'analytics.events', partition: 0 }, logger),
+    );
+    const bad = events[7]!.eventId;
+    const store = new FakeStore(bad, () => new StoreUnavailableError('analytics store unavailable: 54000 index row size', {}, '54000'), true);
+    const batcher = new MicroBatcher(store, { ...options, backoff: fast }, logger);
+    const written = batcher.submit(decoded as ReadonlyArray<InboundEvent<AnalyticsEvent>>, context);
+    // While the write is in flight the batch holds its rows' bytes, not the decoded values.
+    expect(() => decoded[0]!.value).toThrow(ValueReleasedError);
+    const failures = await written;
+    expect(failures.map((f) => f.event.eventId)).toEqual([bad]);
+    expect(failures[0]!.event.deliveredFrom).toEqual({ topic: 'analytics.events', partition: 0, offset: '7' });
+    expect(store.stored).toHaveLength(19);
   });
 });
 
