@@ -35,6 +35,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { kafkaVariables, loadConfig, registryVariables } from '../shared/config.js';
 import { createPool } from '../shared/db.js';
+import { defaultMaxWaitTimeInMs } from '../shared/consumer/options.js';
 import { consumerGroups, topics } from '../shared/contracts/topics.js';
 import { ACKS_ALL, createIdempotentProducer, createKafka } from '../shared/kafka/client.js';
 import { provisionTopics } from '../shared/kafka/provision.js';
@@ -278,7 +279,7 @@ async function rawRoundTrip(size: number, rate: number, count: number): Promise<
   await provisionTopics(admin, 1, logger, [{ name: topic, partitions: topics.orderCreated.partitions, config: {} }]);
   const producer = createIdempotentProducer(kafka);
   // The consumer runtime's fetch wait (shared/consumer/options.ts), so both wait alike for new data.
-  const consumer = kafka.consumer({ groupId: `bench-roundtrip-${run}`, maxWaitTimeInMs: 100 });
+  const consumer = kafka.consumer({ groupId: `bench-roundtrip-${run}`, maxWaitTimeInMs: defaultMaxWaitTimeInMs });
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
   let allSeen: () => void = () => {};

@@ -27,8 +27,11 @@ export interface ConsumerRuntimeOptions {
    */
   partitionsConsumedConcurrently?: number;
   /**
-   * Longest a fetch waits for data. kafkajs' 5 s default is latency at low volume.
-   * @defaultValue 100
+   * Longest a fetch waits for data. The broker answers a waiting fetch as soon as data arrives, so
+   * this is not the latency of a new event: it sets how often an idle member fetches (the broker's
+   * idle CPU is mostly these fetches) and how long what waits for the fetch in flight takes (a
+   * resumed partition, a rebalance, a stop). kafkajs' 5 s default makes those slow.
+   * @defaultValue 500
    */
   maxWaitTimeInMs?: number;
   /**
@@ -114,7 +117,6 @@ export interface ResolvedOptions {
   stopTimeoutMs: number;
 }
 
-/** The options (or the handlers registered with them) do not go together. */
 /** The runtime was given options that cannot work together: a bug in the service's wiring. */
 export class ConsumerOptionsError extends PermanentError {
   override readonly code: string = 'SERVICE_DEFINITION' satisfies ErrorCode;
@@ -124,6 +126,9 @@ function stopProcess(): void {
   process.exitCode = 1;
   process.kill(process.pid, 'SIGTERM');
 }
+
+/** See ConsumerRuntimeOptions.maxWaitTimeInMs. */
+export const defaultMaxWaitTimeInMs = 500;
 
 /** Applies the defaults and checks what can be checked before handlers are registered. */
 export function resolveOptions(options: ConsumerRuntimeOptions): ResolvedOptions {
@@ -143,7 +148,7 @@ export function resolveOptions(options: ConsumerRuntimeOptions): ResolvedOptions
     group,
     pool: options.pool,
     partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
-    maxWaitTimeInMs: options.maxWaitTimeInMs ?? 100,
+    maxWaitTimeInMs: options.maxWaitTimeInMs ?? defaultMaxWaitTimeInMs,
     maxBytesPerPartition: options.maxBytesPerPartition,
     maxBytes: options.maxBytes,
     sessionTimeoutMs,

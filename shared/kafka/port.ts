@@ -130,7 +130,7 @@ export interface TailOptions {
   topic: string;
   /** The one partition read; the others stay paused. */
   partition: number;
-  /** @defaultValue 100 */
+  /** @defaultValue 500 (as the consumer runtime's) */
   maxWaitTimeInMs?: number;
   /** Called for each message, in offset order; nothing waits for it. */
   onMessage(message: SourceMessage): void;

@@ -12,7 +12,7 @@ export function kafkaTail(kafka: Kafka, options: TailOptions): Tail {
   const { topic, partition } = options;
   const consumer = kafka.consumer({
     groupId: options.groupId,
-    maxWaitTimeInMs: options.maxWaitTimeInMs ?? 100,
+    maxWaitTimeInMs: options.maxWaitTimeInMs ?? 500,
     allowAutoTopicCreation: false,
   });
   return {

@@ -26,7 +26,7 @@ describe('consumer runtime options', () => {
     const resolved = resolveOptions(options());
     expect(resolved).toMatchObject({
       partitionsConsumedConcurrently: 1,
-      maxWaitTimeInMs: 100,
+      maxWaitTimeInMs: 500,
       sessionTimeoutMs: 30_000,
       heartbeatIntervalMs: 3000,
       commitIntervalMs: 1000,
