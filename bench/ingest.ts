@@ -154,6 +154,15 @@ console.log(`producing ${total.toLocaleString('en-US')} events to ${source.name}
   await producer.disconnect();
   console.log(`  produced in ${((performance.now() - began) / 1000).toFixed(1)} s`);
 }
+const runEnds = await (async () => {
+  const reader = kafka.admin();
+  await reader.connect();
+  try {
+    return (await reader.fetchTopicOffsets(source.name)).map(({ partition, offset }) => ({ partition, offset }));
+  } finally {
+    await reader.disconnect();
+  }
+})();
 
 // --- (c) the ceiling: one COPY of the rows, encoded beforehand.
 if (methods.includes('c')) {
@@ -291,6 +300,16 @@ if (methods.includes('a')) {
 }
 
 await pool.end();
+{
+  // The run's events leave the topic with it (up to where they end; anything produced since stays):
+  // kept for the topic's retention, they would be waded through by whoever reads it from the start.
+  const cleaner = kafka.admin();
+  await cleaner.connect();
+  // kafkajs finds the partitions' leaders only in metadata it has already fetched.
+  await cleaner.fetchTopicMetadata({ topics: [source.name] });
+  await cleaner.deleteTopicRecords({ topic: source.name, partitions: runEnds });
+  await cleaner.disconnect();
+}
 {
   const admin = new pg.Client({ connectionString: adminUrl.toString() });
   await admin.connect();
