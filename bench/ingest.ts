@@ -15,7 +15,6 @@
  *   Service settings pass through the environment (BATCH_MAX_ROWS, KAFKA_FETCH_MAX_BYTES_PER_PARTITION, ...).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -37,7 +36,7 @@ import { schemaSql } from '../services/batch-ingestion/store.js';
 import { repoRoot } from '../stack/layout.js';
 import { localStack, up } from '../stack/local-stack.js';
 import { serviceNodeOptions } from '../stack/services.js';
-import { printTable, residentMb, writeResults } from './support.js';
+import { cpuSecondsOf, printTable, residentMb, writeResults } from './support.js';
 
 const total = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const methods = process.env.BENCH_METHODS ?? 'abc';
@@ -184,13 +183,6 @@ if (methods.includes('c')) {
   record('c: raw COPY (ceiling)', seconds);
 }
 
-/** User + system CPU time of a process so far (Linux /proc; clock ticks are 1/100 s there). */
-function cpuSecondsOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 // --- (b) the service, end to end from the topic; (u) the same with kafkajs as published.
 const serviceMetrics: Record<string, number> = {};
 let serviceCpuSeconds = 0;
@@ -278,7 +270,7 @@ if (methods.includes('a')) {
   console.log('(a) one INSERT per event…');
   await resetTable();
   const client = await pool.connect();
-  const text = `INSERT INTO analytics_events (${columns.join(', ')}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`;
+  const text = `INSERT INTO analytics_events (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`;
   const began = performance.now();
   let lastReport = began;
   for (let i = 0; i < total; i++) {
@@ -286,7 +278,7 @@ if (methods.includes('a')) {
     await client.query({
       name: 'insert-one',
       text,
-      values: [e.eventId, e.eventType, e.orderId, e.customerId, e.sku, e.quantity, e.amountCents, e.currency, new Date(e.occurredAt)],
+      values: [e.eventId, e.eventType, e.orderId, e.customerId, e.sku, e.quantity, e.amountCents, e.currency, new Date(e.occurredAt), e.clientId],
     });
     if (performance.now() - lastReport > 30_000) {
       lastReport = performance.now();
