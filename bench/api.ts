@@ -18,7 +18,9 @@
  * order's created_at and the time each service reports for its step, so no polling blurs it.
  * Orders are paid: the payments service and the provider simulator (in this process) run beside the
  * pipeline, so "done" includes the authorization and the capture; the sync variant does no payment.
- * Each process's peak RSS (VmHWM) is read at the end. The bench sets the stock of SKU-001..SKU-030 high.
+ * Each process's peak RSS (VmHWM) is read at the end. CPU time per process (/proc) is read twice: at
+ * rest for 10 s before the first phase, and for the paced phase from its first POST until all its
+ * orders are done (per order, and how busy the cores were). The bench sets the stock of SKU-001..SKU-030 high.
  *   BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 50), BENCH_RATE (default 20),
  *   BENCH_MAIL_LATENCY_MS (default 250), BENCH_DRAIN_S (default 120: the longest wait for a backlog
  *   of mails at the slow sink), BENCH_LOG_LEVEL (services' LOG_LEVEL, default warn),
@@ -49,7 +51,7 @@ import { freePort, startProcess, type ServiceProcess } from '../test/support/pro
 import { ServiceFleet, type RunningService } from '../test/support/services.js';
 import { authorization, testApiKey } from '../test/support/api-client.js';
 import { startPayments, startProvider } from '../test/support/payments.js';
-import { printTable, provisionedStack, residentMb, stopFleetOnSignal, writeResults } from './support.js';
+import { cpuSecondsOf, printTable, processesNamed, provisionedStack, residentMb, stopFleetOnSignal, writeResults } from './support.js';
 
 const duration = Number(process.env.BENCH_DURATION ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -365,6 +367,28 @@ async function postPhase(variant: 'async' | 'sync', url: string, mailMs: number,
   return phase;
 }
 
+/** The processes whose CPU time the bench reports, by name. */
+const watched = new Map<string, number | undefined>();
+
+/** CPU seconds used so far, per watched process; PostgreSQL's are its server's processes alive now, whoever they serve. */
+function cpuNow(): Map<string, number> {
+  const now = new Map([...watched].map(([name, pid]) => [name, cpuSecondsOf(pid)]));
+  now.set('PostgreSQL (every backend)', processesNamed('postgres').reduce((sum, pid) => sum + cpuSecondsOf(pid), 0));
+  return now;
+}
+
+interface CpuUse {
+  process: string;
+  seconds: number;
+}
+
+/** CPU seconds each process used since `before`, the largest first, with the total last. */
+function cpuSince(before: Map<string, number>): CpuUse[] {
+  const uses = [...cpuNow()].map(([process, seconds]) => ({ process, seconds: Math.max(0, seconds - (before.get(process) ?? 0)) }));
+  uses.sort((x, y) => y.seconds - x.seconds);
+  return [...uses, { process: 'all of them', seconds: uses.reduce((sum, use) => sum + use.seconds, 0) }];
+}
+
 const sinkDirs: string[] = [];
 const peaks: Record<string, number> = {};
 const notePeak = (name: string, pid: number | undefined) => (peaks[name] = Math.max(peaks[name] ?? 0, residentMb(pid)));
@@ -391,6 +415,11 @@ try {
     sampled.set(service.name, service.url);
     memory[service.name] = { idleRss: residentMb(service.child.pid, 'VmRSS'), heapTotal: 0, external: 0 };
   }
+  for (const service of [order!, inventory!, email, analytics!, payments!]) watched.set(service.name, service.child.pid);
+  watched.set('Kafka broker', stack.processes.running('kafka'));
+  watched.set('schema registry', stack.processes.running('schema-registry'));
+  watched.set('mail sink', fast.process.child.pid);
+  watched.set('this bench (clients, payment provider)', process.pid);
   const sampler = setInterval(() => void sampleMemory(), 1000);
   for (const [group, topic] of [
     [consumerGroups.payments, topics.paymentCommands],
@@ -401,6 +430,11 @@ try {
     while ((await groupLag(group.groupId, topic.name)) > 0) await new Promise((resolve) => setTimeout(resolve, 500));
   }
   await pool.query('UPDATE stock SET available = 1000000 WHERE sku = ANY($1::text[])', [SKUS]);
+  // At rest: what the pipeline costs with nothing to do (mostly consumers' fetches waiting on the broker).
+  const restSeconds = 10;
+  const beforeRest = cpuNow();
+  await new Promise((resolve) => setTimeout(resolve, restSeconds * 1000));
+  const atRest = cpuSince(beforeRest);
   const url = order!.url;
   let sync = await startSyncServer(fast.smtpUrl);
   sampled.set('sync variant', sync.url);
@@ -420,6 +454,8 @@ try {
   const pacedPrefix = `bench-${run}-paced`;
   const pacedSeconds = Math.max(duration, 10);
   await vacuumUnlessAutovacuum();
+  const beforePaced = cpuNow();
+  const pacedBegan = performance.now();
   const paced = await load(`POST /orders paced at ${pacedRate}/s for ${pacedSeconds} s`, {
     url,
     requests: [postRequest(pacedPrefix)],
@@ -428,6 +464,9 @@ try {
     duration: pacedSeconds,
   });
   const pacedDone = await completion(pacedPrefix);
+  // From the first POST until every order was done: each order's whole work, on every process.
+  const pacedCpu = cpuSince(beforePaced);
+  const pacedWallSeconds = (performance.now() - pacedBegan) / 1000;
   const pacedParts = await breakdown(pacedPrefix);
 
   // The raw round trip carries a message of an order.created's size (Avro, as the relay publishes it).
@@ -520,6 +559,9 @@ try {
   const headline = { syncMs: phase('sync', slowMailMs, 1).p50, asyncMs: phase('async', slowMailMs, 1).p50 };
   console.log(`headline (1 client, mail ${slowMailMs} ms, p50): sync ${headline.syncMs} ms vs async ${headline.asyncMs} ms (${(headline.syncMs / Math.max(headline.asyncMs, 1)).toFixed(0)}×)`);
 
+  console.log(`\nAt rest (${restSeconds} s before the first phase, every group caught up), cores used:`);
+  printTable(atRest.map((use) => ({ process: use.process, cores: Number((use.seconds / restSeconds).toFixed(3)) })));
+
   console.log(`\nGET /healthz ${Math.round(healthz.requests.average)} req/s (p99 ${healthz.latency.p99} ms), GET /orders/:id ${Math.round(read.requests.average)} req/s (p99 ${read.latency.p99} ms) at ${connections} connections`);
   const rawP50 = percentile(raw, 50);
   const rawP99 = percentile(raw, 99);
@@ -531,6 +573,10 @@ try {
   ]);
   console.log('where it goes (p50 / p99 ms; the email step is stamped before its SMTP exchange):');
   printTable(pacedParts.map((p) => ({ part: p.part, 'p50 ms': p.p50, 'p99 ms': p.p99 })));
+  const pacedOrders = Math.max(pacedDone.orders, 1);
+  const busy = pacedCpu.at(-1)!.seconds / (pacedWallSeconds * cpus().length);
+  console.log(`CPU per order, from the first POST until all ${pacedDone.orders} were done (${pacedWallSeconds.toFixed(1)} s; the ${cpus().length} cores ${(busy * 100).toFixed(0)} % busy with these processes):`);
+  printTable(pacedCpu.map((use) => ({ process: use.process, 'CPU ms per order': Number(((use.seconds / pacedOrders) * 1000).toFixed(1)), cores: Number((use.seconds / pacedWallSeconds).toFixed(2)) })));
   console.log(`end to end p99 ${e2eP99} ms = ${(e2eP99 / Math.max(rawP99, 1)).toFixed(1)}× the bare round trip's (target ≤ 5×: ${e2eP99 <= 5 * rawP99 ? 'holds' : 'MISSED'})`);
 
   console.log('\nPeak RSS (VmHWM) of each process under this load, MB (target ≤ 150 per service)');
@@ -564,6 +610,8 @@ try {
     postToDone: { mail0: doneFast, [`mail${slowMailMs}`]: doneSlow, paced: pacedDone },
     paced: { rps: paced.requests.average, p50: paced.latency.p50, p99: paced.latency.p99 },
     pacedBreakdown: pacedParts,
+    pacedCpu: { wallSeconds: pacedWallSeconds, orders: pacedDone.orders, busyFraction: busy, secondsByProcess: pacedCpu },
+    atRest: { seconds: restSeconds, secondsByProcess: atRest },
     rawRoundTrip: { messageSize, count: raw.length, p50: rawP50, p99: rawP99 },
     targets: { p99Ratio: targets, asyncThroughputChange: throughputChange, endToEndOverRaw: e2eP99 / Math.max(rawP99, 1) },
     headline,

@@ -12,6 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { kafkaVariables, loadConfig } from '../shared/config.js';
+import { defaultMaxWaitTimeInMs } from '../shared/consumer/options.js';
 import { ACKS_ALL, createKafka } from '../shared/kafka/client.js';
 import { provisionTopics } from '../shared/kafka/provision.js';
 import { createLogger } from '../shared/logger.js';
@@ -83,8 +84,8 @@ async function rawRoundTrips(): Promise<{ phases: Phase[]; close: () => Promise<
   ]);
   const producer = kafka.producer();
   const echoProducer = kafka.producer();
-  const echo = kafka.consumer({ groupId: `bench-rr-echo-${run}`, maxWaitTimeInMs: 100 });
-  const replies = kafka.consumer({ groupId: `bench-rr-replies-${run}`, maxWaitTimeInMs: 100 });
+  const echo = kafka.consumer({ groupId: `bench-rr-echo-${run}`, maxWaitTimeInMs: defaultMaxWaitTimeInMs });
+  const replies = kafka.consumer({ groupId: `bench-rr-replies-${run}`, maxWaitTimeInMs: defaultMaxWaitTimeInMs });
   const waiting = new Map<string, () => void>();
   await Promise.all([producer.connect(), echoProducer.connect(), echo.connect(), replies.connect()]);
   await echo.subscribe({ topics: [requestTopic], fromBeginning: true });
