@@ -24,28 +24,26 @@ export function writeResults(name: string, results: unknown): string {
   return file.pathname;
 }
 
+/** A file of /proc/<pid>/ (Linux), or undefined when the process is gone. */
+function procFile(pid: number | string | undefined, file: string): string | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 /** A process's peak (VmHWM) or current (VmRSS) resident set, MB; 0 when it is gone. */
 export function residentMb(pid: number | undefined, which: 'VmHWM' | 'VmRSS' = 'VmHWM'): number {
-  if (pid === undefined) return 0;
-  let status: string;
-  try {
-    status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  } catch {
-    return 0;
-  }
-  const match = new RegExp(`${which}:\\s+(\\d+) kB`).exec(status);
+  const match = new RegExp(`${which}:\\s+(\\d+) kB`).exec(procFile(pid, 'status') ?? '');
   return match ? Math.round(Number(match[1]) / 1024) : 0;
 }
 
-/** User + system CPU time of a process so far, seconds (Linux /proc; clock ticks are 1/100 s there); 0 once it is gone. */
+/** User + system CPU time of a process so far, seconds (clock ticks are 1/100 s on Linux); 0 once it is gone. */
 export function cpuSecondsOf(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return 0;
-  }
+  const stat = procFile(pid, 'stat');
+  if (stat === undefined) return 0;
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
@@ -53,14 +51,7 @@ export function cpuSecondsOf(pid: number | undefined): number {
 /** The processes of this machine whose command is `name` (e.g. every PostgreSQL backend). */
 export function processesNamed(name: string): number[] {
   return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === name;
-      } catch {
-        return false;
-      }
-    })
+    .filter((entry) => /^\d+$/.test(entry) && procFile(entry, 'comm')?.trim() === name)
     .map(Number);
 }
 
