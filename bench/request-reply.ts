@@ -12,8 +12,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { kafkaVariables, loadConfig } from '../shared/config.js';
-import { defaultMaxWaitTimeInMs } from '../shared/consumer/options.js';
 import { ACKS_ALL, createKafka } from '../shared/kafka/client.js';
+import { defaultMaxWaitTimeInMs } from '../shared/kafka/port.js';
 import { provisionTopics } from '../shared/kafka/provision.js';
 import { createLogger } from '../shared/logger.js';
 import { ServiceFleet } from '../test/support/services.js';

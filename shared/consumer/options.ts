@@ -1,7 +1,7 @@
 import type { Pool } from '../db.js';
 import type { BackoffOptions } from '../retry/backoff.js';
 import { PermanentError, type ErrorCode } from '../errors.js';
-import type { KafkaClient } from '../kafka/port.js';
+import { defaultMaxWaitTimeInMs, type KafkaClient } from '../kafka/port.js';
 import type { ConsumerGroupDeclaration } from '../kafka/topology.js';
 import type { Logger } from '../logger.js';
 import type { AvroSerde } from '../registry/serde.js';
@@ -27,10 +27,7 @@ export interface ConsumerRuntimeOptions {
    */
   partitionsConsumedConcurrently?: number;
   /**
-   * Longest a fetch waits for data. The broker answers a waiting fetch as soon as data arrives, so
-   * this is not the latency of a new event: it sets how often an idle member fetches (the broker's
-   * idle CPU is mostly these fetches) and how long what waits for the fetch in flight takes (a
-   * resumed partition, a rebalance, a stop). kafkajs' 5 s default makes those slow.
+   * Longest a fetch waits for data (see defaultMaxWaitTimeInMs in kafka/port.ts).
    * @defaultValue 500
    */
   maxWaitTimeInMs?: number;
@@ -126,9 +123,6 @@ function stopProcess(): void {
   process.exitCode = 1;
   process.kill(process.pid, 'SIGTERM');
 }
-
-/** See ConsumerRuntimeOptions.maxWaitTimeInMs. */
-export const defaultMaxWaitTimeInMs = 500;
 
 /** Applies the defaults and checks what can be checked before handlers are registered. */
 export function resolveOptions(options: ConsumerRuntimeOptions): ResolvedOptions {

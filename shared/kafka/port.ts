@@ -8,6 +8,14 @@
 export type MessageHeaders = Record<string, Buffer | string | Array<Buffer | string> | undefined>;
 
 /** One fetched message; the runtime reads these fields only. */
+/**
+ * Longest a fetch waits at the broker for data, for the consumer runtime and the tails. The broker
+ * answers a waiting fetch as soon as data arrives, so this is not a new event's latency: it sets how
+ * often an idle member fetches (most of the broker's idle CPU) and how long what waits for the fetch
+ * in flight takes (a resumed partition, a rebalance, a stop). kafkajs' 5 s default makes those slow.
+ */
+export const defaultMaxWaitTimeInMs = 500;
+
 export interface SourceMessage {
   readonly key: Buffer | null;
   readonly value: Buffer | null;
@@ -130,7 +138,7 @@ export interface TailOptions {
   topic: string;
   /** The one partition read; the others stay paused. */
   partition: number;
-  /** @defaultValue 500 (as the consumer runtime's) */
+  /** @defaultValue 500 (defaultMaxWaitTimeInMs) */
   maxWaitTimeInMs?: number;
   /** Called for each message, in offset order; nothing waits for it. */
   onMessage(message: SourceMessage): void;

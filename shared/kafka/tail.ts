@@ -1,5 +1,5 @@
 import type { Kafka } from 'kafkajs';
-import type { Tail, TailOptions } from './port.js';
+import { defaultMaxWaitTimeInMs, type Tail, type TailOptions } from './port.js';
 
 /**
  * The port's tail over kafkajs. kafkajs cannot assign a partition by hand (kafkajs #373), so the
@@ -12,7 +12,7 @@ export function kafkaTail(kafka: Kafka, options: TailOptions): Tail {
   const { topic, partition } = options;
   const consumer = kafka.consumer({
     groupId: options.groupId,
-    maxWaitTimeInMs: options.maxWaitTimeInMs ?? 500,
+    maxWaitTimeInMs: options.maxWaitTimeInMs ?? defaultMaxWaitTimeInMs,
     allowAutoTopicCreation: false,
   });
   return {
